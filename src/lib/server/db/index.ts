@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import type { Config } from '../config';
+import { acquireLock } from './lock';
+import * as schema from './schema';
+
+export { schema };
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+/** Domain functions take either, so that callers decide the transaction boundary. */
+export type Executor = Database | Transaction;
+
+export interface DatabaseHandle {
+	kind: 'postgres' | 'pglite';
+	db: Database;
+	close(): Promise<void>;
+}
+
+// Any fixed 64-bit number: all instances agree on it, so only one migrates at a time.
+const MIGRATION_LOCK_KEY = 7_310_442_001;
+
+export function migrationsFolder(): string {
+	return path.resolve('drizzle');
+}
+
+async function openPglite(dir: string): Promise<{ client: PGlite; release: () => void }> {
+	if (dir.startsWith('memory://')) {
+		return { client: await PGlite.create({ extensions: { pg_trgm } }), release: () => {} };
+	}
+	mkdirSync(dir, { recursive: true });
+	const release = acquireLock(path.join(path.dirname(dir), 'pglite.lock'));
+	try {
+		const client = await PGlite.create({ dataDir: dir, extensions: { pg_trgm } });
+		return { client, release };
+	} catch (error) {
+		release();
+		throw error;
+	}
+}
+
+/** Applies the committed migrations under an advisory lock, so concurrent starts migrate once. */
+export async function runMigrations(config: Config['database']): Promise<void> {
+	if (config.kind === 'postgres') {
+		const client = postgres(config.ownerUrl, { max: 1, onnotice: () => {} });
+		try {
+			await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+			try {
+				await migratePostgres(drizzlePostgres(client), { migrationsFolder: migrationsFolder() });
+			} finally {
+				await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+			}
+		} finally {
+			await client.end();
+		}
+		return;
+	}
+	throw new Error('PGlite migrations run on the open handle: use openDatabase({ migrate: true })');
+}
+
+export async function openDatabase(
+	config: Config['database'],
+	options: { migrate?: boolean } = {}
+): Promise<DatabaseHandle> {
+	if (config.kind === 'postgres') {
+		if (options.migrate) await runMigrations(config);
+		const client = postgres(config.url, {
+			max: config.poolSize,
+			onnotice: () => {},
+			connection: { application_name: 'jiss-intranet' }
+		});
+		const db = drizzlePostgres(client, { schema }) as unknown as Database;
+		return { kind: 'postgres', db, close: () => client.end({ timeout: 5 }) };
+	}
+	const { client, release } = await openPglite(config.dir);
+	const db = drizzlePglite(client, { schema }) as unknown as Database;
+	try {
+		if (options.migrate) {
+			await db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
+			try {
+				await migratePglite(drizzlePglite(client), { migrationsFolder: migrationsFolder() });
+			} finally {
+				await db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
+			}
+		}
+	} catch (error) {
+		await client.close();
+		release();
+		throw error;
+	}
+	return {
+		kind: 'pglite',
+		db,
+		close: async () => {
+			await client.close();
+			release();
+		}
+	};
+}
+
+let current: DatabaseHandle | undefined;
+
+export function setDatabase(handle: DatabaseHandle | undefined): void {
+	current = handle;
+}
+
+/** The process-wide database, opened by the server's `init` hook or by a CLI/test setup. */
+export function getDb(): Database {
+	if (!current) throw new Error('The database is not open yet');
+	return current.db;
+}
+
+export function getDatabaseHandle(): DatabaseHandle {
+	if (!current) throw new Error('The database is not open yet');
+	return current;
+}
+
+/** Counts come back as int8: BigInt on PGlite, string on postgres.js. */
+export function toNumber(value: unknown): number {
+	if (typeof value === 'number') return value;
+	if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+	throw new TypeError(`Not a number: ${typeof value}`);
+}

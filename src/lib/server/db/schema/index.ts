@@ -1,0 +1,5 @@
+export * from './reference';
+export * from './account';
+export * from './auth';
+export * from './vault';
+export * from './audit';

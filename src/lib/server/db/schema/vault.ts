@@ -1,0 +1,98 @@
+import { sql } from 'drizzle-orm';
+import {
+	bigint,
+	check,
+	date,
+	index,
+	integer,
+	pgTable,
+	smallint,
+	text,
+	timestamp,
+	unique
+} from 'drizzle-orm/pg-core';
+import { account } from './account';
+import { level, organisation } from './reference';
+
+export const DOCUMENT_KINDS = ['memo', 'file'] as const;
+export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
+export const DOCUMENT_STATUSES = ['draft', 'published', 'archived'] as const;
+export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
+
+/**
+ * Compartments and releasability are integer arrays so that the access rule is a pair of
+ * GIN-indexable array operators inside SQL (`<@` and `@>`).
+ */
+export const document = pgTable(
+	'document',
+	{
+		id: integer().primaryKey().generatedAlwaysAsIdentity(),
+		kind: text().notNull().$type<DocumentKind>(),
+		title: text().notNull(),
+		summary: text().notNull().default(''),
+		levelRank: smallint('level_rank')
+			.notNull()
+			.references(() => level.rank),
+		compartmentIds: integer('compartment_ids')
+			.array()
+			.notNull()
+			.default(sql`'{}'::integer[]`),
+		releaseOrgIds: integer('release_org_ids').array().notNull(),
+		originatorOrgId: integer('originator_org_id')
+			.notNull()
+			.references(() => organisation.id),
+		authorId: integer('author_id')
+			.notNull()
+			.references(() => account.id),
+		status: text().notNull().default('draft').$type<DocumentStatus>(),
+		tags: text()
+			.array()
+			.notNull()
+			.default(sql`'{}'::text[]`),
+		reviewOn: date('review_on'),
+		searchText: text('search_text').notNull().default(''),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [
+		index('document_level_idx').on(t.levelRank, t.updatedAt, t.id),
+		index('document_updated_idx').on(t.updatedAt, t.id),
+		index('document_author_idx').on(t.authorId),
+		index('document_originator_idx').on(t.originatorOrgId),
+		index('document_compartments_gin').using('gin', t.compartmentIds),
+		index('document_release_gin').using('gin', t.releaseOrgIds),
+		index('document_tags_gin').using('gin', t.tags),
+		check('document_kind_valid', sql`${t.kind} in ('memo','file')`),
+		check('document_status_valid', sql`${t.status} in ('draft','published','archived')`),
+		check('document_release_nonempty', sql`cardinality(${t.releaseOrgIds}) > 0`)
+	]
+);
+
+export const documentVersion = pgTable(
+	'document_version',
+	{
+		id: integer().primaryKey().generatedAlwaysAsIdentity(),
+		documentId: integer('document_id')
+			.notNull()
+			.references(() => document.id),
+		number: integer().notNull(),
+		state: text().notNull().default('pending').$type<'pending' | 'active'>(),
+		objectKey: text('object_key').notNull().unique(),
+		size: bigint({ mode: 'number' }).notNull(),
+		sha256: text().notNull(),
+		contentType: text('content_type').notNull(),
+		fileName: text('file_name').notNull(),
+		note: text().notNull().default(''),
+		createdBy: integer('created_by')
+			.notNull()
+			.references(() => account.id),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [
+		unique('document_version_number_key').on(t.documentId, t.number),
+		check('document_version_sha256_hex', sql`${t.sha256} ~ '^[0-9a-f]{64}$'`)
+	]
+);
+
+export type Document = typeof document.$inferSelect;
+export type DocumentVersion = typeof documentVersion.$inferSelect;

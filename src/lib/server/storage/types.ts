@@ -1,0 +1,84 @@
+import type { Readable } from 'node:stream';
+
+/** Object keys are made by the server only (see `newObjectKey`), never from user input. */
+export const OBJECT_PREFIXES = ['versions', 'checkpoints', 'health'] as const;
+export type ObjectPrefix = (typeof OBJECT_PREFIXES)[number];
+
+export interface PutResult {
+	key: string;
+	size: number;
+	/** Lower-case hex SHA-256 of the bytes, computed while streaming. */
+	sha256: string;
+}
+
+export interface ByteRange {
+	/** First byte, inclusive. */
+	start: number;
+	/** Last byte, inclusive; omitted means to the end. */
+	end?: number;
+}
+
+export interface GetResult {
+	body: Readable;
+	/** Size of the whole object. */
+	size: number;
+	/** The bytes actually returned, inclusive, when a range was asked for. */
+	range?: { start: number; end: number };
+}
+
+export interface ObjectInfo {
+	key: string;
+	size: number;
+}
+
+export interface PutOptions {
+	contentType?: string;
+	/** Stop and fail with ObjectTooLargeError as soon as more bytes than this arrive. */
+	maxBytes?: number;
+	/** Called with the running byte count, for progress and limits. */
+	onProgress?: (bytes: number) => void;
+}
+
+export interface ObjectStore {
+	readonly kind: 'local' | 's3';
+	/** Streams the body into a new object under a server-generated key with this prefix. */
+	put(
+		prefix: ObjectPrefix,
+		body: Readable | AsyncIterable<Uint8Array>,
+		options?: PutOptions
+	): Promise<PutResult>;
+	get(key: string, range?: ByteRange): Promise<GetResult>;
+	head(key: string): Promise<ObjectInfo>;
+	delete(key: string): Promise<void>;
+	list(prefix: string): AsyncIterable<ObjectInfo>;
+	/** Cheap reachability check for /readyz. */
+	ping(): Promise<void>;
+}
+
+export class ObjectNotFoundError extends Error {
+	constructor(readonly key: string) {
+		super(`No object with key ${key}`);
+		this.name = 'ObjectNotFoundError';
+	}
+}
+
+export class ObjectStoreUnavailableError extends Error {
+	constructor(message: string, options?: { cause?: unknown }) {
+		super(message, options);
+		this.name = 'ObjectStoreUnavailableError';
+	}
+}
+
+export class ObjectTooLargeError extends Error {
+	constructor(readonly maxBytes: number) {
+		super(`The object is larger than ${maxBytes} bytes`);
+		this.name = 'ObjectTooLargeError';
+	}
+}
+
+export class InvalidRangeError extends Error {
+	constructor(readonly size: number) {
+		super(`The range is not satisfiable for an object of ${size} bytes`);
+		this.name = 'InvalidRangeError';
+	}
+}

@@ -1,0 +1,30 @@
+import { redirect } from '@sveltejs/kit';
+import { z } from 'zod';
+import { cookieMaxAge, cookieName, locales } from '$lib/paraglide/runtime';
+import type { RequestHandler } from './$types';
+
+const languageForm = z.object({
+	locale: z.enum(locales),
+	// Only a same-site path: an absolute or protocol-relative URL would be an open redirect.
+	redirectTo: z
+		.string()
+		.max(2000)
+		.regex(/^\/(?![/\\])/)
+		.catch('/')
+});
+
+export const POST: RequestHandler = async ({ request, cookies }) => {
+	const form = await request.formData();
+	const parsed = languageForm.safeParse({
+		locale: form.get('locale'),
+		redirectTo: form.get('redirectTo') ?? '/'
+	});
+	if (!parsed.success) redirect(303, '/');
+	cookies.set(cookieName, parsed.data.locale, {
+		path: '/',
+		maxAge: cookieMaxAge,
+		httpOnly: false,
+		sameSite: 'lax'
+	});
+	redirect(303, parsed.data.redirectTo);
+};
