@@ -1,0 +1,60 @@
+import { asc } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
+import { auditEvent } from '../db/schema';
+import { appendAuditEvents } from './append';
+import { GENESIS_HASH, chainHash } from './chain';
+
+let database: TestDatabase;
+beforeAll(async () => {
+	database = await createTestDatabase();
+});
+afterAll(async () => {
+	await database?.drop();
+});
+
+describe('appendAuditEvents', () => {
+	it('links events into a gap-free chain that recomputes from the stored rows', async () => {
+		const db = database.handle.db;
+		await appendAuditEvents(db, [
+			{ action: 'auth.sign_in', outcome: 'denied', details: { reason: 'unknown email' } }
+		]);
+		await db.transaction(async (tx) => {
+			await appendAuditEvents(tx, [
+				{
+					action: 'document.view',
+					outcome: 'allowed',
+					actor: { id: 7, name: 'Suzuki\u0000Mei\n<b>', roles: ['staff'] },
+					target: { type: 'document', id: 42 },
+					details: { title: '宇宙\r\n=HYPERLINK("x")', nested: { b: 1, a: [true, null] } }
+				},
+				{ action: 'document.download', outcome: 'allowed', target: { type: 'document', id: 42 } }
+			]);
+		});
+		const rows = await db.select().from(auditEvent).orderBy(asc(auditEvent.seq));
+		expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+		let prev = GENESIS_HASH;
+		for (const row of rows) {
+			expect(row.prevHash).toBe(prev);
+			expect(chainHash(prev, row)).toBe(row.hash);
+			prev = row.hash;
+		}
+		expect(rows[1]!.actorName).toBe('Suzuki\u2400Mei\n<b>');
+	});
+
+	it('leaves no event behind when the surrounding transaction rolls back', async () => {
+		const db = database.handle.db;
+		const before = await db.select().from(auditEvent);
+		await expect(
+			db.transaction(async (tx) => {
+				await appendAuditEvents(tx, [{ action: 'document.edit', outcome: 'allowed' }]);
+				throw new Error('the action failed');
+			})
+		).rejects.toThrow('the action failed');
+		const after = await db.select().from(auditEvent);
+		expect(after.length).toBe(before.length);
+		await appendAuditEvents(db, [{ action: 'document.edit', outcome: 'allowed' }]);
+		const last = await db.select().from(auditEvent).orderBy(asc(auditEvent.seq));
+		expect(last.at(-1)!.seq).toBe(before.length + 1);
+	});
+});
