@@ -12,7 +12,7 @@ export const requestContext = new AsyncLocalStorage<RequestContext>();
  * Secrets are redacted by key wherever they appear, as a second line of defence.
  */
 export const log = pino({
-	level: process.env.LOG_LEVEL ?? 'info',
+	level: 'info',
 	base: { service: 'jiss-intranet' },
 	timestamp: pino.stdTimeFunctions.isoTime,
 	mixin: () => {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -128,4 +128,17 @@ export function toNumber(value: unknown): number {
 	if (typeof value === 'number') return value;
 	if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
 	throw new TypeError(`Not a number: ${typeof value}`);
+}
+
+/**
+ * Runs raw SQL and returns its rows on both drivers (postgres.js answers with an array,
+ * PGlite with `{ rows }`). Prefer the query builder; use this for SQL it cannot express.
+ */
+export async function queryRows<T extends Record<string, unknown>>(
+	executor: Executor,
+	query: SQL
+): Promise<T[]> {
+	const result = (await executor.execute(query)) as unknown;
+	if (Array.isArray(result)) return result as T[];
+	return ((result as { rows?: T[] }).rows ?? []) as T[];
 }

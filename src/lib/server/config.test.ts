@@ -1,0 +1,158 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, type Environment } from './config';
+
+const key32 = Buffer.alloc(32, 7).toString('base64');
+const production: Environment = {
+	INTRANET_MODE: 'production',
+	DATABASE_URL: 'postgres://app@db/jiss',
+	S3_BUCKET: 'jiss-documents',
+	S3_ENDPOINT: 'http://seaweedfs:8333',
+	S3_ACCESS_KEY_ID: 'access',
+	S3_SECRET_ACCESS_KEY: 'secret',
+	ORIGIN: 'https://intranet.jiss.example',
+	SMTP_URL: 'smtp://mail:25',
+	MFA_ENCRYPTION_KEYS: `k1:${key32}`,
+	AUDIT_SIGNING_KEY: `a1:${key32}`
+};
+
+function problemsOf(env: Environment): { variable: string; message: string }[] {
+	try {
+		loadConfig(env);
+	} catch (error) {
+		if (error instanceof ConfigError) return error.problems;
+		throw error;
+	}
+	throw new Error('expected a ConfigError');
+}
+
+function expectProblem(env: Environment, variable: string, fragment: string) {
+	const problems = problemsOf(env);
+	const match = problems.find((p) => p.variable === variable);
+	expect(match, JSON.stringify(problems)).toBeDefined();
+	expect(match!.message).toContain(fragment);
+}
+
+describe('loadConfig', () => {
+	it('defaults to demo mode on the embedded database and local object store', () => {
+		const config = loadConfig({});
+		expect(config.mode).toBe('demo');
+		expect(config.database.kind).toBe('pglite');
+		expect(config.storage.kind).toBe('local');
+		expect(config.mail.kind).toBe('outbox');
+		expect(config.displayTimeZone).toBe('Asia/Tokyo');
+		expect(config.mfaRequiredForAll).toBe(true);
+		expect(config.uploadMaxBytes).toBe(1024 ** 3);
+	});
+
+	it('accepts a complete production configuration', () => {
+		const config = loadConfig(production);
+		expect(config.mode).toBe('production');
+		expect(config.database).toMatchObject({ kind: 'postgres', url: production.DATABASE_URL });
+		expect(config.storage).toMatchObject({ kind: 's3', bucket: 'jiss-documents' });
+		expect(config.mfaEncryptionKeys?.[0]?.id).toBe('k1');
+		expect(config.mfaRequiredForAll).toBe(false);
+	});
+
+	it('names each variable that is wrong and why', () => {
+		expectProblem({ INTRANET_MODE: 'staging' }, 'INTRANET_MODE', 'demo or production');
+		expectProblem({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', 'postgres://');
+		expectProblem({ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE', 'whole number');
+		expectProblem({ S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL');
+		expectProblem({ S3_BUCKET: 'Bad_Bucket!' }, 'S3_BUCKET', 'bucket name');
+		expectProblem({ S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE', 'true or false');
+		expectProblem({ ORIGIN: 'intranet' }, 'ORIGIN', 'public URL');
+		expectProblem({ SMTP_URL: 'http://mail' }, 'SMTP_URL', 'smtp://');
+		expectProblem({ DISPLAY_TIME_ZONE: 'Mars/Olympus' }, 'DISPLAY_TIME_ZONE', 'IANA');
+		expectProblem({ MFA_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }, 'MFA_ENCRYPTION_KEYS', '32 bytes');
+		expectProblem({ AUDIT_SIGNING_KEY: 'no-colon' }, 'AUDIT_SIGNING_KEY', 'id:base64');
+		expectProblem(
+			{ MFA_ENCRYPTION_KEYS: `k1:${key32},k1:${key32}` },
+			'MFA_ENCRYPTION_KEYS',
+			'appears twice'
+		);
+		expectProblem({ PASSWORD_MIN_LENGTH: '6' }, 'PASSWORD_MIN_LENGTH', 'at least 8');
+		expectProblem({ SESSION_IDLE_MINUTES: '0' }, 'SESSION_IDLE_MINUTES', 'at least 1');
+		expectProblem({ UPLOAD_MAX_BYTES: '-1' }, 'UPLOAD_MAX_BYTES', 'at least 1');
+		expectProblem({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', '');
+	});
+
+	it('refuses half-given S3 configuration', () => {
+		expectProblem(
+			{ INTRANET_MODE: 'demo', S3_BUCKET: 'jiss', S3_ACCESS_KEY_ID: 'a' },
+			'S3_SECRET_ACCESS_KEY',
+			'pair'
+		);
+		expectProblem(
+			{ INTRANET_MODE: 'demo', S3_ACCESS_KEY_ID: 'a', S3_SECRET_ACCESS_KEY: 'b' },
+			'S3_BUCKET',
+			'required'
+		);
+		expectProblem(
+			{ INTRANET_MODE: 'demo', S3_BUCKET: 'jiss', S3_ENDPOINT: 'http://s3:8333' },
+			'S3_ACCESS_KEY_ID',
+			'S3_ENDPOINT'
+		);
+	});
+
+	it('requires an explicit mode once a server is configured', () => {
+		expectProblem({ DATABASE_URL: 'postgres://db/jiss' }, 'INTRANET_MODE', 'required');
+		expectProblem({ DATABASE_OWNER_URL: 'postgres://db/jiss' }, 'DATABASE_URL', 'required');
+	});
+
+	it('refuses production without its secrets, mail transport and services', () => {
+		for (const name of [
+			'DATABASE_URL',
+			'S3_BUCKET',
+			'ORIGIN',
+			'SMTP_URL',
+			'MFA_ENCRYPTION_KEYS',
+			'AUDIT_SIGNING_KEY'
+		]) {
+			const env = { ...production, [name]: undefined };
+			if (name === 'S3_BUCKET') {
+				delete env.S3_ENDPOINT;
+				delete env.S3_ACCESS_KEY_ID;
+				delete env.S3_SECRET_ACCESS_KEY;
+			}
+			expectProblem(env, name, 'required');
+		}
+		expectProblem({ ...production, ORIGIN: 'http://intranet.jiss.example' }, 'ORIGIN', 'https');
+	});
+
+	it('reads secrets from *_FILE and refuses both forms at once', () => {
+		const dir = mkdtempSync(path.join(os.tmpdir(), 'jiss-config-'));
+		const file = path.join(dir, 'secret');
+		writeFileSync(file, 'from-file\n');
+		const config = loadConfig({
+			...production,
+			S3_SECRET_ACCESS_KEY: undefined,
+			S3_SECRET_ACCESS_KEY_FILE: file
+		});
+		expect(config.storage.kind === 's3' && config.storage.credentials?.secretAccessKey).toBe(
+			'from-file'
+		);
+		expectProblem(
+			{ ...production, S3_SECRET_ACCESS_KEY_FILE: file },
+			'S3_SECRET_ACCESS_KEY_FILE',
+			'use one'
+		);
+		expectProblem(
+			{ ...production, SMTP_URL: undefined, SMTP_URL_FILE: path.join(dir, 'missing') },
+			'SMTP_URL_FILE',
+			'cannot read'
+		);
+	});
+
+	it('never puts a secret value into its error message', () => {
+		try {
+			loadConfig({ ...production, MFA_ENCRYPTION_KEYS: 'k1:dG9wLXNlY3JldC12YWx1ZQ==' });
+			expect.unreachable();
+		} catch (error) {
+			expect((error as Error).message).toContain('MFA_ENCRYPTION_KEYS');
+			expect((error as Error).message).not.toContain('dG9wLXNlY3JldC12YWx1ZQ');
+		}
+	});
+});

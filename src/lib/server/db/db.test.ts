@@ -1,0 +1,129 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+	createServerDatabase,
+	needsServerReason,
+	onServer
+} from '../../../../tests/helpers/database';
+import { openDatabase, queryRows, toNumber, type Database } from './index';
+import { DataDirLockedError } from './lock';
+
+const EXPECTED_TABLES = [
+	'account',
+	'audit_event',
+	'compartment',
+	'document',
+	'document_version',
+	'enrolment',
+	'grant',
+	'level',
+	'organisation',
+	'recovery_code',
+	'session',
+	'throttle'
+];
+
+async function tablesOf(db: Database): Promise<string[]> {
+	const rows = await queryRows<{ table_name: string }>(
+		db,
+		sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`
+	);
+	return rows.map((r) => r.table_name);
+}
+
+async function appliedMigrations(db: Database): Promise<number> {
+	const rows = await queryRows<{ n: unknown }>(
+		db,
+		sql`select count(*) as n from drizzle.__drizzle_migrations`
+	);
+	return toNumber(rows[0]!.n);
+}
+
+const temp: string[] = [];
+afterAll(() => {
+	for (const dir of temp) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('migrations on PGlite', () => {
+	it('apply to an empty embedded database, persist on disk, and run again as a no-op', async () => {
+		const dir = mkdtempSync(path.join(os.tmpdir(), 'jiss-pglite-'));
+		temp.push(dir);
+		const first = await openDatabase(
+			{ kind: 'pglite', dir: path.join(dir, 'pglite') },
+			{ migrate: true }
+		);
+		expect(await tablesOf(first.db)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
+		const applied = await appliedMigrations(first.db);
+		expect(applied).toBeGreaterThan(0);
+		await first.db.execute(
+			sql`insert into organisation (code, name_en, name_ja) values ('TST', 'Test', 'テスト')`
+		);
+		await first.close();
+
+		const second = await openDatabase(
+			{ kind: 'pglite', dir: path.join(dir, 'pglite') },
+			{ migrate: true }
+		);
+		expect(await appliedMigrations(second.db)).toBe(applied);
+		const rows = await queryRows<{ code: string }>(second.db, sql`select code from organisation`);
+		expect(rows.map((r) => r.code)).toEqual(['TST']);
+		await second.close();
+	});
+
+	it('refuses a second process on the same data folder with a clear message', async () => {
+		const dir = mkdtempSync(path.join(os.tmpdir(), 'jiss-lock-'));
+		temp.push(dir);
+		const handle = await openDatabase(
+			{ kind: 'pglite', dir: path.join(dir, 'pglite') },
+			{ migrate: true }
+		);
+		try {
+			await expect(
+				openDatabase({ kind: 'pglite', dir: path.join(dir, 'pglite') })
+			).rejects.toBeInstanceOf(DataDirLockedError);
+			const cli = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+				env: { ...process.env, DATABASE_URL: '', INTRANET_MODE: 'demo', DATA_DIR: dir },
+				encoding: 'utf8',
+				timeout: 60_000
+			});
+			expect(cli.status).toBe(1);
+			expect(cli.stderr).toContain('in use by another process');
+		} finally {
+			await handle.close();
+		}
+		// Released on close: the folder opens again.
+		const again = await openDatabase({ kind: 'pglite', dir: path.join(dir, 'pglite') });
+		await again.close();
+	});
+});
+
+describe.skipIf(!onServer)(`migrations on the PostgreSQL server (${needsServerReason})`, () => {
+	it('apply once when several instances start together', async () => {
+		const server = await createServerDatabase();
+		try {
+			const config = {
+				kind: 'postgres' as const,
+				url: server.url,
+				ownerUrl: server.url,
+				poolSize: 2
+			};
+			const handles = await Promise.all(
+				Array.from({ length: 4 }, () => openDatabase(config, { migrate: true }))
+			);
+			const db = handles[0]!.db;
+			expect(await tablesOf(db)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
+			const [journal] = await Promise.all([appliedMigrations(db)]);
+			const files = spawnSync('ls', ['drizzle'], { encoding: 'utf8' })
+				.stdout.split('\n')
+				.filter((f) => f.endsWith('.sql'));
+			expect(journal).toBe(files.length);
+			await Promise.all(handles.map((h) => h.close()));
+		} finally {
+			await server.drop();
+		}
+	});
+});
