@@ -11,7 +11,12 @@ if (!existsSync('build/index.js')) {
 
 const server = spawn(process.execPath, ['build/index.js'], {
 	stdio: 'inherit',
-	env: { BODY_SIZE_LIMIT: 'Infinity', ...process.env }
+	env: {
+		BODY_SIZE_LIMIT: 'Infinity',
+		// adapter-node assumes https without ORIGIN; on a laptop the app is plain http.
+		ORIGIN: `http://localhost:${process.env.PORT ?? 3000}`,
+		...process.env
+	}
 });
 for (const signal of ['SIGINT', 'SIGTERM']) {
 	process.on(signal, () => server.kill(signal));

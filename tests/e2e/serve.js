@@ -9,7 +9,14 @@ import postgres from 'postgres';
 const dataDir = path.resolve('tests/.tmp', `e2e-${randomBytes(4).toString('hex')}`);
 mkdirSync(dataDir, { recursive: true });
 /** @type {NodeJS.ProcessEnv} */
-const env = { ...process.env, DATA_DIR: dataDir, INTRANET_MODE: 'demo', LOG_LEVEL: 'warn' };
+const env = {
+	...process.env,
+	DATA_DIR: dataDir,
+	INTRANET_MODE: 'demo',
+	LOG_LEVEL: 'warn',
+	// adapter-node assumes https without ORIGIN, and the CSRF origin check would then fail.
+	ORIGIN: `http://127.0.0.1:${process.env.PORT}`
+};
 
 let dropDatabase = async () => {};
 const adminUrl = process.env.DATABASE_URL;
