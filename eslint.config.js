@@ -15,6 +15,7 @@ export default ts.config(
 			'drizzle/',
 			'test-results/',
 			'playwright-report/',
+			'reports/',
 			'tests/.tmp/'
 		]
 	},

@@ -29,7 +29,7 @@ export default defineConfig({
 	retries: 0,
 	forbidOnly: true,
 	timeout: 60_000,
-	reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
+	reporter: [['list'], ['json', { outputFile: 'reports/playwright.json' }]],
 	use: {
 		baseURL: `http://127.0.0.1:${port}`,
 		trace: 'retain-on-failure',

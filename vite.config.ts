@@ -21,6 +21,6 @@ export default defineConfig({
 		hookTimeout: 120_000,
 		pool: 'forks',
 		fileParallelism: false,
-		reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]]
+		reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]]
 	}
 });

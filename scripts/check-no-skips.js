@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 let problems = 0;
-const vitest = JSON.parse(readFileSync('test-results/vitest.json', 'utf8'));
+const vitest = JSON.parse(readFileSync('reports/vitest.json', 'utf8'));
 for (const file of vitest.testResults ?? []) {
 	for (const test of file.assertionResults ?? []) {
 		if (test.status !== 'passed' && test.status !== 'failed') {
@@ -16,7 +16,7 @@ if ((vitest.numTotalTests ?? 0) === 0) {
 	problems++;
 }
 
-const playwright = JSON.parse(readFileSync('test-results/playwright.json', 'utf8'));
+const playwright = JSON.parse(readFileSync('reports/playwright.json', 'utf8'));
 const skipped = playwright.stats?.skipped ?? 0;
 if (skipped > 0) {
 	console.error(`Playwright skipped ${skipped} test(s)`);
