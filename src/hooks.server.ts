@@ -18,8 +18,19 @@ const requestId: Handle = ({ event, resolve }) => {
 	event.locals.user = null;
 	event.locals.session = null;
 	return requestContext.run({ requestId: id }, async () => {
+		const started = performance.now();
 		const response = await resolve(event);
 		response.headers.set('X-Request-Id', id);
+		// The route id, not the path: paths can hold one-time tokens.
+		log.info(
+			{
+				method: event.request.method,
+				route: event.route.id,
+				status: response.status,
+				ms: Math.round(performance.now() - started)
+			},
+			'request'
+		);
 		return response;
 	});
 };
