@@ -3,3 +3,4 @@ export * from './account';
 export * from './auth';
 export * from './vault';
 export * from './audit';
+export * from './admin';

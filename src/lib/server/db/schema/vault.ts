@@ -96,3 +96,24 @@ export const documentVersion = pgTable(
 
 export type Document = typeof document.$inferSelect;
 export type DocumentVersion = typeof documentVersion.$inferSelect;
+
+/**
+ * Objects written by an upload that has not (yet) become a version. The row and the object are
+ * written before the bytes arrive; activation deletes the row in the same transaction as the
+ * version and its audit event, so anything still here after a while is an abandoned upload that
+ * the reaper removes from the object store.
+ */
+export const pendingUpload = pgTable(
+	'pending_upload',
+	{
+		id: integer().primaryKey().generatedAlwaysAsIdentity(),
+		objectKey: text('object_key').notNull().unique(),
+		accountId: integer('account_id')
+			.notNull()
+			.references(() => account.id),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+	},
+	(t) => [index('pending_upload_created_idx').on(t.createdAt)]
+);
+
+export type PendingUpload = typeof pendingUpload.$inferSelect;
