@@ -1,3 +1,4 @@
+import { startCheckpoints } from './audit/integrity';
 import { ConfigError, loadConfig, setConfig, type Config } from './config';
 import { openDatabase, setDatabase, type DatabaseHandle } from './db';
 import { withDemoKeys } from './demo-keys';
@@ -45,7 +46,11 @@ export async function start(
 export async function startOrExit(): Promise<void> {
 	try {
 		const { database } = await start();
-		process.once('sveltekit:shutdown', () => void database.close());
+		const stopCheckpoints = startCheckpoints();
+		process.once('sveltekit:shutdown', () => {
+			stopCheckpoints();
+			void database.close();
+		});
 	} catch (error) {
 		if (error instanceof ConfigError) {
 			console.error(error.message);

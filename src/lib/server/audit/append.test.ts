@@ -1,9 +1,9 @@
-import { asc } from 'drizzle-orm';
+import { asc, getTableColumns, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { auditEvent } from '../db/schema';
 import { appendAuditEvents } from './append';
-import { GENESIS_HASH, chainHash } from './chain';
+import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -31,8 +31,14 @@ describe('appendAuditEvents', () => {
 				{ action: 'document.download', outcome: 'allowed', target: { type: 'document', id: 42 } }
 			]);
 		});
-		const rows = await db.select().from(auditEvent).orderBy(asc(auditEvent.seq));
+		const rows = await db
+			.select({ ...getTableColumns(auditEvent), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
 		expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+		// Database clock, microseconds, one time for a batch appended in one locked step.
+		expect(rows[1]!.occurredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+		expect(rows[2]!.occurredAt).toBe(rows[1]!.occurredAt);
 		let prev = GENESIS_HASH;
 		for (const row of rows) {
 			expect(row.prevHash).toBe(prev);

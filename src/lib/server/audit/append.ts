@@ -1,8 +1,8 @@
-import { desc, sql } from 'drizzle-orm';
-import type { Executor } from '../db';
+import { sql } from 'drizzle-orm';
+import { queryRows, toNumber, type Executor } from '../db';
 import { auditEvent } from '../db/schema';
 import type { AuditAction, AuditOutcome } from './catalogue';
-import { GENESIS_HASH, chainHash, type ChainedFields } from './chain';
+import { GENESIS_HASH, chainHash, timeText, type ChainedFields } from './chain';
 
 export interface AuditActor {
 	id: number;
@@ -73,14 +73,21 @@ export async function appendAuditEvents(
 	if (events.length === 0) return [];
 	const run = async (tx: Executor) => {
 		await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
-		const [head] = await tx
-			.select({ seq: auditEvent.seq, hash: auditEvent.hash })
-			.from(auditEvent)
-			.orderBy(desc(auditEvent.seq))
-			.limit(1);
-		let seq = head ? Number(head.seq) : 0;
-		let prevHash = head?.hash ?? GENESIS_HASH;
-		const occurredAt = new Date();
+		// Head and time in one round trip, after the lock: the time comes from the database clock
+		// (one clock for every instance) and is hashed exactly as the database will return it.
+		const [head] = await queryRows<{ now: string; seq: unknown; hash: string | null }>(
+			tx,
+			sql`select ${timeText(sql`clock_timestamp()`)} as now, h.seq, h.hash
+				from (select 1) as one
+				left join lateral (
+					select ${auditEvent.seq} as seq, ${auditEvent.hash} as hash from ${auditEvent}
+					order by ${auditEvent.seq} desc limit 1
+				) as h on true`
+		);
+		if (!head) throw new Error('The audit chain head could not be read');
+		let seq = head.seq === null || head.seq === undefined ? 0 : toNumber(head.seq);
+		let prevHash = head.hash ?? GENESIS_HASH;
+		const occurredAt = head.now;
 		const rows = events.map((event) => {
 			seq += 1;
 			const fields: ChainedFields = {
@@ -103,7 +110,9 @@ export async function appendAuditEvents(
 			prevHash = hash;
 			return row;
 		});
-		await tx.insert(auditEvent).values(rows);
+		await tx
+			.insert(auditEvent)
+			.values(rows.map((row) => ({ ...row, occurredAt: sql`${row.occurredAt}::timestamptz` })));
 		return rows;
 	};
 	// A bare database handle gets its own transaction: the lock must be held until commit.

@@ -28,3 +28,7 @@ export function contextOf(event: { locals: App.Locals; request: Request }): Audi
 		requestId: event.locals.requestId
 	};
 }
+
+export { checkpointNow, publicKeys, signingKeys, startCheckpoints, verifyLog } from './integrity';
+export type { PublicKeyInfo } from './integrity';
+export type { VerifyProblem, VerifyReport } from './verify';
