@@ -12,7 +12,9 @@ let cached: { source: unknown; keys: SigningKey[] } | undefined;
 /** The configured Ed25519 keys; the first signs new checkpoints, all verify old ones. */
 export function signingKeys(): SigningKey[] {
 	const source = getConfig().auditSigningKeys;
-	if (cached?.source !== source) cached = { source, keys: (source ?? []).map(loadSigningKey) };
+	if (cached === undefined || cached.source !== source) {
+		cached = { source, keys: (source ?? []).map(loadSigningKey) };
+	}
 	return cached.keys;
 }
 
