@@ -14,7 +14,8 @@ import {
 	level,
 	organisation
 } from '../db/schema';
-import { appendAuditEvents, type AuditContext } from './append';
+import type { AuditContext } from './append';
+import { record } from './index';
 import { occurredAtText } from './chain';
 import { verifyLog } from './integrity';
 import type { VerifyReport } from './verify';
@@ -372,30 +373,31 @@ export async function recordView(
 	page: string,
 	details: Record<string, unknown> = {}
 ): Promise<void> {
-	await appendAuditEvents(getDb(), [
-		{ ...context, action: 'audit.viewed', outcome: 'allowed', details: { page, ...details } }
-	]);
+	await record({
+		...context,
+		action: 'audit.viewed',
+		outcome: 'allowed',
+		details: { page, ...details }
+	});
 }
 
 /** Runs verification and records who ran it and what it found. */
 export async function verify(context: AuditContext): Promise<VerifyReport> {
 	const report = await verifyLog();
-	await appendAuditEvents(getDb(), [
-		{
-			...context,
-			action: 'audit.verified',
-			outcome: 'allowed',
-			details: {
-				ok: report.ok,
-				events: report.events,
-				headSeq: report.headSeq,
-				problems: report.problems.length,
-				firstFailure: report.firstFailure
-					? { kind: report.firstFailure.kind, seq: report.firstFailure.seq }
-					: null
-			}
+	await record({
+		...context,
+		action: 'audit.verified',
+		outcome: 'allowed',
+		details: {
+			ok: report.ok,
+			events: report.events,
+			headSeq: report.headSeq,
+			problems: report.problems.length,
+			firstFailure: report.firstFailure
+				? { kind: report.firstFailure.kind, seq: report.firstFailure.seq }
+				: null
 		}
-	]);
+	});
 	return report;
 }
 
@@ -466,9 +468,12 @@ export async function exportEvents(
 	restricted: RestrictedLabel
 ): Promise<ReadableStream<Uint8Array>> {
 	const db = getDb();
-	await appendAuditEvents(db, [
-		{ ...context, action: 'audit.exported', outcome: 'allowed', details: { format, filter } }
-	]);
+	await record({
+		...context,
+		action: 'audit.exported',
+		outcome: 'allowed',
+		details: { format, filter }
+	});
 	const access = await effectiveAccess(db, viewer.id);
 	const where = conditions(filter, readerTimeZone(viewer));
 	const [head] = await queryRows<{ head: unknown }>(
