@@ -284,12 +284,15 @@ try {
 		['time range', { from: '2025-01-01T00:10', to: '2025-01-01T00:20' }, undefined]
 	];
 	const timings: number[] = [];
+	const perCase = new Map<string, number[]>();
 	const lookups: number[] = [];
 	for (let round = 0; round < 25; round++) {
-		for (const [, filter, before] of cases) {
+		for (const [caseName, filter, before] of cases) {
 			const s = performance.now();
 			await workspace.listEvents(viewer, filter, before, label);
-			timings.push(performance.now() - s);
+			const took = performance.now() - s;
+			timings.push(took);
+			perCase.set(caseName, [...(perCase.get(caseName) ?? []), took]);
 		}
 		const s = performance.now();
 		await raw`select seq from audit_event where seq = ${middle}`;

@@ -34,22 +34,25 @@ export interface ChainedFields {
 	details: Record<string, unknown>;
 }
 
+const json = (value: string | number | null) => (value === null ? 'null' : JSON.stringify(value));
+
+/** The event as RFC 8785 JSON; the keys are written in their canonical (sorted) order. */
 export function canonicalEvent(event: ChainedFields): string {
-	return canonicalJson({
-		seq: event.seq,
-		occurredAt: event.occurredAt,
-		actorId: event.actorId,
-		actorName: event.actorName,
-		actorRoles: event.actorRoles,
-		ip: event.ip,
-		userAgent: event.userAgent,
-		requestId: event.requestId,
-		action: event.action,
-		targetType: event.targetType,
-		targetId: event.targetId,
-		outcome: event.outcome,
-		details: event.details
-	});
+	return (
+		`{"action":${json(event.action)}` +
+		`,"actorId":${json(event.actorId)}` +
+		`,"actorName":${json(event.actorName)}` +
+		`,"actorRoles":${canonicalJson(event.actorRoles)}` +
+		`,"details":${canonicalJson(event.details)}` +
+		`,"ip":${json(event.ip)}` +
+		`,"occurredAt":${json(event.occurredAt)}` +
+		`,"outcome":${json(event.outcome)}` +
+		`,"requestId":${json(event.requestId)}` +
+		`,"seq":${json(event.seq)}` +
+		`,"targetId":${json(event.targetId)}` +
+		`,"targetType":${json(event.targetType)}` +
+		`,"userAgent":${json(event.userAgent)}}`
+	);
 }
 
 /** hash = SHA-256(previous hash ‖ canonical event), hex. */

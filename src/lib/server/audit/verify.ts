@@ -56,7 +56,7 @@ export async function verifyChain(options: {
 }): Promise<VerifyReport> {
 	const started = performance.now();
 	const { db, store, keys } = options;
-	const batchSize = options.batchSize ?? 5000;
+	const batchSize = options.batchSize ?? 10_000;
 	const problems: VerifyProblem[] = [];
 	let found = 0;
 	const report = (problem: VerifyProblem) => {
@@ -103,8 +103,9 @@ export async function verifyChain(options: {
 	let prevHash = GENESIS_HASH;
 	let events = 0;
 	let last = 0;
-	for (;;) {
-		const rows: (ChainedFields & { prevHash: string; hash: string })[] = await db
+	type StoredRow = ChainedFields & { prevHash: string; hash: string };
+	const fetchAfter = (after: number): Promise<StoredRow[]> =>
+		db
 			.select({
 				seq: auditEvent.seq,
 				occurredAt: sql<string>`${occurredAtText}`,
@@ -123,9 +124,14 @@ export async function verifyChain(options: {
 				hash: auditEvent.hash
 			})
 			.from(auditEvent)
-			.where(gt(auditEvent.seq, last))
+			.where(gt(auditEvent.seq, after))
 			.orderBy(asc(auditEvent.seq))
 			.limit(batchSize);
+	// The next batch is read while this one is hashed: only two batches are ever held.
+	let pending: Promise<StoredRow[]> | null = fetchAfter(0);
+	while (pending) {
+		const rows: StoredRow[] = await pending;
+		pending = rows.length === batchSize ? fetchAfter(Number(rows.at(-1)!.seq)) : null;
 		for (const row of rows) {
 			const seq = Number(row.seq);
 			const gap = seq !== expectedSeq;
@@ -180,7 +186,6 @@ export async function verifyChain(options: {
 			last = seq;
 			events += 1;
 		}
-		if (rows.length < batchSize) break;
 	}
 
 	for (const [seq, entries] of bySeq) {
