@@ -299,6 +299,9 @@ try {
 		lookups.push(performance.now() - s);
 	}
 	const p95 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.95)]!;
+	for (const [caseName, values] of perCase) {
+		console.log(`  page p95, ${caseName.padEnd(18)} ${p95(values).toFixed(1)} ms`);
+	}
 	console.log(
 		`page, baseline: primary-key lookup p95                 ${p95(lookups).toFixed(1)} ms`
 	);
@@ -308,7 +311,8 @@ try {
 } finally {
 	await raw.end();
 	await handle.close();
-	await admin.unsafe(`drop database if exists ${name} with (force)`);
+	if (process.env.BENCH_KEEP) console.log(`(kept database ${name})`);
+	else await admin.unsafe(`drop database if exists ${name} with (force)`);
 	await admin.end();
 	rmSync(`/tmp/${name}-objects`, { recursive: true, force: true });
 }

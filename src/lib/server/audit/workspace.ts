@@ -127,7 +127,7 @@ function conditions(filter: AuditFilter, timeZone: string): SQL[] {
 		const id = String(filter.document);
 		where.push(
 			sql`((${auditEvent.targetType} = 'document' and ${auditEvent.targetId} = ${id})
-				or (${auditEvent.details} ? 'documentId' and ${auditEvent.details} ->> 'documentId' = ${id}))`
+				or ${auditEvent.details} ->> 'documentId' = ${id})`
 		);
 	}
 	if (filter.action !== undefined) where.push(eq(auditEvent.action, filter.action));
