@@ -143,9 +143,10 @@ try {
 	);
 
 	// --- a valid chain of EVENTS rows, written with COPY ---------------------------------------
-	const [{ n: already }] = await raw`select count(*)::int as n from audit_event`;
-	const [{ hash: headHash }] = await raw`select hash from audit_event order by seq desc limit 1`;
-	let prev: string = headHash;
+	const [counted] = await raw`select count(*)::int as n from audit_event`;
+	const [headRow] = await raw`select hash from audit_event order by seq desc limit 1`;
+	const already = Number(counted!.n);
+	let prev = String(headRow!.hash);
 	let seq: number = already;
 	const start = Date.parse('2025-01-01T00:00:00Z');
 	const esc = (v: string) =>

@@ -49,16 +49,20 @@ beforeAll(async () => {
 	await seedDemoData(db, store, config);
 	auditor = await userByEmail('auditor@jiss.example');
 	access = (await effectiveAccess(db, auditor.id))!;
-	[readable] = await db
-		.select({ id: document.id, title: document.title })
-		.from(document)
-		.where(readableSql(access))
-		.limit(1);
-	[secret] = await db
-		.select({ id: document.id, title: document.title })
-		.from(document)
-		.where(not(readableSql(access)))
-		.limit(1);
+	readable = (
+		await db
+			.select({ id: document.id, title: document.title })
+			.from(document)
+			.where(readableSql(access))
+			.limit(1)
+	)[0]!;
+	secret = (
+		await db
+			.select({ id: document.id, title: document.title })
+			.from(document)
+			.where(not(readableSql(access)))
+			.limit(1)
+	)[0]!;
 });
 
 afterAll(async () => {

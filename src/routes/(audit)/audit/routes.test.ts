@@ -49,7 +49,7 @@ const calls = [
 	['person', (e: AnyEvent) => personPage.load(e as never), '/audit/people/1', { id: '1' }],
 	['review', (e: AnyEvent) => reviewPage.load(e as never), '/audit/review', {}],
 	['integrity', (e: AnyEvent) => integrityPage.load(e as never), '/audit/integrity', {}],
-	['verify', (e: AnyEvent) => integrityPage.actions.default(e as never), '/audit/integrity', {}],
+	['verify', (e: AnyEvent) => integrityPage.actions.default!(e as never), '/audit/integrity', {}],
 	['export', (e: AnyEvent) => exportEndpoint.GET(e as never), '/audit/export?format=csv', {}]
 ] as const;
 
