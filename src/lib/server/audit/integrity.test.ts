@@ -347,6 +347,12 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 				where grantee = 'jiss_app' and table_name = 'audit_event' order by 1`
 		);
 		expect(privileges.map((p) => p.privilege_type)).toEqual(['INSERT', 'SELECT']);
+		const head = await queryRows<{ privilege_type: string }>(
+			db,
+			sql`select privilege_type from information_schema.role_table_grants
+				where grantee = 'jiss_app' and table_name = 'audit_head' order by 1`
+		);
+		expect(head.map((p) => p.privilege_type)).toEqual(['SELECT', 'UPDATE']);
 	});
 
 	it('forms one gap-free chain from 8 connections appending concurrently', async () => {
