@@ -51,7 +51,12 @@ describe('loadConfig', () => {
 		const config = loadConfig(production);
 		expect(config.mode).toBe('production');
 		expect(config.database).toMatchObject({ kind: 'postgres', url: production.DATABASE_URL });
-		expect(config.storage).toMatchObject({ kind: 's3', bucket: 'jiss-documents' });
+		expect(config.storage).toMatchObject({
+			kind: 's3',
+			bucket: 'jiss-documents',
+			connectTimeoutMs: 5000,
+			requestTimeoutMs: 120_000
+		});
 		expect(config.mfaEncryptionKeys?.[0]?.id).toBe('k1');
 		expect(config.mfaRequiredForAll).toBe(false);
 	});
@@ -63,6 +68,8 @@ describe('loadConfig', () => {
 		expectProblem({ S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL');
 		expectProblem({ S3_BUCKET: 'Bad_Bucket!' }, 'S3_BUCKET', 'bucket name');
 		expectProblem({ S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE', 'true or false');
+		expectProblem({ S3_CONNECT_TIMEOUT_MS: '10' }, 'S3_CONNECT_TIMEOUT_MS', 'at least 100');
+		expectProblem({ S3_REQUEST_TIMEOUT_MS: 'soon' }, 'S3_REQUEST_TIMEOUT_MS', 'whole number');
 		expectProblem({ ORIGIN: 'intranet' }, 'ORIGIN', 'public URL');
 		expectProblem({ SMTP_URL: 'http://mail' }, 'SMTP_URL', 'smtp://');
 		expectProblem({ DISPLAY_TIME_ZONE: 'Mars/Olympus' }, 'DISPLAY_TIME_ZONE', 'IANA');

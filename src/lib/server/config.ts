@@ -94,6 +94,8 @@ const environmentSchema = z.object({
 	S3_ACCESS_KEY_ID: z.string().min(1).optional(),
 	S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
 	S3_FORCE_PATH_STYLE: booleanString.default(false),
+	S3_CONNECT_TIMEOUT_MS: positiveInt(100, 120_000).default(5000),
+	S3_REQUEST_TIMEOUT_MS: positiveInt(1000, 3_600_000).default(120_000),
 	ORIGIN: z
 		.url({ error: 'must be the public URL, such as https://intranet.example.org' })
 		.optional(),
@@ -218,6 +220,8 @@ export function loadConfig(env: Environment = process.env) {
 					endpoint: e.S3_ENDPOINT,
 					region: e.S3_REGION,
 					forcePathStyle: e.S3_FORCE_PATH_STYLE,
+					connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
+					requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
 					credentials:
 						e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
 							? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
