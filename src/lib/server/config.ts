@@ -10,6 +10,7 @@ import { z } from 'zod';
 export const SECRET_VARIABLES = [
 	'DATABASE_URL',
 	'DATABASE_OWNER_URL',
+	'S3_ACCESS_KEY_ID',
 	'S3_SECRET_ACCESS_KEY',
 	'SMTP_URL',
 	'MFA_ENCRYPTION_KEYS',
