@@ -102,8 +102,13 @@ test.describe('when the database goes away', () => {
 			objectStore: 'ok',
 			failing: ['database']
 		});
-		const page = await request.get(`${base}/`);
+		// A session cookie makes the request look its session up in the database (once the
+		// authenticate handle is in): the page must then be a plain error page.
+		const page = await request.get(`${base}/`, {
+			headers: { cookie: 'session=not-a-real-session' }
+		});
 		const body = await page.text();
+		expect(body).toContain('JISS Intranet');
 		expect(body).not.toMatch(/at .*\.js:\d+|ECONNREFUSED|postgres|stack/i);
 
 		proxy = await startProxy({ host: pg.hostname, port: Number(pg.port || 5432) }, proxy.port);

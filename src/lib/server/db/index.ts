@@ -50,7 +50,7 @@ async function openPglite(dir: string): Promise<{ client: PGlite; release: () =>
 /** Applies the committed migrations under an advisory lock, so concurrent starts migrate once. */
 export async function runMigrations(config: Config['database']): Promise<void> {
 	if (config.kind === 'postgres') {
-		const client = postgres(config.ownerUrl, { max: 1, onnotice: () => {} });
+		const client = postgres(config.ownerUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
 		try {
 			await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
 			try {
@@ -74,6 +74,9 @@ export async function openDatabase(
 		if (options.migrate) await runMigrations(config);
 		const client = postgres(config.url, {
 			max: config.poolSize,
+			// A database host that has gone silent fails a request in seconds, not half a minute;
+			// the pool keeps trying on later requests, so the app recovers when the host returns.
+			connect_timeout: 10,
 			onnotice: () => {},
 			connection: { application_name: 'jiss-intranet' }
 		});
