@@ -1,8 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Environment } from './config';
+import {
+	CONFIG_VARIABLES,
+	ConfigError,
+	loadConfig,
+	SECRET_VARIABLES,
+	type Environment
+} from './config';
 
 const key32 = Buffer.alloc(32, 7).toString('base64');
 const production: Environment = {
@@ -161,5 +167,16 @@ describe('loadConfig', () => {
 			expect((error as Error).message).toContain('MFA_ENCRYPTION_KEYS');
 			expect((error as Error).message).not.toContain('dG9wLXNlY3JldC12YWx1ZQ');
 		}
+	});
+
+	it('is documented: the README table lists every variable, secrets marked as file-capable', () => {
+		const readme = readFileSync('README.md', 'utf8');
+		const section = readme.slice(readme.indexOf('## Configuration'));
+		const table = section.slice(0, section.indexOf('\n## ', 5));
+		const rows = new Map(
+			[...table.matchAll(/^\| `([A-Z0-9_]+)`( †)?/gm)].map((m) => [m[1]!, m[2] !== undefined])
+		);
+		for (const name of CONFIG_VARIABLES) expect(rows.has(name), name).toBe(true);
+		for (const name of SECRET_VARIABLES) expect(rows.get(name), name).toBe(true);
 	});
 });

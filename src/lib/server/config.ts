@@ -122,6 +122,9 @@ const environmentSchema = z.object({
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 });
 
+/** Every variable the schema reads (the README's configuration table lists each one). */
+export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);
+
 export type Environment = Record<string, string | undefined>;
 
 function readSecrets(env: Environment, problems: { variable: string; message: string }[]) {
