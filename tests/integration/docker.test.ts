@@ -172,11 +172,12 @@ describe('docker-compose.yml', () => {
 		expect(mount).toBeDefined();
 		const script = readFileSync(mount!.split(':')[0]!, 'utf8');
 		accessSync(mount!.split(':')[0]!, constants.X_OK);
-		expect(script).toMatch(/CREATE ROLE jiss_owner LOGIN PASSWORD :'owner_password'/);
-		expect(script).toMatch(/CREATE ROLE jiss_app LOGIN PASSWORD :'app_password'/);
-		expect(script).toMatch(/CREATE DATABASE intranet OWNER jiss_owner/);
-		expect(script).toMatch(/GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO jiss_app/);
-		expect(script).not.toMatch(/GRANT[^;]*(CREATE|ALL)[^;]*TO jiss_app/);
+		// The defaults are the names the audit migration and the secrets generator use; what the
+		// script does with them is tested against the server in database-roles.test.ts.
+		expect(script).toContain('owner="${OWNER_ROLE:-jiss_owner}"');
+		expect(script).toContain('app="${APP_ROLE:-jiss_app}"');
+		expect(script).toContain('database="${INTRANET_DB:-intranet}"');
+		expect(script).toContain('secrets="${SECRETS_DIR:-/run/secrets}"');
 		expect(services.postgres!.environment?.POSTGRES_PASSWORD_FILE).toBe(
 			'/run/secrets/postgres_password'
 		);
