@@ -6,6 +6,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/lib/server/db';
+import { start } from '../../src/lib/server/startup';
 import { needsServerReason, onServer, serverUrl } from '../helpers/database';
 
 /*
@@ -71,6 +72,23 @@ describe.skipIf(!onServer)(`database roles for docker compose (${needsServerReas
 				select count(*)::int as n from pg_authid
 				where rolname in (${owner}, ${app}) and rolpassword is not null`;
 			expect(passwords!.n).toBe(2);
+
+			// The app itself, started as the application role without migrating: the demo seed
+			// writes every kind of row the app writes, the audit log included.
+			const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-roles-data-'));
+			try {
+				const started = await start({
+					INTRANET_MODE: 'demo',
+					DATABASE_URL: urlFor(app, "app-pass'word"),
+					DATABASE_MIGRATE_ON_START: 'false',
+					DATA_DIR: dataDir,
+					LOG_LEVEL: 'silent'
+				});
+				expect(started.seeded).toBe(true);
+				await started.database.close();
+			} finally {
+				rmSync(dataDir, { recursive: true, force: true });
+			}
 
 			appClient = postgres(urlFor(app, "app-pass'word"), { max: 1, onnotice: () => {} });
 			const sql = appClient;

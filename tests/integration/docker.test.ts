@@ -12,7 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadConfig, SECRET_VARIABLES, type Environment } from '../../src/lib/server/config';
+import {
+	loadConfig,
+	loadDatabaseConfig,
+	SECRET_VARIABLES,
+	type Environment
+} from '../../src/lib/server/config';
 
 /*
  * There is no Docker engine where the tests run, so the production shape is checked as text:
@@ -31,7 +36,13 @@ interface Service {
 	volumes?: string[];
 	ports?: string[];
 	depends_on?: Record<string, { condition: string }>;
-	healthcheck?: { test: string[]; interval?: string; timeout?: string; retries?: number };
+	healthcheck?: {
+		test: string[];
+		disable?: boolean;
+		interval?: string;
+		timeout?: string;
+		retries?: number;
+	};
 }
 interface Compose {
 	services: Record<string, Service>;
@@ -58,7 +69,7 @@ afterAll(() => {
 describe('docker-compose.yml', () => {
 	it('names PostgreSQL 17, SeaweedFS with its S3 API and bucket, Mailpit, the app and Caddy', () => {
 		expect(Object.keys(services).sort()).toEqual(
-			['app', 'caddy', 'mailpit', 'postgres', 'seaweedfs', 'seaweedfs-bucket'].sort()
+			['app', 'caddy', 'mailpit', 'migrate', 'postgres', 'seaweedfs', 'seaweedfs-bucket'].sort()
 		);
 		expect(services.postgres!.image).toMatch(/^postgres:17(\.|-|$)/);
 		expect(services.seaweedfs!.image).toMatch(/seaweedfs:\d/);
@@ -87,9 +98,10 @@ describe('docker-compose.yml', () => {
 		expect(services.postgres!.healthcheck!.test).toContain('pg_isready');
 	});
 
-	it('starts the app only once its services are healthy and the bucket exists', () => {
+	it('starts the app only once its services are healthy, migrated and the bucket exists', () => {
 		expect(services.app!.depends_on).toEqual({
 			postgres: { condition: 'service_healthy' },
+			migrate: { condition: 'service_completed_successfully' },
 			seaweedfs: { condition: 'service_healthy' },
 			'seaweedfs-bucket': { condition: 'service_completed_successfully' },
 			mailpit: { condition: 'service_healthy' }
@@ -208,8 +220,23 @@ describe('docker-compose.yml', () => {
 		expect(config.origin).toBe('https://localhost');
 		if (config.database.kind !== 'postgres') throw new Error('expected PostgreSQL');
 		expect(new URL(config.database.url).username).toBe('jiss_app');
-		expect(new URL(config.database.ownerUrl).username).toBe('jiss_owner');
+		expect(config.database.ownerUrl).toBe(config.database.url);
+		expect(config.database.migrateOnStart).toBe(false);
 		expect(new URL(config.database.url).host).toBe('postgres:5432');
+
+		// The migration job gets the owner's URL, and nothing else.
+		const jobEnv: Environment = {};
+		for (const [name, value] of Object.entries(services.migrate!.environment ?? {})) {
+			jobEnv[name] = value.replace(/^\/run\/secrets\/(.+)$/, (_, secret: string) =>
+				path.join(dir, path.basename(compose.secrets[secret]!.file))
+			);
+		}
+		const job = loadDatabaseConfig(jobEnv);
+		if (job.kind !== 'postgres') throw new Error('expected PostgreSQL');
+		expect(new URL(job.ownerUrl).username).toBe('jiss_owner');
+		expect(new URL(job.ownerUrl).password).toBe(
+			readFileSync(path.join(dir, 'db_owner_password'), 'utf8').trim()
+		);
 		if (config.storage.kind !== 's3') throw new Error('expected S3');
 		expect(config.storage.endpoint).toBe('http://seaweedfs:8333');
 		expect(config.storage.forcePathStyle).toBe(true);
@@ -221,6 +248,27 @@ describe('docker-compose.yml', () => {
 		});
 		const dbPassword = readFileSync(path.join(dir, 'db_app_password'), 'utf8').trim();
 		expect(new URL(config.database.url).password).toBe(dbPassword);
+	});
+
+	it('keeps the owner role away from the long-running app: only the migrate job has it', () => {
+		const holders = Object.entries(services)
+			.filter(([, service]) => service.secrets?.includes('database_owner_url'))
+			.map(([name]) => name);
+		expect(holders).toEqual(['migrate']);
+		const migrate = services.migrate!;
+		expect(migrate.restart).toBe('no');
+		expect(migrate.image).toBe(services.app!.image);
+		expect(migrate.build).toEqual(services.app!.build);
+		expect(migrate.command).toEqual(['node', 'build/cli/migrate.js']);
+		expect(migrate.secrets).toEqual(['database_owner_url']);
+		expect(migrate.environment).toEqual({ DATABASE_URL_FILE: '/run/secrets/database_owner_url' });
+		expect(migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+		expect(migrate.healthcheck?.disable).toBe(true);
+		expect(services.app!.environment).not.toHaveProperty('DATABASE_OWNER_URL_FILE');
+		expect(services.app!.environment?.DATABASE_MIGRATE_ON_START).toBe('false');
+		// The image builds the command the job runs.
+		expect(dockerfile).toMatch(/vite build --config vite\.cli\.config\.ts/);
+		expect(readFileSync('vite.cli.config.ts', 'utf8')).toMatch(/outDir: 'build\/cli'/);
 	});
 
 	it('accepts the example secrets as well, so they show the right format', () => {

@@ -6,6 +6,7 @@ import {
 	CONFIG_VARIABLES,
 	ConfigError,
 	loadConfig,
+	loadDatabaseConfig,
 	SECRET_VARIABLES,
 	type Environment
 } from './config';
@@ -71,6 +72,11 @@ describe('loadConfig', () => {
 		expectProblem({ INTRANET_MODE: 'staging' }, 'INTRANET_MODE', 'demo or production');
 		expectProblem({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', 'postgres://');
 		expectProblem({ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE', 'whole number');
+		expectProblem(
+			{ DATABASE_MIGRATE_ON_START: 'sometimes' },
+			'DATABASE_MIGRATE_ON_START',
+			'true or false'
+		);
 		expectProblem({ S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL');
 		expectProblem({ S3_BUCKET: 'Bad_Bucket!' }, 'S3_BUCKET', 'bucket name');
 		expectProblem({ S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE', 'true or false');
@@ -178,5 +184,30 @@ describe('loadConfig', () => {
 		);
 		for (const name of CONFIG_VARIABLES) expect(rows.has(name), name).toBe(true);
 		for (const name of SECRET_VARIABLES) expect(rows.get(name), name).toBe(true);
+	});
+
+	it('reads only the database part for a migration job', () => {
+		const dir = mkdtempSync(path.join(os.tmpdir(), 'jiss-config-'));
+		const file = path.join(dir, 'owner-url');
+		writeFileSync(file, 'postgres://jiss_owner:pw@db/intranet\n');
+		// Production mode without any of the app's other secrets: not this job's business.
+		const database = loadDatabaseConfig({ INTRANET_MODE: 'production', DATABASE_URL_FILE: file });
+		expect(database).toMatchObject({
+			kind: 'postgres',
+			url: 'postgres://jiss_owner:pw@db/intranet',
+			ownerUrl: 'postgres://jiss_owner:pw@db/intranet',
+			migrateOnStart: true
+		});
+		expect(loadDatabaseConfig({ DATA_DIR: dir })).toEqual({
+			kind: 'pglite',
+			dir: path.join(dir, 'pglite'),
+			migrateOnStart: true
+		});
+		expect(() => loadDatabaseConfig({ DATABASE_URL: 'mysql://db' })).toThrow(
+			/DATABASE_URL: must be a postgres/
+		);
+		expect(
+			loadConfig({ ...production, DATABASE_MIGRATE_ON_START: 'false' }).database
+		).toMatchObject({ kind: 'postgres', migrateOnStart: false });
 	});
 });

@@ -85,6 +85,7 @@ const environmentSchema = z.object({
 	DATABASE_URL: postgresUrl.optional(),
 	DATABASE_OWNER_URL: postgresUrl.optional(),
 	DATABASE_POOL_SIZE: positiveInt(1, 200).default(10),
+	DATABASE_MIGRATE_ON_START: booleanString.default(true),
 	DATA_DIR: z.string().min(1).default('./data'),
 	S3_ENDPOINT: z.url({ error: 'must be a URL such as http://seaweedfs:8333' }).optional(),
 	S3_REGION: z.string().min(1).default('us-east-1'),
@@ -145,6 +146,59 @@ function readSecrets(env: Environment, problems: { variable: string; message: st
 	// An empty variable means "not set", as in most Docker and shell setups.
 	for (const [key, value] of Object.entries(resolved)) if (value === '') delete resolved[key];
 	return resolved;
+}
+
+type Parsed = z.infer<typeof environmentSchema>;
+
+type DatabaseVariables = Pick<
+	Parsed,
+	| 'DATABASE_URL'
+	| 'DATABASE_OWNER_URL'
+	| 'DATABASE_POOL_SIZE'
+	| 'DATABASE_MIGRATE_ON_START'
+	| 'DATA_DIR'
+>;
+
+function databaseOf(e: DatabaseVariables) {
+	return e.DATABASE_URL
+		? {
+				kind: 'postgres' as const,
+				url: e.DATABASE_URL,
+				ownerUrl: e.DATABASE_OWNER_URL ?? e.DATABASE_URL,
+				poolSize: e.DATABASE_POOL_SIZE,
+				migrateOnStart: e.DATABASE_MIGRATE_ON_START
+			}
+		: {
+				kind: 'pglite' as const,
+				dir: path.join(path.resolve(e.DATA_DIR), 'pglite'),
+				// One process owns an embedded database: nobody else could migrate it.
+				migrateOnStart: true
+			};
+}
+
+const databaseSchema = environmentSchema.pick({
+	DATABASE_URL: true,
+	DATABASE_OWNER_URL: true,
+	DATABASE_POOL_SIZE: true,
+	DATABASE_MIGRATE_ON_START: true,
+	DATA_DIR: true
+});
+
+/**
+ * Only the database part, for `db:migrate` run as a separate job (docker compose's `migrate`):
+ * it needs the owner's URL and nothing else, so it is not given the app's other secrets.
+ */
+export function loadDatabaseConfig(env: Environment = process.env) {
+	const problems: { variable: string; message: string }[] = [];
+	const resolved = readSecrets(env, problems);
+	const parsed = databaseSchema.safeParse(resolved);
+	if (!parsed.success) {
+		for (const issue of parsed.error.issues) {
+			problems.push({ variable: String(issue.path[0] ?? '?'), message: issue.message });
+		}
+	}
+	if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+	return databaseOf(parsed.data);
 }
 
 export function loadConfig(env: Environment = process.env) {
@@ -209,14 +263,7 @@ export function loadConfig(env: Environment = process.env) {
 	return {
 		mode: mode as 'demo' | 'production',
 		dataDir,
-		database: e.DATABASE_URL
-			? {
-					kind: 'postgres' as const,
-					url: e.DATABASE_URL,
-					ownerUrl: e.DATABASE_OWNER_URL ?? e.DATABASE_URL,
-					poolSize: e.DATABASE_POOL_SIZE
-				}
-			: { kind: 'pglite' as const, dir: path.join(dataDir, 'pglite') },
+		database: databaseOf(e),
 		storage: e.S3_BUCKET
 			? {
 					kind: 's3' as const,
