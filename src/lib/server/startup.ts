@@ -19,7 +19,9 @@ export async function start(
 	const config = withDemoKeys(loadConfig(env));
 	setConfig(config);
 	log.level = config.logLevel;
-	const database = await openDatabase(config.database, { migrate: true });
+	const database = await openDatabase(config.database, {
+		migrate: config.database.migrateOnStart
+	});
 	setDatabase(database);
 	const store = await createObjectStore(config.storage);
 	setObjectStore(store);
