@@ -3,6 +3,7 @@ import type { AuditContext } from '../audit';
 import type { SessionUser } from '../auth/types';
 import type { Executor } from '../db';
 import { account } from '../db/schema';
+import { TEXT_MAX, type AdminErrorCode } from '../../schemas/admin';
 
 /** Who acts, from the session (never from the form), and the institute's time zone for dates. */
 export interface AdminContext {
@@ -11,32 +12,7 @@ export interface AdminContext {
 	timeZone: string;
 }
 
-export const ADMIN_ERROR_CODES = [
-	'forbidden',
-	'not_found',
-	'self',
-	'separation_of_duties',
-	'last_administrator',
-	'justification_required',
-	'justification_too_long',
-	'comment_required',
-	'end_date_required',
-	'end_date_past',
-	'end_date_invalid',
-	'already_decided',
-	'already_revoked',
-	'already_granted',
-	'not_requester',
-	'account_disabled',
-	'account_not_disabled',
-	'email_taken',
-	'code_taken',
-	'no_change',
-	'invalid_colour',
-	'low_contrast',
-	'invalid_value'
-] as const;
-export type AdminErrorCode = (typeof ADMIN_ERROR_CODES)[number];
+export type { AdminErrorCode };
 
 /** An expected refusal: routes turn it into `fail(status, { code })`. */
 export class AdminError extends Error {
@@ -49,7 +25,7 @@ export class AdminError extends Error {
 	}
 }
 
-export const JUSTIFICATION_MAX = 2000;
+export const JUSTIFICATION_MAX = TEXT_MAX;
 
 /** A justification or comment: trimmed, present, and of a size a person writes. */
 export function requireText(

@@ -252,7 +252,7 @@ export async function applyApproved(
 export async function revoke(
 	db: Database,
 	ctx: AdminContext,
-	input: { grantId: number; reason: string },
+	input: { grantId: number; reason: string; accountId?: number },
 	now: Date = new Date()
 ): Promise<void> {
 	const reason = requireText(input.reason);
@@ -260,6 +260,9 @@ export async function revoke(
 		await assertAdministrator(tx, ctx);
 		const [before] = await tx.select().from(grant).where(eq(grant.id, input.grantId)).for('update');
 		if (!before) throw new AdminError('not_found', 404);
+		// From an account's page, the grant must be that account's.
+		if (input.accountId !== undefined && before.accountId !== input.accountId)
+			throw new AdminError('not_found', 404);
 		const [after] = await tx
 			.update(grant)
 			.set({ revokedAt: now, revokedBy: ctx.actor.id, revokeReason: reason })
