@@ -4,6 +4,7 @@ import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
 import type { Database, Executor } from '../db';
+import { log } from '../log';
 import { account, organisation, type AccountStatus, type Role } from '../db/schema';
 import * as approvals from './approvals';
 import {
@@ -171,8 +172,9 @@ export async function create(
 	const justification =
 		privileged.length > 0 ? requireText(input.justification) : (input.justification ?? '').trim();
 	const email = input.email.trim().toLowerCase();
+	let created: { accountId: number; requestId: number | null; send: () => Promise<void> };
 	try {
-		return await db.transaction(async (tx) => {
+		created = await db.transaction(async (tx) => {
 			await assertAdministrator(tx, ctx);
 			const [org] = await tx
 				.select({ id: organisation.id })
@@ -206,16 +208,29 @@ export async function create(
 							justification
 						})
 					: null;
-			await enrolment.issue(tx, {
+			const issued = await enrolment.issue(tx, {
 				accountId: created!.id,
 				purpose: 'enrol',
-				requestedBy: ctx.actor.id
+				requestedBy: ctx.actor.id,
+				context: ctx.audit
 			});
-			return { accountId: created!.id, requestId };
+			return { accountId: created!.id, requestId, send: issued.send };
 		});
 	} catch (error) {
 		if (isUniqueViolation(error)) throw new AdminError('email_taken', 409);
 		throw error;
+	}
+	// Mail cannot be taken back, so it leaves only after the commit.
+	await deliver(created.send, created.accountId);
+	return { accountId: created.accountId, requestId: created.requestId };
+}
+
+/** A failed send leaves the account in place: the administrator can send a new link. */
+async function deliver(send: () => Promise<void>, accountId: number): Promise<void> {
+	try {
+		await send();
+	} catch (err) {
+		log.error({ err, accountId }, 'the enrolment mail could not be sent');
 	}
 }
 
@@ -238,13 +253,18 @@ export async function disable(
 			.set({ status: 'disabled', disabledAt: new Date() })
 			.where(eq(account.id, before.id))
 			.returning();
-		await sessions.endAllForAccount(tx, before.id);
+		const sessionsEnded = await sessions.endAllForAccount(tx, before.id);
 		await audit.append(tx, {
 			...ctx.audit,
 			action: 'account.disabled',
 			outcome: 'allowed',
 			target: { type: 'account', id: before.id },
-			details: { before: accountSnapshot(before), after: accountSnapshot(after!), reason }
+			details: {
+				before: accountSnapshot(before),
+				after: accountSnapshot(after!),
+				reason,
+				sessionsEnded
+			}
 		});
 	});
 }
@@ -283,20 +303,20 @@ export async function sendEnrolmentLink(
 	ctx: AdminContext,
 	input: { accountId: number }
 ): Promise<void> {
-	await db.transaction(async (tx) => {
+	const send = await db.transaction(async (tx) => {
 		await assertAdministrator(tx, ctx);
 		const row = await lockAccount(tx, input.accountId);
 		if (row.status === 'disabled') throw new AdminError('account_disabled');
 		const purpose = row.passwordHash ? 'reset' : 'enrol';
-		await audit.append(tx, {
-			...ctx.audit,
-			action: 'account.enrolment_requested',
-			outcome: 'allowed',
-			target: { type: 'account', id: row.id },
-			details: { purpose }
+		const issued = await enrolment.issue(tx, {
+			accountId: row.id,
+			purpose,
+			requestedBy: ctx.actor.id,
+			context: ctx.audit
 		});
-		await enrolment.issue(tx, { accountId: row.id, purpose, requestedBy: ctx.actor.id });
+		return issued.send;
 	});
+	await deliver(send, input.accountId);
 }
 
 /**

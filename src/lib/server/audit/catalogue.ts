@@ -31,7 +31,6 @@ export const AUDIT_ACTIONS = [
 	'account.role_changed',
 	'account.organisation_changed',
 	'account.sessions_ended',
-	'account.enrolment_requested',
 	'approval.requested',
 	'approval.approved',
 	'approval.rejected',
