@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { m } from '$lib/paraglide/messages';
+import { m } from '../../paraglide/messages';
 import * as audit from '../audit';
 import type { Database, Executor } from '../db';
 import { account, compartment, level, setting } from '../db/schema';
