@@ -56,12 +56,19 @@ describe('accounts', () => {
 		});
 		expect(requestId).toBeNull();
 		const [row] = await db.select().from(account).where(eq(account.id, accountId));
-		expect(row).toMatchObject({ status: 'pending', roles: ['staff'], email: 'hana.ito@jiss.example' });
+		expect(row).toMatchObject({
+			status: 'pending',
+			roles: ['staff'],
+			email: 'hana.ito@jiss.example'
+		});
 		expect(outbox.map((m) => m.to)).toEqual(['hana.ito@jiss.example']);
 		expect(outbox[0]!.text).toMatch(/\/enrol\/[A-Za-z0-9_-]{20,}/);
 		const [link] = await db.select().from(enrolment).where(eq(enrolment.accountId, accountId));
 		expect(link!.requestedBy).toBe(w.adminA.id);
-		const events = await db.select().from(auditEvent).where(eq(auditEvent.targetId, String(accountId)));
+		const events = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.targetId, String(accountId)));
 		expect(events.map((e) => e.action)).toEqual(['account.created', 'auth.enrolment_sent']);
 		// No audit record anywhere carries the link.
 		const token = /\/enrol\/([A-Za-z0-9_-]+)/.exec(outbox[0]!.text)![1]!;
@@ -112,7 +119,10 @@ describe('accounts', () => {
 		).toBe('separation_of_duties');
 		// The database refuses it as well.
 		await expect(
-			db.update(account).set({ roles: ['administrator', 'auditor'] }).where(eq(account.id, w.auditor.id))
+			db
+				.update(account)
+				.set({ roles: ['administrator', 'auditor'] })
+				.where(eq(account.id, w.auditor.id))
 		).rejects.toThrow();
 		await approvals.approve(db, w.adminB.ctx, { requestId: requestId!, comment: 'Confirmed' });
 		const [after] = await db.select().from(account).where(eq(account.id, accountId));
@@ -138,9 +148,9 @@ describe('accounts', () => {
 				})
 			)
 		).toBe('self');
-		expect(await refusal(accounts.disable(db, w.adminA.ctx, { accountId: w.adminA.id, reason: 'x' }))).toBe(
-			'self'
-		);
+		expect(
+			await refusal(accounts.disable(db, w.adminA.ctx, { accountId: w.adminA.id, reason: 'x' }))
+		).toBe('self');
 	});
 
 	it('changes staff/liaison roles at once but sends an organisation change to approval', async () => {
@@ -157,7 +167,9 @@ describe('accounts', () => {
 		});
 		const [row] = await db.select().from(account).where(eq(account.id, w.staff.id));
 		expect(row!.organisationId).toBe(w.jiss.id);
-		expect(await refusal(approvals.approve(db, w.adminA.ctx, { requestId, comment: 'self' }))).toBe('self');
+		expect(await refusal(approvals.approve(db, w.adminA.ctx, { requestId, comment: 'self' }))).toBe(
+			'self'
+		);
 		await approvals.approve(db, w.adminC.ctx, { requestId, comment: 'Confirmed' });
 		expect((await effectiveAccess(db, w.staff.id))!.organisationId).toBe(w.usa.id);
 		const [event] = await db
@@ -173,10 +185,18 @@ describe('accounts', () => {
 	it('disables an account and ends its open sessions in the same transaction', async () => {
 		await sessions.create(db, { accountId: w.liaison.id, mfaVerified: true });
 		await sessions.create(db, { accountId: w.liaison.id, mfaVerified: true });
-		await accounts.disable(db, w.adminA.ctx, { accountId: w.liaison.id, reason: 'Left the office' });
-		expect(await db.select().from(session).where(eq(session.accountId, w.liaison.id))).toHaveLength(0);
+		await accounts.disable(db, w.adminA.ctx, {
+			accountId: w.liaison.id,
+			reason: 'Left the office'
+		});
+		expect(await db.select().from(session).where(eq(session.accountId, w.liaison.id))).toHaveLength(
+			0
+		);
 		expect(await effectiveAccess(db, w.liaison.id)).toBeNull();
-		const [event] = await db.select().from(auditEvent).where(eq(auditEvent.action, 'account.disabled'));
+		const [event] = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.action, 'account.disabled'));
 		expect(event!.details).toMatchObject({
 			before: { status: 'active' },
 			after: { status: 'disabled' },
@@ -195,7 +215,9 @@ describe('accounts', () => {
 		});
 		if (removal.status !== 'pending') throw new Error('expected pending');
 		expect(
-			await refusal(approvals.approve(db, w.adminC.ctx, { requestId: removal.requestId, comment: 'x' }))
+			await refusal(
+				approvals.approve(db, w.adminC.ctx, { requestId: removal.requestId, comment: 'x' })
+			)
 		).toBe('self');
 		await approvals.approve(db, w.adminB.ctx, { requestId: removal.requestId, comment: 'Agreed' });
 

@@ -104,7 +104,9 @@ describe('only administrators reach the administration', () => {
 						reason: 'x',
 						justification: 'x'
 					};
-					const result = await outcome(() => run(event(person, `${path}?/${name}`, fields, params)));
+					const result = await outcome(() =>
+						run(event(person, `${path}?/${name}`, fields, params))
+					);
 					expect(result.status, `${name} on ${path}`).toBe(404);
 					attempts++;
 				}

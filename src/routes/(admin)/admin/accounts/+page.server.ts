@@ -6,7 +6,8 @@ import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
 	const { db } = await guard(event);
-	const query = accountListQuery.parse(Object.fromEntries(event.url.searchParams));
+	const parsed = accountListQuery.safeParse(Object.fromEntries(event.url.searchParams));
+	const query = parsed.success ? parsed.data : accountListQuery.parse({});
 	const result = await accounts.list(db, query);
 	return { query, ...result, levels: await reference.listLevels(db) };
 };
