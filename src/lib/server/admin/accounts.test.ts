@@ -6,7 +6,7 @@ import { effectiveAccess } from '../access';
 import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import type { Database } from '../db';
-import { account, approvalRequest, auditEvent, enrolment, session } from '../db/schema';
+import { account, auditEvent, enrolment, session } from '../db/schema';
 import { setMailer, type MailMessage } from '../mail';
 import * as accounts from './accounts';
 import * as approvals from './approvals';

@@ -130,7 +130,7 @@ describe('only administrators reach the administration', () => {
 
 	it('sends a signed-out caller to sign in, changing nothing', async () => {
 		const result = await outcome(() =>
-			approvalsPage.actions.approve(
+			approvalsPage.actions.approve!(
 				event(null, '/admin/approvals?/approve', { requestId: '1', comment: 'x' })
 			)
 		);
@@ -143,15 +143,16 @@ describe('fields the form did not offer', () => {
 	const params = () => ({ id: String(w.staff.id) });
 
 	it('refuses a grant form carrying approver, grantee, granter or role fields', async () => {
-		for (const smuggled of [
+		const smuggledFields: Record<string, string>[] = [
 			{ approvedBy: String(w.adminB.id) },
 			{ accountId: String(w.adminA.id) },
 			{ grantedBy: String(w.adminC.id) },
 			{ roles: 'administrator' },
 			{ organisationId: String(w.usa.id) }
-		]) {
+		];
+		for (const smuggled of smuggledFields) {
 			const result = await outcome(() =>
-				accountPage.actions.grantLevel(
+				accountPage.actions.grantLevel!(
 					event(
 						w.adminA,
 						`${path()}?/grantLevel`,
@@ -173,13 +174,14 @@ describe('fields the form did not offer', () => {
 	});
 
 	it('refuses a roles form carrying a level or organisation, and a duplicated field', async () => {
-		for (const fields of [
+		const forms: Fields[] = [
 			{ roles: ['staff'], justification: '', levelRank: '4' },
 			{ roles: ['staff'], justification: '', organisationId: String(w.usa.id) },
 			{ roles: ['staff'], justification: ['', 'second'] }
-		]) {
+		];
+		for (const fields of forms) {
 			const result = await outcome(() =>
-				accountPage.actions.roles(event(w.adminA, `${path()}?/roles`, fields, params()))
+				accountPage.actions.roles!(event(w.adminA, `${path()}?/roles`, fields, params()))
 			);
 			expect(result.status).toBe(400);
 		}
@@ -197,9 +199,13 @@ describe('fields the form did not offer', () => {
 			endDate: daysFromNow(5)
 		});
 		if (r.status !== 'pending') throw new Error('expected pending');
-		for (const smuggled of [{ decidedBy: String(w.adminC.id) }, { resultGrantId: '1' }]) {
+		const smuggledDecisions: Record<string, string>[] = [
+			{ decidedBy: String(w.adminC.id) },
+			{ resultGrantId: '1' }
+		];
+		for (const smuggled of smuggledDecisions) {
 			const result = await outcome(() =>
-				approvalsPage.actions.approve(
+				approvalsPage.actions.approve!(
 					event(w.adminB, '/admin/approvals?/approve', {
 						requestId: String(r.requestId),
 						comment: 'ok',
@@ -215,7 +221,7 @@ describe('fields the form did not offer', () => {
 			.where(eq(approvalRequest.id, r.requestId));
 		expect(row!.status).toBe('pending');
 		const ok = await outcome(() =>
-			approvalsPage.actions.approve(
+			approvalsPage.actions.approve!(
 				event(w.adminB, '/admin/approvals?/approve', {
 					requestId: String(r.requestId),
 					comment: 'Checked'
@@ -231,7 +237,7 @@ describe('fields the form did not offer', () => {
 			['x'.repeat(100_000), 'justification_too_long']
 		]) {
 			const result = await outcome(() =>
-				accountPage.actions.grantCompartment(
+				accountPage.actions.grantCompartment!(
 					event(
 						w.adminA,
 						`${path()}?/grantCompartment`,
@@ -246,7 +252,7 @@ describe('fields the form did not offer', () => {
 
 	it('refuses a reference form carrying a code or sensitive flag it did not offer', async () => {
 		const result = await outcome(() =>
-			referencePage.actions.renameCompartment(
+			referencePage.actions.renameCompartment!(
 				event(w.adminA, '/admin/reference?/renameCompartment', {
 					id: String(w.md.id),
 					nameEn: 'Missile Defence',
