@@ -207,6 +207,20 @@ describe('accounts', () => {
 		expect(row!.status).toBe('active');
 	});
 
+	it('mails a reset link to an enrolled person, never to a disabled account', async () => {
+		outbox.length = 0;
+		await accounts.sendEnrolmentLink(db, w.adminA.ctx, { accountId: w.staff.id });
+		expect(outbox.map((m) => m.to)).toEqual(['staff@test.example']);
+		const links = await db.select().from(enrolment).where(eq(enrolment.accountId, w.staff.id));
+		expect(links.map((l) => l.purpose)).toEqual(['reset']);
+		await accounts.disable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Leave' });
+		expect(
+			await refusal(accounts.sendEnrolmentLink(db, w.adminA.ctx, { accountId: w.staff.id }))
+		).toBe('account_disabled');
+		expect(outbox).toHaveLength(1);
+		await accounts.enable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Back' });
+	});
+
 	it('keeps the last active administrator: not disabled, not demoted, even in a race', async () => {
 		const removal = await accounts.changeRoles(db, w.adminA.ctx, {
 			accountId: w.adminC.id,
