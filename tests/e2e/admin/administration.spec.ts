@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateTOTP } from '@oslojs/otp';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import en from '../../../messages/en.json' with { type: 'json' };
 import ja from '../../../messages/ja.json' with { type: 'json' };
@@ -57,7 +59,7 @@ function inDays(days: number): string {
 
 for (const { lang, locale, t } of LANGS) {
 	test.describe(`administration (${lang})`, () => {
-		test('an administrator creates an account and the person is mailed the enrolment link', async ({
+		test('an administrator creates an account and the new person enrols from the mailed link', async ({
 			browser
 		}) => {
 			const admin = await as(browser, locale, DEMO.administrator);
@@ -84,8 +86,19 @@ for (const { lang, locale, t } of LANGS) {
 			// The administrator's page never shows the link.
 			expect(await admin.content()).not.toContain(link.split('/enrol/')[1]);
 
-			// Enrolling through the link is the auth area's page (/enrol/[token]), not yet merged.
-			expect(new URL(link).pathname).toMatch(/^\/enrol\//);
+			// The new person enrols with the link from the mail.
+			const person = await browser.newPage({ locale });
+			await person.goto(new URL(link).pathname);
+			await expect(person.locator('html')).toHaveAttribute('lang', lang);
+			await person.locator('#password').fill('correct horse orbit battery 2026');
+			await person.locator('#confirm').fill('correct horse orbit battery 2026');
+			const secret = (await person.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
+			await person.locator('#code').fill(generateTOTP(decodeBase32IgnorePadding(secret), 30, 6));
+			await person.getByRole('button', { name: t.auth_enrol_submit }).click();
+			await expect(person.getByRole('status')).toHaveText(t.auth_enrol_done);
+			await person.context().close();
+			await admin.reload();
+			await expect(admin.getByTestId('account-status')).toHaveText(t.admin_status_active);
 		});
 
 		test('a SECRET grant needs a second administrator, counts at once, and its revocation too', async ({
