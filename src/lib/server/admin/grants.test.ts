@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { daysFromNow, seedAdminWorld } from '../../../../tests/helpers/admin';
 import { canRead, effectiveAccess, readableSql } from '../access';
+import * as sessions from '../auth/sessions';
 import type { Database } from '../db';
 import { approvalRequest, auditEvent, compartment, document, grant } from '../db/schema';
 import * as approvals from './approvals';
@@ -270,8 +271,18 @@ describe('a grant or revocation on the very next request', () => {
 				status: 'published'
 			})
 			.returning();
+		// The person's browser holds a signed-in session throughout.
+		const lifetimes = { idleMinutes: 30, absoluteHours: 12 };
+		const { token } = await sessions.create(db, {
+			accountId: w.staff.id,
+			mfaVerified: true,
+			lifetimes
+		});
+		// What the next request does: find the session's person, then compute their access now.
 		const readable = async () => {
-			const access = await effectiveAccess(db, w.staff.id);
+			const current = await sessions.validate(db, token, { lifetimes });
+			expect(current?.user.id).toBe(w.staff.id);
+			const access = await effectiveAccess(db, current!.user.id);
 			const rows = await db
 				.select({ id: document.id })
 				.from(document)
