@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { m } from '../../paraglide/messages';
 import * as audit from '../audit';
-import type { Database, Executor } from '../db';
+import type { SessionUser } from '../auth/types';
+import { getDb, type Database, type Executor } from '../db';
 import { account, compartment, level, setting } from '../db/schema';
 import { log } from '../log';
 import type { Mailer } from '../mail';
@@ -39,6 +40,15 @@ export async function homePanel(executor: Executor, now: Date = new Date()) {
 	};
 }
 export type AdminHomePanel = Awaited<ReturnType<typeof homePanel>>;
+
+/**
+ * For the home page's load: the panel for an administrator, null for anyone else (the page
+ * renders `AdminPanel` only when this is not null).
+ */
+export async function panelFor(user: SessionUser | null): Promise<AdminHomePanel | null> {
+	if (!user?.roles.includes('administrator')) return null;
+	return homePanel(getDb());
+}
 
 // Bookkeeping for the notices lives in the settings table under a key no form offers.
 const SENT_KEY = 'admin_notices_sent';

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { daysFromNow, seedAdminWorld } from '../../../../tests/helpers/admin';
-import type { Database } from '../db';
+import { setDatabase, type Database } from '../db';
 import { auditEvent, grant } from '../db/schema';
 import type { MailMessage } from '../mail';
 import { AdminError } from './context';
@@ -113,8 +113,12 @@ describe('administrator notices', () => {
 		expect(next.items).toBeGreaterThan(0);
 	});
 
-	it('feeds the home panel', async () => {
-		const panel = await notifications.homePanel(db);
+	it('feeds the home panel of administrators only', async () => {
+		setDatabase(database.handle);
+		expect(await notifications.panelFor(w.staff.ctx.actor)).toBeNull();
+		expect(await notifications.panelFor(null)).toBeNull();
+		const panel = (await notifications.panelFor(w.adminA.ctx.actor))!;
+		setDatabase(undefined);
 		expect(panel.pendingCount).toBeGreaterThan(0);
 		expect(panel.expiring.some((e) => e.what === 'SDA')).toBe(true);
 	});
