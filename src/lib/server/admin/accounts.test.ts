@@ -10,6 +10,7 @@ import { account, auditEvent, enrolment, session } from '../db/schema';
 import { setMailer, type MailMessage } from '../mail';
 import * as accounts from './accounts';
 import * as approvals from './approvals';
+import * as grants from './grants';
 import { AdminError } from './context';
 import { applyRoles } from './roles';
 
@@ -127,6 +128,40 @@ describe('accounts', () => {
 		await approvals.approve(db, w.adminB.ctx, { requestId: requestId!, comment: 'Confirmed' });
 		const [after] = await db.select().from(account).where(eq(account.id, accountId));
 		expect(after!.roles).toEqual(['auditor', 'staff']);
+	});
+
+	it('lists and searches with the effective level and compartments valid now', async () => {
+		const g = await grants.request(db, w.adminA.ctx, {
+			accountId: w.auditor.id,
+			kind: 'level',
+			levelRank: 2,
+			justification: 'Reviews CONFIDENTIAL logs',
+			endDate: null
+		});
+		await grants.request(db, w.adminA.ctx, {
+			accountId: w.auditor.id,
+			kind: 'compartment',
+			compartmentId: w.sda.id,
+			justification: 'SDA logs',
+			endDate: null
+		});
+		const found = await accounts.list(db, { q: 'AUDITOR@test' });
+		expect(found.total).toBe(1);
+		expect(found.rows[0]).toMatchObject({
+			level: 2,
+			compartments: ['SDA'],
+			organisationCode: 'JISS'
+		});
+		if (g.status !== 'created') throw new Error('expected created');
+		await grants.revoke(db, w.adminB.ctx, { grantId: g.grantId, reason: 'Not needed' });
+		expect((await accounts.list(db, { q: 'auditor' })).rows[0]!.level).toBe(0);
+		// A search term is text, never a pattern.
+		expect((await accounts.list(db, { q: '%' })).total).toBe(0);
+		expect((await accounts.list(db, { q: 'USA' })).rows.map((r) => r.displayName)).toEqual([
+			'liaison'
+		]);
+		const all = await accounts.list(db, { page: 99 });
+		expect(all.page).toBe(all.pages);
 	});
 
 	it('refuses changing one’s own roles or organisation, or disabling oneself', async () => {

@@ -192,6 +192,29 @@ describe('grants below and at the two-person threshold', () => {
 		}
 	});
 
+	it('revokes a grant once when two administrators revoke it at the same moment', async () => {
+		const r = await grants.request(db, w.adminA.ctx, {
+			accountId: w.liaison.id,
+			kind: 'level',
+			levelRank: 1,
+			justification: 'Twice revoked',
+			endDate: null
+		});
+		if (r.status !== 'created') throw new Error('expected created');
+		const results = await Promise.allSettled([
+			grants.revoke(db, w.adminB.ctx, { grantId: r.grantId, reason: 'first' }),
+			grants.revoke(db, w.adminC.ctx, { grantId: r.grantId, reason: 'second' })
+		]);
+		expect(results.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
+		const events = await db
+			.select()
+			.from(auditEvent)
+			.where(
+				and(eq(auditEvent.action, 'grant.revoked'), eq(auditEvent.targetId, String(r.grantId)))
+			);
+		expect(events).toHaveLength(1);
+	});
+
 	it('refuses an end date in the past, and a missing one at SECRET', async () => {
 		expect(
 			await refusal(
