@@ -1,9 +1,10 @@
 import { startCheckpoints } from './audit/integrity';
 import { ConfigError, loadConfig, setConfig, type Config } from './config';
-import { openDatabase, setDatabase, type DatabaseHandle } from './db';
+import { startNotices } from './admin/notifications';
+import { getDb, openDatabase, setDatabase, type DatabaseHandle } from './db';
 import { withDemoKeys } from './demo-keys';
 import { log } from './log';
-import { createMailer, setMailer } from './mail';
+import { createMailer, getMailer, setMailer } from './mail';
 import { seedDemoData } from './seed';
 import { createObjectStore, setObjectStore } from './storage';
 
@@ -20,7 +21,9 @@ export async function start(
 	const config = withDemoKeys(loadConfig(env));
 	setConfig(config);
 	log.level = config.logLevel;
-	const database = await openDatabase(config.database, { migrate: true });
+	const database = await openDatabase(config.database, {
+		migrate: config.database.migrateOnStart
+	});
 	setDatabase(database);
 	const store = await createObjectStore(config.storage);
 	setObjectStore(store);
@@ -47,8 +50,10 @@ export async function startOrExit(): Promise<void> {
 	try {
 		const { database } = await start();
 		const stopCheckpoints = startCheckpoints();
+		const stopNotices = startNotices(getDb, getMailer);
 		process.once('sveltekit:shutdown', () => {
 			stopCheckpoints();
+			stopNotices();
 			void database.close();
 		});
 	} catch (error) {
