@@ -40,6 +40,8 @@ async function setUp(): Promise<Setup> {
 		endpoint: s3.endpoint,
 		region: 'us-east-1',
 		forcePathStyle: true,
+		connectTimeoutMs: 5000,
+		requestTimeoutMs: 30_000,
 		credentials: S3RVER_CREDENTIALS
 	});
 	current = { database, db: database.handle.db, s3, store };
@@ -397,6 +399,8 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 				endpoint: s3.endpoint,
 				region: 'us-east-1',
 				forcePathStyle: true,
+				connectTimeoutMs: 5000,
+				requestTimeoutMs: 30_000,
 				credentials: S3RVER_CREDENTIALS
 			});
 			const report = await verifyChain({ db: database.handle.db, store, keys: [keyA] });
