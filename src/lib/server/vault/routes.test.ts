@@ -421,7 +421,10 @@ describe('writes take nothing from the form that the form should not decide', ()
 			[{ release: ['USA'] }, 'release'],
 			[{ levelRank: '4', release: ['JISS', 'USA'] }, 'level']
 		] as const) {
-			const result = await post(liaison, base({ title: 'Liaison refused', ...over }));
+			const result = await post(
+				liaison,
+				base({ title: 'Liaison refused', ...(over as Record<string, string | string[]>) })
+			);
 			expect((result as { value: unknown }).value).toMatchObject({ status: 403, data: { reason } });
 		}
 		expect(
