@@ -415,16 +415,14 @@ describe('writes take nothing from the form that the form should not decide', ()
 		expect(ok).toMatchObject({ kind: 'redirect' });
 		const [row] = await world.db.select().from(document).where(eq(document.title, 'Liaison memo'));
 		expect(row).toMatchObject({ originatorOrgId: world.org.USA, authorId: liaison.id });
-		for (const [over, reason] of [
+		const refusals: [Record<string, string | string[]>, string][] = [
 			[{ originator: 'JISS', release: ['JISS', 'USA'] }, 'originator'],
 			[{ release: ['JISS', 'USA', 'AUS'] }, 'release'],
 			[{ release: ['USA'] }, 'release'],
 			[{ levelRank: '4', release: ['JISS', 'USA'] }, 'level']
-		] as const) {
-			const result = await post(
-				liaison,
-				base({ title: 'Liaison refused', ...(over as Record<string, string | string[]>) })
-			);
+		];
+		for (const [over, reason] of refusals) {
+			const result = await post(liaison, base({ title: 'Liaison refused', ...over }));
 			expect((result as { value: unknown }).value).toMatchObject({ status: 403, data: { reason } });
 		}
 		expect(
