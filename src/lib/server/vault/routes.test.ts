@@ -12,6 +12,7 @@ import * as previewRoute from '../../../routes/(app)/documents/preview/+server';
 import * as suggestRoute from '../../../routes/(app)/documents/suggest/+server';
 import { canRead } from '../access';
 import { auditEvent, document } from '../db/schema';
+import { documentsPanel } from './guard';
 import * as write from './write';
 
 /**
@@ -555,5 +556,28 @@ describe('writes take nothing from the form that the form should not decide', ()
 		expect(
 			await post({ levelRank: '0', release: ['JISS'], reason: 'Sources now public' })
 		).toMatchObject({ kind: 'redirect' });
+	});
+});
+
+describe('the home page panel', () => {
+	it('shows recent readable documents and counts, audited as a list', async () => {
+		const before = await headSeq();
+		const panel = await outcome(event(liaison, { path: '/' }), (e) => documentsPanel(e));
+		const value = (panel as { value: Awaited<ReturnType<typeof documentsPanel>> }).value!;
+		const all = await world.db.select().from(document);
+		const readable = all.filter((d) => canRead(liaison.writer.access, d));
+		expect(value.total).toBe(readable.length);
+		expect(value.items.every((i) => readable.some((d) => d.id === i.id))).toBe(true);
+		expect(value.items[0]!.marking.text).toMatch(/REL TO JISS, USA$/);
+		const events = await lastEvents(before);
+		expect(events.map((e) => e.action)).toEqual(['document.list']);
+		expect(events[0]!.details).toMatchObject({ source: 'home', total: readable.length });
+	});
+
+	it('is absent for administrators and auditors', async () => {
+		for (const person of [admin, auditor]) {
+			const panel = await outcome(event(person, { path: '/' }), (e) => documentsPanel(e));
+			expect(panel).toEqual({ kind: 'ok', value: null });
+		}
 	});
 });
