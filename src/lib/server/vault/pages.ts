@@ -110,11 +110,11 @@ export async function listPage(ctx: VaultContext, input: ListInput) {
 	const refs = await loadReferences(db);
 	const filters = filtersOf(ctx, refs, input);
 	const access = ctx.reader.access;
-	const [page, total, facets] = await Promise.all([
+	const [page, facets] = await Promise.all([
 		documents.list(db, access, filters, { cursor: input.cursor }),
-		documents.count(db, access, filters),
 		documents.facets(db, access, filters)
 	]);
+	const total = facets.total;
 	const searching = filters.q !== undefined;
 	await audit.record({
 		...ctx.audit,
