@@ -260,9 +260,21 @@ export async function documentPage(ctx: VaultContext, doc: Document) {
 	};
 }
 
-/** The Markdown of the author's memo, for the edit form (the edit is audited on save). */
-export async function memoSource(doc: Document): Promise<string> {
+/** The Markdown of the author's memo for the edit form: a read like any other, audited first. */
+export async function memoSource(ctx: VaultContext, doc: Document): Promise<string> {
 	const active = await documents.activeVersion(getDb(), doc.id);
+	await audit.record({
+		...ctx.audit,
+		action: 'document.view',
+		outcome: 'allowed',
+		target: { type: 'document', id: doc.id },
+		details: {
+			documentId: doc.id,
+			title: doc.title,
+			version: active?.number ?? null,
+			purpose: 'edit'
+		}
+	});
 	if (!active) return '';
 	return (await readMemo(active)) ?? '';
 }

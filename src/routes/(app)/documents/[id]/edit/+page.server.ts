@@ -12,7 +12,7 @@ export const load: PageServerLoad = async (event) => {
 		values: {
 			title: doc.title,
 			summary: doc.summary,
-			body: await pages.memoSource(doc),
+			body: await pages.memoSource(vaultContext(event, found), doc),
 			tags: doc.tags.join(', '),
 			reviewOn: doc.reviewOn ?? ''
 		}
