@@ -1,12 +1,17 @@
 import { sha256 } from '@oslojs/crypto/sha2';
-import { encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { decodeBase32IgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomBytes } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne } from 'drizzle-orm';
 import * as audit from '../audit';
 import { getConfig } from '../config';
-import type { Executor } from '../db';
+import { getDb, type Executor } from '../db';
 import { account, enrolment } from '../db/schema';
 import { getMailer, type MailMessage } from '../mail';
+import { hashPassword } from './password';
+import { checkNewPassword, type PasswordProblem } from './password-policy';
+import * as recoveryCodes from './recovery-codes';
+import * as sessions from './sessions';
+import * as totp from './totp';
 
 export type EnrolmentPurpose = 'enrol' | 'reset';
 
@@ -124,4 +129,155 @@ export async function issue(executor: Executor, input: IssueInput): Promise<Issu
 		expiresAt,
 		send: () => getMailer().send(message)
 	};
+}
+
+export interface OpenEnrolment {
+	enrolmentId: number;
+	accountId: number;
+	email: string;
+	displayName: string;
+	purpose: EnrolmentPurpose;
+	expiresAt: Date;
+}
+
+/** The unused, unexpired link for a token, of an account that is not disabled; else null. */
+export async function lookup(
+	executor: Executor,
+	token: string,
+	now: Date = new Date()
+): Promise<OpenEnrolment | null> {
+	if (!isTokenShaped(token)) return null;
+	const [row] = await executor
+		.select({
+			enrolmentId: enrolment.id,
+			accountId: account.id,
+			email: account.email,
+			displayName: account.displayName,
+			status: account.status,
+			purpose: enrolment.purpose,
+			expiresAt: enrolment.expiresAt,
+			usedAt: enrolment.usedAt
+		})
+		.from(enrolment)
+		.innerJoin(account, eq(account.id, enrolment.accountId))
+		.where(eq(enrolment.tokenHash, hashToken(token)))
+		.limit(1);
+	if (!row || row.usedAt !== null || row.expiresAt <= now || row.status === 'disabled') return null;
+	return {
+		enrolmentId: row.enrolmentId,
+		accountId: row.accountId,
+		email: row.email,
+		displayName: row.displayName,
+		purpose: row.purpose,
+		expiresAt: row.expiresAt
+	};
+}
+
+export type CompleteResult =
+	| { kind: 'invalid_link' }
+	| { kind: 'password'; problem: PasswordProblem }
+	| { kind: 'bad_secret' }
+	| { kind: 'wrong_code' }
+	| { kind: 'done'; recoveryCodes: string[]; email: string };
+
+export interface CompleteInput {
+	token: string;
+	password: string;
+	confirm: string;
+	/** The authenticator secret shown on the page (base32), echoed back by the form. */
+	secret: string;
+	code: string;
+}
+
+/**
+ * Uses a link: sets the password, the authenticator secret (proved by a current code) and ten
+ * new recovery codes, activates the account and ends any session it had. The link is consumed
+ * by a conditional update, so two racing submissions cannot both use it.
+ */
+export async function complete(
+	input: CompleteInput,
+	context: audit.AuditContext,
+	now: Date = new Date()
+): Promise<CompleteResult> {
+	const db = getDb();
+	const open = await lookup(db, input.token, now);
+	if (!open) return { kind: 'invalid_link' };
+	const problem = checkNewPassword(input.password, { email: open.email });
+	if (problem) return { kind: 'password', problem };
+	if (input.password !== input.confirm) return { kind: 'password', problem: 'mismatch' };
+	const secret = parseSecret(input.secret);
+	if (!secret) return { kind: 'bad_secret' };
+	const step = totp.matchingStep(secret, input.code.replace(/\s/g, ''), now);
+	if (step === null) return { kind: 'wrong_code' };
+	const passwordHash = await hashPassword(input.password);
+	const sealed = totp.sealSecret(secret);
+
+	return db.transaction(async (tx) => {
+		const consumed = await tx
+			.update(enrolment)
+			.set({ usedAt: now })
+			.where(
+				and(
+					eq(enrolment.id, open.enrolmentId),
+					isNull(enrolment.usedAt),
+					gt(enrolment.expiresAt, now)
+				)
+			)
+			.returning({ id: enrolment.id });
+		if (consumed.length === 0) return { kind: 'invalid_link' } as const;
+		const [updated] = await tx
+			.update(account)
+			.set({
+				passwordHash,
+				totpSecret: sealed.value,
+				totpKeyId: sealed.keyId,
+				totpLastStep: step,
+				status: 'active'
+			})
+			.where(and(eq(account.id, open.accountId), ne(account.status, 'disabled')))
+			.returning({ id: account.id, displayName: account.displayName, roles: account.roles });
+		if (!updated) tx.rollback();
+		const codes = await recoveryCodes.regenerate(tx, open.accountId);
+		const ended = await sessions.endAllForAccount(tx, open.accountId);
+		const actor = { id: updated!.id, name: updated!.displayName, roles: updated!.roles };
+		const target = { type: 'account', id: open.accountId };
+		await audit.appendMany(tx, [
+			{
+				...context,
+				actor,
+				action: 'auth.enrolment_used',
+				outcome: 'allowed',
+				target,
+				details: { purpose: open.purpose, enrolmentId: open.enrolmentId, sessionsEnded: ended }
+			},
+			{
+				...context,
+				actor,
+				action: 'auth.password_changed',
+				outcome: 'allowed',
+				target,
+				details: { via: open.purpose }
+			},
+			{
+				...context,
+				actor,
+				action: 'auth.totp_enrolled',
+				outcome: 'allowed',
+				target,
+				details: { via: open.purpose, recoveryCodes: codes.length }
+			}
+		]);
+		return { kind: 'done', recoveryCodes: codes, email: open.email } as const;
+	});
+}
+
+/** A 20-byte secret written in base32, or null. */
+export function parseSecret(text: string): Uint8Array | null {
+	if (!/^[A-Z2-7]{32}$/.test(text)) return null;
+	try {
+		const bytes = decodeBase32IgnorePadding(text);
+		return bytes.length === 20 ? bytes : null;
+	} catch {
+		return null;
+	}
 }

@@ -8,7 +8,7 @@ import {
 	currentCode,
 	type AuthFixture
 } from '../../../../tests/helpers/auth-fixture';
-import { account, session } from '../db/schema';
+import { account, session, throttle } from '../db/schema';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as signIn from './sign-in';
@@ -201,5 +201,94 @@ describe('second step', () => {
 		const actions = (await auditFor(fixture.db, person.id)).map((e) => [e.action, e.outcome]);
 		expect(actions).toContainEqual(['auth.sign_out', 'allowed']);
 		expect(actions).toContainEqual(['auth.mfa', 'allowed']);
+	});
+});
+
+describe('throttling', () => {
+	it('locks password guessing per email with growing delays, never saying so', async () => {
+		const person = await createAccount(fixture);
+		const here = { ...context, ip: '203.0.113.10' };
+		const t0 = new Date(Date.now() + 1000);
+		for (let i = 0; i < 5; i++) {
+			const result = await signIn.passwordStep(
+				{ email: person.email, password: `guess ${i}` },
+				here,
+				{ now: t0 }
+			);
+			expect(result).toEqual({ kind: 'failed' });
+		}
+		// The sixth failure starts a 2 s lock: now even the right password fails, the same way.
+		await signIn.passwordStep({ email: person.email, password: 'guess 5' }, here, { now: t0 });
+		expect(await signIn.passwordStep(person, here, { now: t0 })).toEqual({ kind: 'failed' });
+		// From another address too: the lock is on the account's email, not only the IP.
+		expect(await signIn.passwordStep(person, { ...here, ip: '203.0.113.11' }, { now: t0 })).toEqual(
+			{ kind: 'failed' }
+		);
+		const reasons = (await auditFor(fixture.db, person.id)).map((e) => e.details.reason);
+		expect(reasons).toContain('throttled');
+
+		// A further failure after the lock doubles it (4 s).
+		const t1 = new Date(t0.getTime() + 2_100);
+		await signIn.passwordStep({ email: person.email, password: 'guess 6' }, here, { now: t1 });
+		const t2 = new Date(t1.getTime() + 3_000);
+		expect(await signIn.passwordStep(person, here, { now: t2 })).toEqual({ kind: 'failed' });
+		const t3 = new Date(t1.getTime() + 4_100);
+		expect((await signIn.passwordStep(person, here, { now: t3 })).kind).toBe('second_factor');
+	});
+
+	it('treats unknown emails the same way', async () => {
+		const here = { ...context, ip: '203.0.113.20' };
+		const now = new Date(Date.now() + 1000);
+		for (let i = 0; i < 7; i++) {
+			expect(
+				await signIn.passwordStep({ email: 'ghost@jiss.example', password: `g${i}` }, here, { now })
+			).toEqual({ kind: 'failed' });
+		}
+		const rows = await fixture.db.select().from(throttle);
+		expect(rows.some((r) => r.key.startsWith('email:') && r.lockedUntil !== null)).toBe(true);
+		// Email addresses are not kept in clear in the throttle table.
+		expect(rows.every((r) => !r.key.includes('ghost'))).toBe(true);
+	});
+
+	it('locks an IP that tries many accounts', async () => {
+		const here = { ...context, ip: '203.0.113.30' };
+		const now = new Date(Date.now() + 1000);
+		for (let i = 0; i < 21; i++) {
+			await signIn.passwordStep(
+				{ email: `spray${i}@jiss.example`, password: 'Summer2026!' },
+				here,
+				{
+					now
+				}
+			);
+		}
+		const person = await createAccount(fixture);
+		expect(await signIn.passwordStep(person, here, { now })).toEqual({ kind: 'failed' });
+		expect(
+			(await signIn.passwordStep(person, { ...context, ip: '203.0.113.31' }, { now })).kind
+		).toBe('second_factor');
+	});
+
+	it('locks guessing of the second factor', async () => {
+		const person = await createAccount(fixture);
+		const here = { ...context, ip: '203.0.113.40' };
+		const pending = await signIn.passwordStep(person, here);
+		if (pending.kind !== 'second_factor') throw new Error('expected second factor');
+		const step = stepAt(new Date());
+		const window = [-1, 0, 1].map((d) => generateHOTP(person.totpSecret!, BigInt(step + d), 6));
+		let guess = 100000;
+		for (let i = 0; i < 6; i++) {
+			while (window.includes(String(guess))) guess++;
+			expect(await signIn.secondFactorStep(pending.token, String(guess++), here)).toEqual({
+				kind: 'failed'
+			});
+		}
+		// Locked: the right code fails now, exactly like a wrong one.
+		const right = currentCode(person.totpSecret!);
+		expect(await signIn.secondFactorStep(pending.token, right, here)).toEqual({ kind: 'failed' });
+		const later = new Date(Date.now() + 2_500);
+		expect((await signIn.secondFactorStep(pending.token, right, here, { now: later })).kind).toBe(
+			'signed_in'
+		);
 	});
 });

@@ -7,6 +7,7 @@ import { account, type Account, type Role } from '../db/schema';
 import { hashPassword, verifyPasswordHash } from './password';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
+import * as throttle from './throttle';
 import * as totp from './totp';
 import type { SessionRecord } from './types';
 
@@ -92,18 +93,32 @@ async function recordFailure(
  */
 export async function passwordStep(
 	input: { email: string; password: string },
-	context: SignInContext
+	context: SignInContext,
+	options: { now?: Date } = {}
 ): Promise<PasswordStepResult> {
 	if (input.password.length > MAX_PASSWORD_LENGTH) return { kind: 'too_long' };
 	const db = getDb();
+	const now = options.now ?? new Date();
 	const email = normaliseEmail(input.email);
+	const throttleKeys = [
+		throttle.keys.email(email ?? input.email.slice(0, MAX_EMAIL_LENGTH)),
+		throttle.keys.ip(context.ip)
+	];
+	const locked = await throttle.isLocked(db, throttleKeys, now);
 	const found = email ? await findAccount(db, email) : undefined;
 	const usable = found && found.status === 'active' && found.passwordHash !== null;
+	// The same argon2 work in every case, locked or not, known or not.
 	const passwordOk = await verifyPasswordHash(
 		usable ? found.passwordHash! : await getDummyHash(),
 		input.password
 	);
 	const emailDetail = { email: input.email.slice(0, 320) };
+	if (locked) {
+		// Attempts while locked do not extend the lock, and look like any other failure.
+		await recordFailure(context, 'auth.sign_in', 'throttled', emailDetail, found);
+		return { kind: 'failed' };
+	}
+	if (!found || !usable || !passwordOk) await throttle.recordFailure(db, throttleKeys, now);
 	if (!found) {
 		await recordFailure(context, 'auth.sign_in', 'unknown_email', emailDetail, undefined);
 		return { kind: 'failed' };
@@ -124,6 +139,7 @@ export async function passwordStep(
 	}
 
 	return db.transaction(async (tx) => {
+		await throttle.clear(tx, [throttleKeys[0]!]);
 		const created = await sessions.create(tx, {
 			accountId: found.id,
 			mfaVerified: !hasTotp,
@@ -152,8 +168,10 @@ export async function passwordStep(
 export async function secondFactorStep(
 	pendingToken: string | undefined,
 	code: string,
-	context: SignInContext
+	context: SignInContext,
+	options: { now?: Date } = {}
 ): Promise<SecondFactorResult> {
+	const now = options.now ?? new Date();
 	const db = getDb();
 	const pending = await sessions.validate(db, pendingToken, { allowPending: true });
 	if (!pending || pending.session.mfaVerified) return { kind: 'no_pending' };
@@ -162,12 +180,18 @@ export async function secondFactorStep(
 	if (!who) return { kind: 'no_pending' };
 	const trimmed = code.trim().slice(0, 64);
 	const isTotp = /^\d{6}$/.test(trimmed.replace(/\s/g, ''));
+	const throttleKeys = [throttle.keys.mfa(accountId), throttle.keys.ip(context.ip)];
+	if (await throttle.isLocked(db, throttleKeys, now)) {
+		await recordFailure(context, 'auth.mfa', 'throttled', {}, who);
+		return { kind: 'failed' };
+	}
 
 	return db.transaction(async (tx) => {
 		let method: 'totp' | 'recovery';
 		if (isTotp) {
-			const result = await totp.verifyForAccount(tx, accountId, trimmed.replace(/\s/g, ''));
+			const result = await totp.verifyForAccount(tx, accountId, trimmed.replace(/\s/g, ''), now);
 			if (result !== 'ok') {
+				await throttle.recordFailure(tx, throttleKeys, now);
 				await audit.append(tx, {
 					...context,
 					actor: actorOf(who),
@@ -180,8 +204,9 @@ export async function secondFactorStep(
 			}
 			method = 'totp';
 		} else {
-			const used = await recoveryCodes.consume(tx, accountId, trimmed);
+			const used = await recoveryCodes.consume(tx, accountId, trimmed, now);
 			if (!used) {
+				await throttle.recordFailure(tx, throttleKeys, now);
 				await audit.append(tx, {
 					...context,
 					actor: actorOf(who),
@@ -194,6 +219,7 @@ export async function secondFactorStep(
 			}
 			method = 'recovery';
 		}
+		await throttle.clear(tx, [throttleKeys[0]!]);
 		await sessions.end(tx, pending.session.id);
 		const created = await sessions.create(tx, {
 			accountId,

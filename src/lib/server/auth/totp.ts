@@ -1,5 +1,8 @@
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
-import { generateHOTP } from '@oslojs/otp';
+import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
+import { createTOTPKeyURI, generateHOTP } from '@oslojs/otp';
+import { randomBytes } from 'node:crypto';
+import { renderSVG } from 'uqr';
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import { getConfig } from '../config';
 import type { Executor } from '../db';
@@ -73,4 +76,22 @@ export async function verifyForAccount(
 		)
 		.returning({ id: account.id });
 	return updated.length === 1 ? 'ok' : 'replay';
+}
+
+/** A new 20-byte secret, its base32 text, the otpauth URI and a QR code of it (SVG data URL). */
+export function newSetup(email: string, existing?: Uint8Array): TotpSetup {
+	const secret = existing ?? new Uint8Array(randomBytes(20));
+	const uri = createTOTPKeyURI('JISS Intranet', email, secret, TOTP_PERIOD_SECONDS, TOTP_DIGITS);
+	const svg = renderSVG(uri, { border: 2 });
+	return {
+		secret: encodeBase32UpperCaseNoPadding(secret),
+		uri,
+		qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`
+	};
+}
+
+export interface TotpSetup {
+	secret: string;
+	uri: string;
+	qr: string;
 }
