@@ -35,6 +35,11 @@ const STEP_MS = 30_000;
 // the last step used per account in this worker, and use the next one.
 const lastStep = new Map<string, number>();
 
+/** Tells the helper that a step's code was used for this account outside it. */
+export function noteCodeUsed(email: string, step: number): void {
+	lastStep.set(email, Math.max(step, lastStep.get(email) ?? -Infinity));
+}
+
 async function nextCode(email: string): Promise<{ code: string; step: number }> {
 	const account = demoAccount(email);
 	const now = Math.floor(Date.now() / STEP_MS);

@@ -199,7 +199,11 @@ export async function reenrolTotp(
 	await getDb().transaction(async (tx) => {
 		await tx
 			.update(account)
-			.set({ totpSecret: sealed.value, totpKeyId: sealed.keyId, totpLastStep: step })
+			.set({
+				totpSecret: sealed.value,
+				totpKeyId: sealed.keyId,
+				totpLastStep: totp.laterStep(step)
+			})
 			.where(eq(account.id, user.id));
 		await audit.append(tx, {
 			...context,
