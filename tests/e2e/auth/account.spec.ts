@@ -32,7 +32,9 @@ for (const { lang, t, ...emails } of LANGS) {
 
 		test('lists the sessions and ends another one', async ({ page, browser }) => {
 			const email = emails.sessions;
-			const other = await browser.newContext();
+			const other = await browser.newContext({
+				extraHTTPHeaders: { 'X-Forwarded-For': '203.0.113.99', 'X-Real-IP': '203.0.113.99' }
+			});
 			await useSession(other.request, email);
 			await useSession(page.request, email);
 			await page.goto('/account');
@@ -40,6 +42,9 @@ for (const { lang, t, ...emails } of LANGS) {
 			await expect(page.getByRole('heading', { level: 1 })).toHaveText(t.auth_account_title);
 			const rows = page.locator('tbody tr');
 			await expect(rows).toHaveCount(2);
+			// The other browser claimed another address; only the real one is recorded.
+			await expect(rows.filter({ hasText: '203.0.113.99' })).toHaveCount(0);
+			await expect(rows.filter({ hasText: '127.0.0.1' })).toHaveCount(2);
 			await expect(page.getByText(t.auth_session_current)).toBeVisible();
 			await axe(page);
 
