@@ -2,35 +2,18 @@ import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { readSessionCookie } from '$lib/server/auth/cookie';
 import * as sessions from '$lib/server/auth/sessions';
-import { getConfig } from '$lib/server/config';
 import { getDb } from '$lib/server/db';
 import { authorize } from '$lib/server/http/authorize';
 import { bodyLimit } from '$lib/server/http/body-limit';
 import { crossSiteGuard } from '$lib/server/http/cross-site';
 import { i18n } from '$lib/server/http/i18n';
 import { requestId } from '$lib/server/http/request-id';
+import { securityHeaders } from '$lib/server/http/security-headers';
 import { log } from '$lib/server/log';
 import { startOrExit } from '$lib/server/startup';
 
 export const init: ServerInit = async () => {
 	await startOrExit();
-};
-
-const securityHeaders: Handle = async ({ event, resolve }) => {
-	const response = await resolve(event);
-	const headers = response.headers;
-	headers.set('X-Content-Type-Options', 'nosniff');
-	headers.set('Referrer-Policy', 'same-origin');
-	headers.set('Cross-Origin-Opener-Policy', 'same-origin');
-	headers.set('Cross-Origin-Resource-Policy', 'same-origin');
-	headers.set('X-Frame-Options', 'DENY');
-	headers.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-	if (getConfig().mode === 'production') {
-		headers.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
-	}
-	// Pages may carry secrets: nothing the hooks answer is stored by a browser or a proxy.
-	if (!headers.has('Cache-Control') || event.locals.user) headers.set('Cache-Control', 'no-store');
-	return response;
 };
 
 /** Sets locals.user and locals.session for a live, fully authenticated session only. */

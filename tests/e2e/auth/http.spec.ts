@@ -71,6 +71,16 @@ test.describe('request handling', () => {
 		expect(response.status()).toBe(413);
 	});
 
+	test('a 1 MB password gets a clear answer, not a hash of it', async ({ request }) => {
+		const response = await request.post('/sign-in?/password', {
+			headers: { origin: base(), accept: 'text/html' },
+			form: { email: 'analyst@jiss.example', password: 'x'.repeat(1_000_000) },
+			maxRedirects: 0
+		});
+		expect(response.status()).toBe(400);
+		expect(await response.text()).toContain('The password is too long (at most 128 characters).');
+	});
+
 	test('a cross-site POST is refused, from a form and from fetch', async ({ request }) => {
 		const crossSite = await request.post('/sign-out', {
 			headers: { 'sec-fetch-site': 'cross-site', origin: base() },
