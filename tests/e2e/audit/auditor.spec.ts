@@ -43,7 +43,7 @@ const text = {
 
 test.describe('audit workspace', () => {
 	test('is a 404 for everyone but auditors', async ({ page }) => {
-		await useSession(page.request, DEMO.staff);
+		await useSession(page.request, DEMO.administrator);
 		for (const path of ['/audit', '/audit/review', '/audit/integrity', '/audit/events/1']) {
 			const response = await page.goto(path);
 			expect(response?.status(), path).toBe(404);
@@ -62,9 +62,9 @@ test.describe('audit workspace', () => {
 				acceptDownloads: true
 			});
 			const page = await context.newPage();
-			// A refused visit by someone else, for the auditor to find.
+			// A refused visit by someone else, for the auditor to find (an account no spec counts sessions of).
 			const other = await browser.newContext();
-			await useSession(other.request, DEMO.analyst);
+			await useSession(other.request, DEMO.administrator);
 			expect((await other.request.get('/audit')).status()).toBe(404);
 			await other.close();
 
