@@ -4,7 +4,8 @@ import { withDemoKeys } from './demo-keys';
 import { log } from './log';
 import { createMailer, setMailer } from './mail';
 import { seedDemoData } from './seed';
-import { createObjectStore, setObjectStore } from './storage';
+import { createObjectStore, getObjectStore, setObjectStore } from './storage';
+import { startUploadReaper } from './vault/reaper';
 
 export interface Started {
 	config: Config;
@@ -45,7 +46,11 @@ export async function start(
 export async function startOrExit(): Promise<void> {
 	try {
 		const { database } = await start();
-		process.once('sveltekit:shutdown', () => void database.close());
+		const stopReaper = startUploadReaper(database.db, getObjectStore());
+		process.once('sveltekit:shutdown', () => {
+			stopReaper();
+			void database.close();
+		});
 	} catch (error) {
 		if (error instanceof ConfigError) {
 			console.error(error.message);

@@ -1,29 +1,27 @@
 import { and, eq } from 'drizzle-orm';
 import { Readable } from 'node:stream';
-import { effectiveAccess } from '../access';
 import * as audit from '../audit';
-import type { SessionUser } from '../auth/types';
 import { getDb } from '../db';
-import { documentVersion, type DocumentVersion } from '../db/schema';
+import { documentVersion, type Document, type DocumentVersion } from '../db/schema';
 import { getObjectStore, type ByteRange } from '../storage';
-import { activeVersion, findReadable } from './documents';
-import { denyMissing, parseId } from './file-access';
+import { activeVersion, parseId } from './documents';
+import { denyVersion } from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
 
 /**
- * Downloads and previews. Order matters and is the point of this module: the access check,
- * then the audit event committed, then the object opened and the first byte sent. A failed
- * audit write throws before the object store is even asked.
+ * Downloads and previews of a document the route's guard (`requireReadable`) already found
+ * readable. Order matters and is the point of this module: the access check, then the audit
+ * event committed, then the object opened and the first byte sent. A failed audit write throws
+ * before the object store is even asked.
  */
 
 export type FileMode = 'download' | 'preview';
 
 export interface FileRequest {
-	user: SessionUser;
+	document: Document;
 	context: audit.AuditContext;
-	/** Raw route parameters: validated here, an invalid one is just another unknown id. */
-	documentId: string;
+	/** Raw route parameter; absent for the current version. */
 	versionNumber?: string;
 	mode: FileMode;
 	rangeHeader: string | null;
@@ -68,42 +66,26 @@ function safeContentType(version: Pick<DocumentVersion, 'contentType'>, mode: Fi
 
 export async function open(request: FileRequest): Promise<FileAnswer> {
 	const db = getDb();
-	const id = parseId(request.documentId);
-	const access = await effectiveAccess(db, request.user.id);
-	const doc = access && id !== null ? await findReadable(db, access, id) : null;
-	const deny = (reason?: string) =>
-		denyMissing({
-			context: request.context,
-			rawId: request.documentId,
-			id,
-			access,
-			route: request.mode,
-			version: request.versionNumber,
-			reason
-		});
-	if (!doc) return deny();
-
+	const doc = request.document;
+	const attempted = request.mode === 'preview' ? 'document.preview' : 'document.download';
 	let version: DocumentVersion | null | undefined;
 	if (request.versionNumber === undefined) {
 		version = await activeVersion(db, doc.id);
 	} else {
 		const number = parseId(request.versionNumber);
-		[version] =
-			number === null
-				? []
-				: await db
-						.select()
-						.from(documentVersion)
-						.where(
-							and(
-								eq(documentVersion.documentId, doc.id),
-								eq(documentVersion.number, number),
-								eq(documentVersion.state, 'active')
-							)
-						)
-						.limit(1);
+		[version] = await db
+			.select()
+			.from(documentVersion)
+			.where(
+				and(
+					eq(documentVersion.documentId, doc.id),
+					eq(documentVersion.number, number),
+					eq(documentVersion.state, 'active')
+				)
+			)
+			.limit(1);
 	}
-	if (!version) return deny('no_such_version');
+	if (!version) return denyVersion(request.context, doc, request.versionNumber, attempted);
 
 	const headers = new Headers({
 		'Content-Type': safeContentType(version, request.mode),
@@ -136,7 +118,7 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	// Committed before the object is opened: no record, no byte.
 	await audit.record({
 		...request.context,
-		action: request.mode === 'preview' ? 'document.preview' : 'document.download',
+		action: attempted,
 		outcome: 'allowed',
 		target: { type: 'document', id: doc.id },
 		details: {
@@ -159,19 +141,11 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	return { status: 200, headers, body };
 }
 
-/** For the viewer page: the readable document and how its current version can be shown. */
-export async function describe(user: SessionUser, context: audit.AuditContext, rawId: string) {
-	const db = getDb();
-	const id = parseId(rawId);
-	const access = await effectiveAccess(db, user.id);
-	const doc = access && id !== null ? await findReadable(db, access, id) : null;
-	const deny = (reason?: string) =>
-		denyMissing({ context, rawId, id, access, route: 'viewer', reason });
-	if (!doc) return deny();
-	const version = await activeVersion(db, doc.id);
-	if (!version) return deny('no_such_version');
+/** For the viewer page: how the current version of a readable document can be shown. */
+export async function describe(context: audit.AuditContext, doc: Document) {
+	const version = await activeVersion(getDb(), doc.id);
+	if (!version) return denyVersion(context, doc, undefined, 'document.preview');
 	return {
-		document: doc,
 		version: {
 			number: version.number,
 			fileName: version.fileName,

@@ -1,11 +1,7 @@
-import { eq } from 'drizzle-orm';
-import type { Access } from '../access';
 import * as audit from '../audit';
-import { getDb } from '../db';
-import { document } from '../db/schema';
-import { denialReason } from './documents';
+import type { Document } from '../db/schema';
 
-/** Every file route's "does not exist for you": one error, one audit shape, one answer. */
+/** A file route's "does not exist for you" past the document guard: the same 404 as any other. */
 export class FileNotFoundError extends Error {
 	constructor() {
 		super('Not Found');
@@ -13,49 +9,24 @@ export class FileNotFoundError extends Error {
 	}
 }
 
-const MAX_ID = 2_147_483_647;
-
-/** Route parameters are validated here: an invalid one is just another unknown id. */
-export function parseId(raw: string | undefined): number | null {
-	if (raw === undefined || !/^[1-9][0-9]{0,9}$/.test(raw)) return null;
-	const value = Number(raw);
-	return value <= MAX_ID ? value : null;
-}
-
-/**
- * Audits the denial with the true reason (kept for auditors), then throws the error every
- * file route turns into the same 404 as for an id that never existed.
- */
-export async function denyMissing(input: {
-	context: audit.AuditContext;
-	rawId: string;
-	id: number | null;
-	access: Access | null;
-	route: string;
-	version?: string;
-	reason?: string;
-}): Promise<never> {
-	let reason = input.reason;
-	let title: string | undefined;
-	if (!reason) {
-		const [row] =
-			input.id === null
-				? []
-				: await getDb().select().from(document).where(eq(document.id, input.id)).limit(1);
-		title = row?.title;
-		reason = input.access ? denialReason(input.access, row ?? null) : 'account_inactive';
-	}
+/** A version number that is no version of this (readable) document: audited, then 404. */
+export async function denyVersion(
+	context: audit.AuditContext,
+	doc: Pick<Document, 'id' | 'title'>,
+	rawNumber: string | undefined,
+	attempted: audit.AuditAction
+): Promise<never> {
 	await audit.record({
-		...input.context,
+		...context,
 		action: 'document.denied',
 		outcome: 'denied',
-		target: { type: 'document', id: input.id ?? input.rawId },
+		target: { type: 'document', id: doc.id },
 		details: {
-			documentId: input.id ?? input.rawId,
-			...(title === undefined ? {} : { title }),
-			reason,
-			route: input.route,
-			...(input.version === undefined ? {} : { version: input.version })
+			reason: 'no_such_version',
+			documentId: doc.id,
+			title: doc.title,
+			version: rawNumber ?? null,
+			attempted
 		}
 	});
 	throw new FileNotFoundError();

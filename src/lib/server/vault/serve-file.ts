@@ -1,22 +1,20 @@
 import { error, type RequestEvent } from '@sveltejs/kit';
 import * as audit from '../audit';
-import type { SessionUser } from '../auth/types';
+import type { Document } from '../db/schema';
 import { open, type FileMode } from './download';
 import { FileNotFoundError } from './file-access';
 
-/** The shared body of the download and preview endpoints. */
+/** The shared body of the download and preview endpoints, after `requireReadable`. */
 export async function serveFile(
 	event: RequestEvent,
-	user: SessionUser,
+	document: Document,
 	mode: FileMode,
-	documentId: string,
 	versionNumber?: string
 ): Promise<Response> {
 	try {
 		const answer = await open({
-			user,
+			document,
 			context: audit.contextOf(event),
-			documentId,
 			versionNumber,
 			mode,
 			rangeHeader: event.request.headers.get('range'),

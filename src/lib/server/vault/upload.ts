@@ -1,7 +1,6 @@
 import { asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { effectiveAccess, type Access } from '../access';
 import * as audit from '../audit';
 import type { SessionUser } from '../auth/types';
 import { getConfig } from '../config';
@@ -9,6 +8,7 @@ import { getDb, type Executor } from '../db';
 import {
 	compartment,
 	document,
+	type Document,
 	documentVersion,
 	level,
 	organisation,
@@ -21,7 +21,7 @@ import {
 	type ObjectStore
 } from '../storage';
 import { activeVersion, findReadable } from './documents';
-import { FileNotFoundError, denyMissing, parseId } from './file-access';
+import { FileNotFoundError } from './file-access';
 import { sanitizeFileName } from './file-names';
 import {
 	FileInspector,
@@ -36,7 +36,8 @@ import {
 import { json } from '@sveltejs/kit';
 import { ReceiveError, receiveMultipart, type Fields } from './multipart';
 import { setSearchText } from './search-text';
-import { WriteRefusedError, assertCanWrite } from './write-rule';
+import { readerOf } from './reader';
+import { WriteRefusedError, assertCanWrite, assertIsAuthor, type Writer } from './write-rule';
 
 /**
  * File uploads in two phases. Phase one streams the bytes through the type inspector into a
@@ -103,7 +104,9 @@ function toUploadError(error: unknown): unknown {
 			: new UploadError('type_refused', error.reason);
 	}
 	if (error instanceof WriteRefusedError) {
-		return new UploadError('write_refused', undefined, { cause: error });
+		return error.reason === 'not_author'
+			? new UploadError('not_author', undefined, { cause: error })
+			: new UploadError('write_refused', error.reason, { cause: error });
 	}
 	if (error instanceof ObjectStoreUnavailableError) {
 		return new UploadError('storage_unavailable', undefined, { cause: error });
@@ -173,10 +176,10 @@ interface StoredFile {
 	text: string;
 }
 
-async function accessOf(executor: Executor, user: SessionUser): Promise<Access> {
-	const access = await effectiveAccess(executor, user.id);
-	if (!access) throw new UploadError('write_refused', 'account');
-	return access;
+async function writerOf(executor: Executor, user: SessionUser): Promise<Writer> {
+	const writer = await readerOf(executor, user);
+	if (!writer) throw new UploadError('write_refused', 'account');
+	return writer;
 }
 
 /**
@@ -288,13 +291,12 @@ export async function createFromRequest({ request, user, context }: UploadReques
 		async (fields) => {
 			const values = parseDocumentFields(fields);
 			// Checked before a single byte is stored, and again when the document is written.
-			assertCanWrite(await accessOf(db, user), user, writeTarget(values, user));
+			assertCanWrite(await writerOf(db, user), writeTarget(values, user));
 			return values;
 		},
 		async (values, stored) =>
 			db.transaction(async (tx) => {
-				const access = await accessOf(tx, user);
-				assertCanWrite(access, user, writeTarget(values, user));
+				assertCanWrite(await writerOf(tx, user), writeTarget(values, user));
 				const [created] = await tx
 					.insert(document)
 					.values({
@@ -355,30 +357,25 @@ function writeTarget(values: DocumentFields, user: SessionUser) {
 	};
 }
 
-/** POST /documents/[id]/versions/upload: a new version of the author's own file document. */
+/**
+ * POST /documents/[id]/versions/upload: a new version of the author's own file document. The
+ * route's guard (`requireReadable`) has already answered 404 for an unknown or unreadable id.
+ */
 export async function addVersionFromRequest({
 	request,
 	user,
 	context,
-	rawDocumentId
-}: UploadRequest & { rawDocumentId: string }): Promise<number> {
+	document: target
+}: UploadRequest & { document: Pick<Document, 'id'> }): Promise<number> {
 	const db = getDb();
-	const id = parseId(rawDocumentId);
-	{
-		// An unknown or unreadable id is refused, and audited, before any byte is read.
-		const access = await effectiveAccess(db, user.id);
-		const doc = access && id !== null ? await findReadable(db, access, id) : null;
-		if (!doc) {
-			await denyMissing({ context, rawId: rawDocumentId, id, access, route: 'version_upload' });
-		}
-	}
-	const documentId = id!;
+	const documentId = target.id;
 	const check = async (executor: Executor) => {
-		const access = await accessOf(executor, user);
-		const doc = await findReadable(executor, access, documentId);
+		const writer = await writerOf(executor, user);
+		const doc = await findReadable(executor, writer.access, documentId);
 		if (!doc) throw new FileNotFoundError();
-		if (doc.authorId !== user.id || doc.kind !== 'file' || doc.status === 'archived') {
-			throw new UploadError('not_author');
+		assertIsAuthor(writer, doc);
+		if (doc.kind !== 'file' || doc.status === 'archived') {
+			throw new UploadError('write_refused', doc.kind !== 'file' ? 'kind' : 'archived');
 		}
 		return doc;
 	};
@@ -444,7 +441,7 @@ export async function addVersionFromRequest({
 /** The choices the upload form offers: only levels and compartments the user may write. */
 export async function formOptions(user: SessionUser) {
 	const db = getDb();
-	const access = await accessOf(db, user);
+	const { access } = await writerOf(db, user);
 	const [levels, compartments, organisations] = await Promise.all([
 		db
 			.select({ rank: level.rank, code: level.code, nameEn: level.nameEn, nameJa: level.nameJa })
@@ -498,7 +495,9 @@ export function sameOrigin(request: Request, url: URL): boolean {
 /** The JSON answer of an upload endpoint for a refusal; anything unexpected is rethrown. */
 export function errorResponse(error: unknown): Response {
 	if (!(error instanceof UploadError)) throw error;
-	// Stopping mid-body: the connection cannot carry another request, so say it is closing.
-	const headers: Record<string, string> = error.stopsReading ? { Connection: 'close' } : {};
-	return json({ code: error.code, detail: error.detail ?? null }, { status: error.status, headers });
+	// The body may be partly unread: the connection cannot carry another request.
+	return json(
+		{ code: error.code, detail: error.detail ?? null },
+		{ status: error.status, headers: { Connection: 'close' } }
+	);
 }

@@ -1,12 +1,17 @@
 import { error, json } from '@sveltejs/kit';
 import * as audit from '$lib/server/audit';
-import { requireRole } from '$lib/server/auth/guards';
 import { FileNotFoundError } from '$lib/server/vault/file-access';
+import { requireReadable } from '$lib/server/vault/guard';
 import * as upload from '$lib/server/vault/upload';
 import type { RequestHandler } from './$types';
 
 export const POST: RequestHandler = async (event) => {
-	const user = await requireRole(event, 'staff', 'liaison');
+	// Unknown or unreadable: the same audited 404 as every document route, before a byte is read.
+	const { user, document } = await requireReadable(
+		event,
+		event.params.id,
+		'document.version_added'
+	);
 	if (!upload.sameOrigin(event.request, event.url)) {
 		return json({ code: 'origin' }, { status: 403, headers: { Connection: 'close' } });
 	}
@@ -15,9 +20,9 @@ export const POST: RequestHandler = async (event) => {
 			request: event.request,
 			user,
 			context: audit.contextOf(event),
-			rawDocumentId: event.params.id
+			document
 		});
-		return json({ version, url: `/documents/${event.params.id}` }, { status: 201 });
+		return json({ version, url: `/documents/${document.id}` }, { status: 201 });
 	} catch (caught) {
 		if (caught instanceof FileNotFoundError) error(404, 'Not Found');
 		return upload.errorResponse(caught);

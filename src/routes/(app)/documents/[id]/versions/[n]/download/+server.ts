@@ -1,8 +1,8 @@
-import { requireRole } from '$lib/server/auth/guards';
+import { requireReadable } from '$lib/server/vault/guard';
 import { serveFile } from '$lib/server/vault/serve-file';
 import type { RequestHandler } from './$types';
 
 export const GET: RequestHandler = async (event) => {
-	const user = await requireRole(event, 'staff', 'liaison');
-	return serveFile(event, user, 'download', event.params.id, event.params.n);
+	const { document } = await requireReadable(event, event.params.id, 'document.download');
+	return serveFile(event, document, 'download', event.params.n);
 };
