@@ -1,2 +1,37 @@
--- Placeholder: filled in by the 0002_vault_search work before this lands.
-SELECT 1;
+-- Search over documents without a language tokenizer (Japanese has no spaces).
+-- `search_text` holds the text the application normalised (NFKC, lower case); from it the
+-- database derives every distinct one- and two-character token into `search_tokens`, indexed
+-- with GIN. A query term becomes its tokens (`@>` uses the index) and is then confirmed as a
+-- substring, so two-character words such as 暗号 or 宇宙, which trigram indexes miss, are found.
+-- The column is maintained here only: the drizzle schema does not know it, so queries never
+-- carry it back to the application.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION vault_search_tokens(content text) RETURNS text[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+	AS $$
+	SELECT coalesce(array_agg(DISTINCT token), '{}'::text[])
+	FROM (
+		SELECT substr(content, i, 1) AS token FROM generate_series(1, length(content)) AS i
+		UNION ALL
+		SELECT substr(content, i, 2) FROM generate_series(1, length(content) - 1) AS i
+	) AS tokens
+	WHERE token !~ '[[:space:]]'
+$$;
+--> statement-breakpoint
+ALTER TABLE "document" ADD COLUMN "search_tokens" text[]
+	GENERATED ALWAYS AS (vault_search_tokens("search_text")) STORED;
+--> statement-breakpoint
+CREATE INDEX "document_search_tokens_gin" ON "document" USING gin ("search_tokens");
+--> statement-breakpoint
+-- Autocomplete matches titles by substring (ILIKE), which trigram indexes serve from three characters.
+CREATE INDEX "document_title_trgm" ON "document" USING gin (lower(normalize("title", NFKC)) gin_trgm_ops);
+--> statement-breakpoint
+-- Keyset pagination and filters: each filter can start from an index that is already in order.
+CREATE INDEX "document_kind_updated_idx" ON "document" USING btree ("kind", "updated_at", "id");
+--> statement-breakpoint
+CREATE INDEX "document_originator_updated_idx" ON "document" USING btree ("originator_org_id", "updated_at", "id");
+--> statement-breakpoint
+CREATE INDEX "document_status_updated_idx" ON "document" USING btree ("status", "updated_at", "id");
+--> statement-breakpoint
+CREATE INDEX "document_author_updated_idx" ON "document" USING btree ("author_id", "updated_at", "id");

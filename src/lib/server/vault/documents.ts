@@ -1,0 +1,489 @@
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { canRead, readableSql, type Access, type Classified } from '../access';
+import { queryRows, toNumber, type Executor } from '../db';
+import {
+	account,
+	document,
+	documentVersion,
+	type Document,
+	type DocumentKind,
+	type DocumentStatus,
+	type DocumentVersion
+} from '../db/schema';
+import { escapeLike, normaliseForSearch, queryTerms, termTokens } from './search-text';
+
+/** Why a document was not served; kept in the audit details, never shown to the reader. */
+export type DenialReason =
+	'not_found' | 'release' | 'level' | 'compartment' | 'draft' | 'invalid_id';
+
+/**
+ * The true reason a reader cannot see `row` (null when they can). Only for the audit record:
+ * every caller answers the reader with the same 404 whatever this says.
+ */
+export function denialReason(
+	access: Access,
+	row: Classified | null | undefined
+): DenialReason | null {
+	if (!row) return 'not_found';
+	if (!row.releaseOrgIds.includes(access.organisationId)) return 'release';
+	if (access.level < row.levelRank) return 'level';
+	if (!row.compartmentIds.every((id) => access.compartmentIds.includes(id))) return 'compartment';
+	if (row.status === 'draft' && row.authorId !== access.accountId) return 'draft';
+	return canRead(access, row) ? null : 'not_found';
+}
+
+const MAX_ID = 2_147_483_647;
+
+/** A route parameter as a document id, or -1 (which matches nothing) for anything else. */
+export function parseId(value: string | null | undefined): number {
+	if (!value || !/^[1-9][0-9]{0,9}$/.test(value)) return -1;
+	const id = Number(value);
+	return id <= MAX_ID ? id : -1;
+}
+
+/** The document if `access` may read it, else null: unknown and unreadable look the same. */
+export async function findReadable(
+	executor: Executor,
+	access: Access,
+	id: number
+): Promise<Document | null> {
+	const [row] = await executor
+		.select()
+		.from(document)
+		.where(and(eq(document.id, id), readableSql(access)));
+	return row ?? null;
+}
+
+/**
+ * Reads a document for `access`, or the true reason it cannot (and the title, for the denial
+ * record). The unreadable and the unknown cases run the same two queries, so the work done does
+ * not tell them apart either.
+ */
+export async function open(
+	executor: Executor,
+	access: Access,
+	id: number
+): Promise<
+	| { document: Document; denial: null; title: string }
+	| { document: null; denial: DenialReason; title: string | null }
+> {
+	const readable = await findReadable(executor, access, id);
+	if (readable) return { document: readable, denial: null, title: readable.title };
+	const [raw] = await executor
+		.select({
+			levelRank: document.levelRank,
+			compartmentIds: document.compartmentIds,
+			releaseOrgIds: document.releaseOrgIds,
+			status: document.status,
+			authorId: document.authorId,
+			title: document.title
+		})
+		.from(document)
+		.where(eq(document.id, id));
+	return {
+		document: null,
+		denial: id < 0 ? 'invalid_id' : (denialReason(access, raw) ?? 'not_found'),
+		title: raw?.title ?? null
+	};
+}
+
+/** The newest active version: what a download, preview or memo page serves. */
+export async function activeVersion(
+	executor: Executor,
+	documentId: number
+): Promise<DocumentVersion | null> {
+	const [row] = await executor
+		.select()
+		.from(documentVersion)
+		.where(and(eq(documentVersion.documentId, documentId), eq(documentVersion.state, 'active')))
+		.orderBy(desc(documentVersion.number))
+		.limit(1);
+	return row ?? null;
+}
+
+export interface VersionEntry {
+	id: number;
+	number: number;
+	size: number;
+	sha256: string;
+	contentType: string;
+	fileName: string;
+	note: string;
+	createdAt: Date;
+	createdBy: number;
+	createdByName: string;
+}
+
+/** Version history, newest first. Call only after the document was found readable. */
+export async function versions(executor: Executor, documentId: number): Promise<VersionEntry[]> {
+	return executor
+		.select({
+			id: documentVersion.id,
+			number: documentVersion.number,
+			size: documentVersion.size,
+			sha256: documentVersion.sha256,
+			contentType: documentVersion.contentType,
+			fileName: documentVersion.fileName,
+			note: documentVersion.note,
+			createdAt: documentVersion.createdAt,
+			createdBy: documentVersion.createdBy,
+			createdByName: account.displayName
+		})
+		.from(documentVersion)
+		.innerJoin(account, eq(account.id, documentVersion.createdBy))
+		.where(and(eq(documentVersion.documentId, documentId), eq(documentVersion.state, 'active')))
+		.orderBy(desc(documentVersion.number));
+}
+
+export async function authorName(executor: Executor, accountId: number): Promise<string> {
+	const [row] = await executor
+		.select({ name: account.displayName })
+		.from(account)
+		.where(eq(account.id, accountId));
+	return row?.name ?? '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists, search, counts and facets. One WHERE clause built here serves them all, and it always
+// starts with the access predicate, so nothing is ever filtered after the query.
+
+export interface DocumentFilters {
+	levels?: number[];
+	compartmentId?: number;
+	originatorOrgId?: number;
+	kind?: DocumentKind;
+	tag?: string;
+	status?: DocumentStatus;
+	authorId?: number;
+	/** Inclusive calendar dates (YYYY-MM-DD) of the last change, in `timeZone`. */
+	updatedFrom?: string;
+	updatedTo?: string;
+	timeZone?: string;
+	/** Free text; every term must occur. */
+	q?: string;
+}
+
+export interface PageRequest {
+	cursor?: string | null;
+	limit?: number;
+}
+
+const SEARCH_TOKENS = sql.raw('"document"."search_tokens"');
+
+function termCondition(term: string): SQL {
+	const tokens = termTokens(term);
+	return sql`(${SEARCH_TOKENS} @> array[${sql.join(
+		tokens.map((t) => sql`${t}`),
+		sql`, `
+	)}]::text[] and strpos(${document.searchText}, ${term}) > 0)`;
+}
+
+/** The WHERE clause of every list, search, count and facet: access predicate first. */
+export function filterSql(access: Access, filters: DocumentFilters): SQL {
+	const parts: SQL[] = [readableSql(access)];
+	if (filters.levels && filters.levels.length > 0) {
+		parts.push(inArray(document.levelRank, filters.levels));
+	}
+	if (filters.compartmentId !== undefined) {
+		parts.push(sql`${document.compartmentIds} @> array[${filters.compartmentId}]::integer[]`);
+	}
+	if (filters.originatorOrgId !== undefined) {
+		parts.push(eq(document.originatorOrgId, filters.originatorOrgId));
+	}
+	if (filters.kind) parts.push(eq(document.kind, filters.kind));
+	if (filters.tag) parts.push(sql`${document.tags} @> array[${filters.tag}]::text[]`);
+	if (filters.status) parts.push(eq(document.status, filters.status));
+	if (filters.authorId !== undefined) parts.push(eq(document.authorId, filters.authorId));
+	const zone = filters.timeZone ?? 'UTC';
+	if (filters.updatedFrom) {
+		parts.push(
+			sql`${document.updatedAt} >= (${filters.updatedFrom}::date::timestamp at time zone ${zone})`
+		);
+	}
+	if (filters.updatedTo) {
+		parts.push(
+			sql`${document.updatedAt} < ((${filters.updatedTo}::date + 1)::timestamp at time zone ${zone})`
+		);
+	}
+	for (const term of queryTerms(filters.q ?? '')) parts.push(termCondition(term));
+	return and(...parts)!;
+}
+
+/** Title hits weigh most, then the summary, then the body; an integer so keysets are exact. */
+function scoreOf(terms: string[]): SQL {
+	if (terms.length === 0) return sql`0`;
+	return sql.join(
+		terms.map(
+			(term) =>
+				sql`(case when strpos(lower(normalize(${document.title}, NFKC)), ${term}) > 0 then 4 else 0 end
+				+ case when strpos(lower(normalize(${document.summary}, NFKC)), ${term}) > 0 then 2 else 0 end + 1)`
+		),
+		sql` + `
+	);
+}
+
+const CURSOR_TS = sql<string>`to_char(${document.updatedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+interface Cursor {
+	score: number;
+	ts: string;
+	id: number;
+}
+
+function encodeCursor(cursor: Cursor): string {
+	return Buffer.from(JSON.stringify([cursor.score, cursor.ts, cursor.id])).toString('base64url');
+}
+
+/** A cursor from the query string; anything malformed means the first page. */
+export function decodeCursor(value: string | null | undefined): Cursor | null {
+	if (!value || value.length > 200) return null;
+	try {
+		const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+		if (!Array.isArray(parsed) || parsed.length !== 3) return null;
+		const [score, ts, id] = parsed as unknown[];
+		if (!Number.isSafeInteger(score) || !Number.isSafeInteger(id)) return null;
+		if (typeof ts !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(ts)) {
+			return null;
+		}
+		return { score: score as number, ts, id: id as number };
+	} catch {
+		return null;
+	}
+}
+
+export interface ListItem {
+	id: number;
+	kind: DocumentKind;
+	title: string;
+	summary: string;
+	levelRank: number;
+	compartmentIds: number[];
+	releaseOrgIds: number[];
+	originatorOrgId: number;
+	authorId: number;
+	authorName: string;
+	status: DocumentStatus;
+	tags: string[];
+	createdAt: Date;
+	updatedAt: Date;
+	score: number;
+	/** A piece of the indexed text around the first match, split into plain and matching parts. */
+	snippet: { text: string; hit: boolean }[];
+}
+
+export interface ListPage {
+	items: ListItem[];
+	nextCursor: string | null;
+}
+
+export const PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 100;
+
+/** Splits `text` into parts that match one of `terms` and parts that do not. */
+export function highlight(text: string, terms: string[]): { text: string; hit: boolean }[] {
+	if (terms.length === 0 || text.length === 0) return text ? [{ text, hit: false }] : [];
+	// Lower-casing may change the length of a few characters; then match the text as it is.
+	const lowered = text.toLowerCase();
+	const lower = lowered.length === text.length ? lowered : text;
+	const parts: { text: string; hit: boolean }[] = [];
+	let i = 0;
+	let plain = '';
+	while (i < text.length) {
+		const term = terms.find((t) => lower.startsWith(t, i));
+		if (term) {
+			if (plain) parts.push({ text: plain, hit: false });
+			plain = '';
+			parts.push({ text: text.slice(i, i + term.length), hit: true });
+			i += term.length;
+		} else {
+			plain += text[i];
+			i += 1;
+		}
+	}
+	if (plain) parts.push({ text: plain, hit: false });
+	return parts;
+}
+
+/**
+ * One page of the documents `access` may read, matching `filters`. Without a query: newest
+ * change first. With one: best score first. Keyset pagination either way, so a deep page costs
+ * what the first does.
+ */
+export async function list(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters,
+	page: PageRequest = {}
+): Promise<ListPage> {
+	const limit = Math.min(Math.max(1, page.limit ?? PAGE_SIZE), MAX_PAGE_SIZE);
+	const terms = queryTerms(filters.q ?? '');
+	const score = scoreOf(terms);
+	const cursor = decodeCursor(page.cursor);
+	const conditions = [filterSql(access, filters)];
+	if (cursor) {
+		conditions.push(
+			terms.length > 0
+				? sql`(${score}, ${document.updatedAt}, ${document.id}) < (${cursor.score}, ${cursor.ts}::timestamptz, ${cursor.id})`
+				: sql`(${document.updatedAt}, ${document.id}) < (${cursor.ts}::timestamptz, ${cursor.id})`
+		);
+	}
+	const first = terms[0];
+	const snippet = first
+		? sql<string>`substr(${document.searchText}, greatest(strpos(${document.searchText}, ${first}) - 60, 1), 200)`
+		: sql<string>`''`;
+	const order =
+		terms.length > 0
+			? [sql`${score} desc`, desc(document.updatedAt), desc(document.id)]
+			: [desc(document.updatedAt), desc(document.id)];
+	const rows = await executor
+		.select({
+			id: document.id,
+			kind: document.kind,
+			title: document.title,
+			summary: document.summary,
+			levelRank: document.levelRank,
+			compartmentIds: document.compartmentIds,
+			releaseOrgIds: document.releaseOrgIds,
+			originatorOrgId: document.originatorOrgId,
+			authorId: document.authorId,
+			authorName: account.displayName,
+			status: document.status,
+			tags: document.tags,
+			createdAt: document.createdAt,
+			updatedAt: document.updatedAt,
+			score: sql<number>`(${score})::integer`.mapWith(Number),
+			cursorTs: CURSOR_TS,
+			snippet
+		})
+		.from(document)
+		.innerJoin(account, eq(account.id, document.authorId))
+		.where(and(...conditions))
+		.orderBy(...order)
+		.limit(limit + 1);
+	const more = rows.length > limit;
+	const pageRows = more ? rows.slice(0, limit) : rows;
+	const last = pageRows.at(-1);
+	return {
+		items: pageRows.map(({ cursorTs: _ts, snippet: text, ...item }) => ({
+			...item,
+			snippet: terms.length > 0 ? highlight(text, terms) : []
+		})),
+		nextCursor:
+			more && last ? encodeCursor({ score: last.score, ts: last.cursorTs, id: last.id }) : null
+	};
+}
+
+/** How many documents `access` may read that match `filters`. */
+export async function count(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters
+): Promise<number> {
+	const [row] = await executor
+		.select({ n: sql`count(*)` })
+		.from(document)
+		.where(filterSql(access, filters));
+	return toNumber(row?.n ?? 0);
+}
+
+export interface Facets {
+	levels: { rank: number; count: number }[];
+	compartments: { id: number; count: number }[];
+	originators: { id: number; count: number }[];
+	kinds: { kind: DocumentKind; count: number }[];
+	statuses: { status: DocumentStatus; count: number }[];
+	tags: { tag: string; count: number }[];
+}
+
+const TOP_TAGS = 20;
+
+/** Counts per filter value among the documents `access` may read that match `filters`. */
+export async function facets(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters
+): Promise<Facets> {
+	const w = filterSql(access, filters);
+	const grouped = async <K extends string | number>(key: SQL, keyIsNumber: boolean) => {
+		const rows = await queryRows<{ k: unknown; n: unknown }>(
+			executor,
+			sql`select ${key} as k, count(*) as n from ${document} where ${w} group by 1 order by 2 desc, 1 asc`
+		);
+		return rows.map((r) => ({
+			key: (keyIsNumber ? toNumber(r.k) : String(r.k)) as K,
+			count: toNumber(r.n)
+		}));
+	};
+	const unnested = async <K extends string | number>(
+		column: SQL,
+		keyIsNumber: boolean,
+		limit?: number
+	) => {
+		const rows = await queryRows<{ k: unknown; n: unknown }>(
+			executor,
+			sql`select u.k as k, count(*) as n from ${document} cross join lateral unnest(${column}) as u(k)
+				where ${w} group by u.k order by 2 desc, 1 asc ${limit ? sql`limit ${limit}` : sql``}`
+		);
+		return rows.map((r) => ({
+			key: (keyIsNumber ? toNumber(r.k) : String(r.k)) as K,
+			count: toNumber(r.n)
+		}));
+	};
+	const [levels, compartments, originators, kinds, statuses, tags] = await Promise.all([
+		grouped<number>(sql`${document.levelRank}`, true),
+		unnested<number>(sql`${document.compartmentIds}`, true),
+		grouped<number>(sql`${document.originatorOrgId}`, true),
+		grouped<DocumentKind>(sql`${document.kind}`, false),
+		grouped<DocumentStatus>(sql`${document.status}`, false),
+		unnested<string>(sql`${document.tags}`, false, TOP_TAGS)
+	]);
+	return {
+		levels: levels.map((r) => ({ rank: r.key, count: r.count })).sort((a, b) => a.rank - b.rank),
+		compartments: compartments.map((r) => ({ id: r.key, count: r.count })),
+		originators: originators.map((r) => ({ id: r.key, count: r.count })),
+		kinds: kinds.map((r) => ({ kind: r.key, count: r.count })),
+		statuses: statuses.map((r) => ({ status: r.key, count: r.count })),
+		tags: tags.map((r) => ({ tag: r.key, count: r.count }))
+	};
+}
+
+/** Titles for autocomplete: readable documents whose title contains the typed text. */
+export async function suggest(
+	executor: Executor,
+	access: Access,
+	q: string,
+	limit = 8
+): Promise<{ id: number; title: string }[]> {
+	const text = normaliseForSearch(q).slice(0, 100);
+	if (text.length === 0) return [];
+	const conditions = [
+		readableSql(access),
+		sql`lower(normalize(${document.title}, NFKC)) like ${'%' + escapeLike(text) + '%'}`
+	];
+	// The title is part of the indexed text, so its tokens narrow the candidates first.
+	for (const term of queryTerms(text)) conditions.push(termCondition(term));
+	return executor
+		.select({ id: document.id, title: document.title })
+		.from(document)
+		.where(and(...conditions))
+		.orderBy(
+			sql`case when lower(normalize(${document.title}, NFKC)) like ${escapeLike(text) + '%'} then 0 else 1 end`,
+			asc(document.title),
+			asc(document.id)
+		)
+		.limit(Math.min(Math.max(1, limit), 20));
+}
+
+/** The most recently changed documents `access` may read, and how many there are. */
+export async function recent(
+	executor: Executor,
+	access: Access,
+	limit = 5
+): Promise<{ items: ListItem[]; total: number; drafts: number }> {
+	const [page, total, drafts] = await Promise.all([
+		list(executor, access, {}, { limit }),
+		count(executor, access, {}),
+		count(executor, access, { status: 'draft', authorId: access.accountId })
+	]);
+	return { items: page.items, total, drafts };
+}

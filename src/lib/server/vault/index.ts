@@ -1,0 +1,8 @@
+/** The document vault: routes import these namespaces and call their verbs. */
+export * as documents from './documents';
+export * as markings from './markings';
+export * as searchText from './search-text';
+export * as writeRule from './write-rule';
+export * as write from './write';
+export { requireReadable, requireVaultUser } from './guard';
+export { renderMarkdown } from './markdown';
