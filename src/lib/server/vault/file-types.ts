@@ -94,8 +94,8 @@ const MAGIC: Partial<Record<FileKind, Uint8Array>> = {
 	pptx: Uint8Array.from([0x50, 0x4b, 0x03, 0x04])
 };
 
-/** Text kept for search from text files; the rest of a huge text file is not indexed. */
-export const MAX_EXTRACTED_TEXT = 1_000_000;
+/** Text kept for search from text files (the vault keeps at most this much per document). */
+export const MAX_EXTRACTED_TEXT = 200_000;
 
 /**
  * Inspects bytes as they stream through: fails the stream as soon as the first bytes do not

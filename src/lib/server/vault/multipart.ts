@@ -61,13 +61,14 @@ export async function receiveMultipart<T>(request: Request, options: ReceiveOpti
 	});
 
 	let failure: unknown = null;
-	let mode: 'parse' | 'discard' | 'stop' = 'parse';
+	// An object, not a local: TypeScript would narrow a local that only callbacks change.
+	const state: { mode: 'parse' | 'discard' | 'stop' } = { mode: 'parse' };
 	let wake: () => void = () => {};
 	let woken = new Promise<void>((resolve) => (wake = resolve));
 	const decide = (error: unknown) => {
 		if (failure !== null) return;
 		failure = error;
-		mode = options.stopNow(error) ? 'stop' : 'discard';
+		state.mode = options.stopNow(error) ? 'stop' : 'discard';
 		wake();
 		woken = new Promise<void>((resolve) => (wake = resolve));
 	};
@@ -87,6 +88,9 @@ export async function receiveMultipart<T>(request: Request, options: ReceiveOpti
 			decide(new ReceiveError('invalid'));
 			return;
 		}
+		// The reader of the stream learns of its failure through its own pipeline; without a
+		// listener here a failure before the reader attaches would be an uncaught exception.
+		stream.on('error', () => {});
 		fileTask = options.onFile(fields, info.filename ?? '', stream);
 		fileTask.catch((error: unknown) => {
 			stream.resume();
@@ -108,11 +112,11 @@ export async function receiveMultipart<T>(request: Request, options: ReceiveOpti
 	let total = 0;
 	try {
 		for (;;) {
-			if (mode === 'stop') break;
+			if (state.mode === 'stop') break;
 			const next = await Promise.race([reader.read(), woken.then(() => null)]);
 			if (next === null) continue;
 			if (next.done) {
-				if (mode === 'parse') parser.end();
+				if (state.mode === 'parse') parser.end();
 				break;
 			}
 			total += next.value.byteLength;
@@ -124,7 +128,7 @@ export async function receiveMultipart<T>(request: Request, options: ReceiveOpti
 				failure = tooLarge;
 				break;
 			}
-			if (mode !== 'parse') continue;
+			if (state.mode !== 'parse') continue;
 			if (!parser.write(next.value)) {
 				await Promise.race([new Promise((resolve) => parser.once('drain', resolve)), woken]);
 			}

@@ -1,5 +1,5 @@
 import { asc, eq, inArray, lte, sql } from 'drizzle-orm';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { z } from 'zod';
 import * as audit from '../audit';
 import type { SessionUser } from '../auth/types';
@@ -198,10 +198,21 @@ async function storeFile(
 	const kind = kindFromFileName(fileName);
 	if (!kind) throw new UploadError('type_refused', 'extension' satisfies RefusalReason);
 	const inspector = new FileInspector(kind);
-	file.on('error', (error) => inspector.destroy(error));
-	file.pipe(inspector);
+	// The first failure of the stream is the true cause (a refusal, the client going away);
+	// listening here also keeps a failure that comes before the store listens from escaping.
+	let streamError: unknown = null;
+	inspector.on('error', (error) => (streamError ??= error));
+	// pipeline, not pipe: the file stream may already have failed while the fields were checked.
+	pipeline(file, inspector, (error) => {
+		if (error) inspector.destroy(error);
+	});
 	const contentType = contentTypeOf(kind);
-	const put = await store.put('versions', inspector, { maxBytes, contentType });
+	let put;
+	try {
+		put = await store.put('versions', inspector, { maxBytes, contentType });
+	} catch (error) {
+		throw error instanceof ObjectTooLargeError ? error : (streamError ?? error);
+	}
 	try {
 		await db.insert(pendingUpload).values({ objectKey: put.key, accountId });
 		await checkOoxmlPackage(kind, put.size, async (offset, length) => {
@@ -379,7 +390,10 @@ export async function addVersionFromRequest({
 		}
 		return doc;
 	};
-	await check(db);
+	// Refused before a byte is read when the person is not (or no longer) the author.
+	await check(db).catch((error: unknown) => {
+		throw toUploadError(error);
+	});
 	return runUpload(
 		request,
 		async (fields) => {
