@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
-import { paraglideMiddleware } from '$lib/paraglide/server';
+import { readSessionCookie } from '$lib/server/auth/cookie';
+import * as sessions from '$lib/server/auth/sessions';
 import { getConfig } from '$lib/server/config';
+import { getDb } from '$lib/server/db';
+import { authorize } from '$lib/server/http/authorize';
+import { bodyLimit } from '$lib/server/http/body-limit';
+import { crossSiteGuard } from '$lib/server/http/cross-site';
+import { i18n } from '$lib/server/http/i18n';
 import { log, requestContext } from '$lib/server/log';
 import { startOrExit } from '$lib/server/startup';
 
@@ -13,10 +19,19 @@ export const init: ServerInit = async () => {
 const requestId: Handle = ({ event, resolve }) => {
 	const id = randomUUID();
 	event.locals.requestId = id;
-	// adapter-node applies ADDRESS_HEADER / XFF_DEPTH here; a raw X-Forwarded-For is never read.
-	event.locals.clientIp = event.getClientAddress();
 	event.locals.user = null;
 	event.locals.session = null;
+	try {
+		// adapter-node applies ADDRESS_HEADER / XFF_DEPTH here; a raw X-Forwarded-For is never read.
+		event.locals.clientIp = event.getClientAddress();
+	} catch {
+		// ADDRESS_HEADER is configured but the proxy did not send it: refuse rather than guess.
+		log.warn({ requestId: id }, 'request without the configured client address header');
+		return new Response('Bad Request', {
+			status: 400,
+			headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Request-Id': id }
+		});
+	}
 	return requestContext.run({ requestId: id }, async () => {
 		const started = performance.now();
 		const response = await resolve(event);
@@ -52,19 +67,33 @@ const securityHeaders: Handle = async ({ event, resolve }) => {
 	return response;
 };
 
-const i18n: Handle = ({ event, resolve }) =>
-	paraglideMiddleware(event.request, ({ request, locale }) => {
-		event.request = request;
-		return resolve(event, {
-			transformPageChunk: ({ html }) => html.replace('%paraglide.lang%', locale)
-		});
-	});
+/** Sets locals.user and locals.session for a live, fully authenticated session only. */
+const authenticate: Handle = async ({ event, resolve }) => {
+	const token = readSessionCookie(event.cookies, event.url);
+	if (token) {
+		const valid = await sessions.validate(getDb(), token);
+		if (valid) {
+			event.locals.user = valid.user;
+			event.locals.session = valid.session;
+		}
+	}
+	return resolve(event);
+};
 
-export const handle = sequence(requestId, securityHeaders, i18n);
+export const handle = sequence(
+	requestId,
+	securityHeaders,
+	crossSiteGuard,
+	bodyLimit(),
+	authenticate,
+	authorize,
+	i18n
+);
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {
 	const requestId = event.locals.requestId;
 	if (status === 404) return { message: 'Not Found', requestId };
-	log.error({ err: error, status, path: event.url.pathname }, 'unhandled error');
+	// The route id, not the path: paths can hold one-time tokens.
+	log.error({ err: error, status, route: event.route.id }, 'unhandled error');
 	return { message: status >= 500 ? 'Internal Error' : message, requestId };
 };

@@ -14,6 +14,9 @@ const env = {
 	DATA_DIR: dataDir,
 	INTRANET_MODE: 'demo',
 	LOG_LEVEL: 'warn',
+	// As scripts/start.js: upload routes stream without adapter-node's limit; the app's
+	// body-limit handle caps every other route.
+	BODY_SIZE_LIMIT: 'Infinity',
 	// adapter-node assumes https without ORIGIN, and the CSRF origin check would then fail.
 	ORIGIN: `http://127.0.0.1:${process.env.PORT}`
 };

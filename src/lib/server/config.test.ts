@@ -1,8 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Environment } from './config';
+import {
+	CONFIG_VARIABLES,
+	ConfigError,
+	loadConfig,
+	loadDatabaseConfig,
+	SECRET_VARIABLES,
+	type Environment
+} from './config';
 
 const key32 = Buffer.alloc(32, 7).toString('base64');
 const production: Environment = {
@@ -51,7 +58,12 @@ describe('loadConfig', () => {
 		const config = loadConfig(production);
 		expect(config.mode).toBe('production');
 		expect(config.database).toMatchObject({ kind: 'postgres', url: production.DATABASE_URL });
-		expect(config.storage).toMatchObject({ kind: 's3', bucket: 'jiss-documents' });
+		expect(config.storage).toMatchObject({
+			kind: 's3',
+			bucket: 'jiss-documents',
+			connectTimeoutMs: 5000,
+			requestTimeoutMs: 120_000
+		});
 		expect(config.mfaEncryptionKeys?.[0]?.id).toBe('k1');
 		expect(config.mfaRequiredForAll).toBe(false);
 	});
@@ -60,9 +72,16 @@ describe('loadConfig', () => {
 		expectProblem({ INTRANET_MODE: 'staging' }, 'INTRANET_MODE', 'demo or production');
 		expectProblem({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', 'postgres://');
 		expectProblem({ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE', 'whole number');
+		expectProblem(
+			{ DATABASE_MIGRATE_ON_START: 'sometimes' },
+			'DATABASE_MIGRATE_ON_START',
+			'true or false'
+		);
 		expectProblem({ S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL');
 		expectProblem({ S3_BUCKET: 'Bad_Bucket!' }, 'S3_BUCKET', 'bucket name');
 		expectProblem({ S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE', 'true or false');
+		expectProblem({ S3_CONNECT_TIMEOUT_MS: '10' }, 'S3_CONNECT_TIMEOUT_MS', 'at least 100');
+		expectProblem({ S3_REQUEST_TIMEOUT_MS: 'soon' }, 'S3_REQUEST_TIMEOUT_MS', 'whole number');
 		expectProblem({ ORIGIN: 'intranet' }, 'ORIGIN', 'public URL');
 		expectProblem({ SMTP_URL: 'http://mail' }, 'SMTP_URL', 'smtp://');
 		expectProblem({ DISPLAY_TIME_ZONE: 'Mars/Olympus' }, 'DISPLAY_TIME_ZONE', 'IANA');
@@ -154,5 +173,41 @@ describe('loadConfig', () => {
 			expect((error as Error).message).toContain('MFA_ENCRYPTION_KEYS');
 			expect((error as Error).message).not.toContain('dG9wLXNlY3JldC12YWx1ZQ');
 		}
+	});
+
+	it('is documented: the README table lists every variable, secrets marked as file-capable', () => {
+		const readme = readFileSync('README.md', 'utf8');
+		const section = readme.slice(readme.indexOf('## Configuration'));
+		const table = section.slice(0, section.indexOf('\n## ', 5));
+		const rows = new Map(
+			[...table.matchAll(/^\| `([A-Z0-9_]+)`( †)?/gm)].map((m) => [m[1]!, m[2] !== undefined])
+		);
+		for (const name of CONFIG_VARIABLES) expect(rows.has(name), name).toBe(true);
+		for (const name of SECRET_VARIABLES) expect(rows.get(name), name).toBe(true);
+	});
+
+	it('reads only the database part for a migration job', () => {
+		const dir = mkdtempSync(path.join(os.tmpdir(), 'jiss-config-'));
+		const file = path.join(dir, 'owner-url');
+		writeFileSync(file, 'postgres://jiss_owner:pw@db/intranet\n');
+		// Production mode without any of the app's other secrets: not this job's business.
+		const database = loadDatabaseConfig({ INTRANET_MODE: 'production', DATABASE_URL_FILE: file });
+		expect(database).toMatchObject({
+			kind: 'postgres',
+			url: 'postgres://jiss_owner:pw@db/intranet',
+			ownerUrl: 'postgres://jiss_owner:pw@db/intranet',
+			migrateOnStart: true
+		});
+		expect(loadDatabaseConfig({ DATA_DIR: dir })).toEqual({
+			kind: 'pglite',
+			dir: path.join(dir, 'pglite'),
+			migrateOnStart: true
+		});
+		expect(() => loadDatabaseConfig({ DATABASE_URL: 'mysql://db' })).toThrow(
+			/DATABASE_URL: must be a postgres/
+		);
+		expect(
+			loadConfig({ ...production, DATABASE_MIGRATE_ON_START: 'false' }).database
+		).toMatchObject({ kind: 'postgres', migrateOnStart: false });
 	});
 });

@@ -10,6 +10,7 @@ import { z } from 'zod';
 export const SECRET_VARIABLES = [
 	'DATABASE_URL',
 	'DATABASE_OWNER_URL',
+	'S3_ACCESS_KEY_ID',
 	'S3_SECRET_ACCESS_KEY',
 	'SMTP_URL',
 	'MFA_ENCRYPTION_KEYS',
@@ -84,6 +85,7 @@ const environmentSchema = z.object({
 	DATABASE_URL: postgresUrl.optional(),
 	DATABASE_OWNER_URL: postgresUrl.optional(),
 	DATABASE_POOL_SIZE: positiveInt(1, 200).default(10),
+	DATABASE_MIGRATE_ON_START: booleanString.default(true),
 	DATA_DIR: z.string().min(1).default('./data'),
 	S3_ENDPOINT: z.url({ error: 'must be a URL such as http://seaweedfs:8333' }).optional(),
 	S3_REGION: z.string().min(1).default('us-east-1'),
@@ -94,6 +96,8 @@ const environmentSchema = z.object({
 	S3_ACCESS_KEY_ID: z.string().min(1).optional(),
 	S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
 	S3_FORCE_PATH_STYLE: booleanString.default(false),
+	S3_CONNECT_TIMEOUT_MS: positiveInt(100, 120_000).default(5000),
+	S3_REQUEST_TIMEOUT_MS: positiveInt(1000, 3_600_000).default(120_000),
 	ORIGIN: z
 		.url({ error: 'must be the public URL, such as https://intranet.example.org' })
 		.optional(),
@@ -119,6 +123,9 @@ const environmentSchema = z.object({
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 });
 
+/** Every variable the schema reads (the README's configuration table lists each one). */
+export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);
+
 export type Environment = Record<string, string | undefined>;
 
 function readSecrets(env: Environment, problems: { variable: string; message: string }[]) {
@@ -139,6 +146,59 @@ function readSecrets(env: Environment, problems: { variable: string; message: st
 	// An empty variable means "not set", as in most Docker and shell setups.
 	for (const [key, value] of Object.entries(resolved)) if (value === '') delete resolved[key];
 	return resolved;
+}
+
+type Parsed = z.infer<typeof environmentSchema>;
+
+type DatabaseVariables = Pick<
+	Parsed,
+	| 'DATABASE_URL'
+	| 'DATABASE_OWNER_URL'
+	| 'DATABASE_POOL_SIZE'
+	| 'DATABASE_MIGRATE_ON_START'
+	| 'DATA_DIR'
+>;
+
+function databaseOf(e: DatabaseVariables) {
+	return e.DATABASE_URL
+		? {
+				kind: 'postgres' as const,
+				url: e.DATABASE_URL,
+				ownerUrl: e.DATABASE_OWNER_URL ?? e.DATABASE_URL,
+				poolSize: e.DATABASE_POOL_SIZE,
+				migrateOnStart: e.DATABASE_MIGRATE_ON_START
+			}
+		: {
+				kind: 'pglite' as const,
+				dir: path.join(path.resolve(e.DATA_DIR), 'pglite'),
+				// One process owns an embedded database: nobody else could migrate it.
+				migrateOnStart: true
+			};
+}
+
+const databaseSchema = environmentSchema.pick({
+	DATABASE_URL: true,
+	DATABASE_OWNER_URL: true,
+	DATABASE_POOL_SIZE: true,
+	DATABASE_MIGRATE_ON_START: true,
+	DATA_DIR: true
+});
+
+/**
+ * Only the database part, for `db:migrate` run as a separate job (docker compose's `migrate`):
+ * it needs the owner's URL and nothing else, so it is not given the app's other secrets.
+ */
+export function loadDatabaseConfig(env: Environment = process.env) {
+	const problems: { variable: string; message: string }[] = [];
+	const resolved = readSecrets(env, problems);
+	const parsed = databaseSchema.safeParse(resolved);
+	if (!parsed.success) {
+		for (const issue of parsed.error.issues) {
+			problems.push({ variable: String(issue.path[0] ?? '?'), message: issue.message });
+		}
+	}
+	if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+	return databaseOf(parsed.data);
 }
 
 export function loadConfig(env: Environment = process.env) {
@@ -203,14 +263,7 @@ export function loadConfig(env: Environment = process.env) {
 	return {
 		mode: mode as 'demo' | 'production',
 		dataDir,
-		database: e.DATABASE_URL
-			? {
-					kind: 'postgres' as const,
-					url: e.DATABASE_URL,
-					ownerUrl: e.DATABASE_OWNER_URL ?? e.DATABASE_URL,
-					poolSize: e.DATABASE_POOL_SIZE
-				}
-			: { kind: 'pglite' as const, dir: path.join(dataDir, 'pglite') },
+		database: databaseOf(e),
 		storage: e.S3_BUCKET
 			? {
 					kind: 's3' as const,
@@ -218,6 +271,8 @@ export function loadConfig(env: Environment = process.env) {
 					endpoint: e.S3_ENDPOINT,
 					region: e.S3_REGION,
 					forcePathStyle: e.S3_FORCE_PATH_STYLE,
+					connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
+					requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
 					credentials:
 						e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
 							? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }

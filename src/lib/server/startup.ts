@@ -1,8 +1,9 @@
 import { ConfigError, loadConfig, setConfig, type Config } from './config';
-import { openDatabase, setDatabase, type DatabaseHandle } from './db';
+import { startNotices } from './admin/notifications';
+import { getDb, openDatabase, setDatabase, type DatabaseHandle } from './db';
 import { withDemoKeys } from './demo-keys';
 import { log } from './log';
-import { createMailer, setMailer } from './mail';
+import { createMailer, getMailer, setMailer } from './mail';
 import { seedDemoData } from './seed';
 import { createObjectStore, getObjectStore, setObjectStore } from './storage';
 import { startUploadReaper } from './vault/reaper';
@@ -20,7 +21,9 @@ export async function start(
 	const config = withDemoKeys(loadConfig(env));
 	setConfig(config);
 	log.level = config.logLevel;
-	const database = await openDatabase(config.database, { migrate: true });
+	const database = await openDatabase(config.database, {
+		migrate: config.database.migrateOnStart
+	});
 	setDatabase(database);
 	const store = await createObjectStore(config.storage);
 	setObjectStore(store);
@@ -46,8 +49,10 @@ export async function start(
 export async function startOrExit(): Promise<void> {
 	try {
 		const { database } = await start();
+		const stopNotices = startNotices(getDb, getMailer);
 		const stopReaper = startUploadReaper(database.db, getObjectStore());
 		process.once('sveltekit:shutdown', () => {
+			stopNotices();
 			stopReaper();
 			void database.close();
 		});

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -10,7 +10,7 @@ import {
 	onServer
 } from '../../../../tests/helpers/database';
 import { openDatabase, queryRows, toNumber, type Database } from './index';
-import { DataDirLockedError } from './lock';
+import { acquireLock, DataDirLockedError } from './lock';
 
 const EXPECTED_TABLES = [
 	'account',
@@ -85,19 +85,52 @@ describe('migrations on PGlite', () => {
 			await expect(
 				openDatabase({ kind: 'pglite', dir: path.join(dir, 'pglite') })
 			).rejects.toBeInstanceOf(DataDirLockedError);
-			const cli = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
-				env: { ...process.env, DATABASE_URL: '', INTRANET_MODE: 'demo', DATA_DIR: dir },
-				encoding: 'utf8',
-				timeout: 60_000
-			});
-			expect(cli.status).toBe(1);
-			expect(cli.stderr).toContain('in use by another process');
+			for (const script of ['scripts/migrate.ts', 'scripts/seed.ts']) {
+				const cli = spawnSync(process.execPath, ['--import', 'tsx', script], {
+					env: { ...process.env, DATABASE_URL: '', INTRANET_MODE: 'demo', DATA_DIR: dir },
+					encoding: 'utf8',
+					timeout: 60_000
+				});
+				expect(cli.status, script).toBe(1);
+				expect(cli.stderr, script).toContain('in use by another process');
+				expect(cli.stderr, script).toContain(`pid ${process.pid}`);
+				expect(cli.stderr, script).toContain('Stop that process first');
+				expect(cli.stderr, script).not.toMatch(/\n\s+at /);
+			}
 		} finally {
 			await handle.close();
 		}
 		// Released on close: the folder opens again.
 		const again = await openDatabase({ kind: 'pglite', dir: path.join(dir, 'pglite') });
 		await again.close();
+	});
+});
+
+describe('the data folder lock', () => {
+	it('takes over a lock left by a process that is gone', async () => {
+		const dir = mkdtempSync(path.join(os.tmpdir(), 'jiss-stale-'));
+		temp.push(dir);
+		const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+			encoding: 'utf8'
+		});
+		const deadPid = Number(gone.stdout);
+		expect(deadPid).toBeGreaterThan(0);
+		writeFileSync(path.join(dir, 'pglite.lock'), String(deadPid));
+		const handle = await openDatabase({ kind: 'pglite', dir: path.join(dir, 'pglite') });
+		expect(readFileSync(path.join(dir, 'pglite.lock'), 'utf8')).toBe(String(process.pid));
+		await handle.close();
+		expect(existsSync(path.join(dir, 'pglite.lock'))).toBe(false);
+	});
+
+	it('refuses a second open in the same process as well', async () => {
+		const dir = mkdtempSync(path.join(os.tmpdir(), 'jiss-twice-'));
+		temp.push(dir);
+		const release = acquireLock(path.join(dir, 'pglite.lock'));
+		try {
+			expect(() => acquireLock(path.join(dir, 'pglite.lock'))).toThrow(DataDirLockedError);
+		} finally {
+			release();
+		}
 	});
 });
 

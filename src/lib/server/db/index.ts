@@ -19,6 +19,13 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 /** Domain functions take either, so that callers decide the transaction boundary. */
 export type Executor = Database | Transaction;
 
+/** Where the database is; whether to migrate on open is the caller's choice, not part of it. */
+export type DatabaseConfig = Config['database'] extends infer T
+	? T extends unknown
+		? Omit<T, 'migrateOnStart'>
+		: never
+	: never;
+
 export interface DatabaseHandle {
 	kind: 'postgres' | 'pglite';
 	db: Database;
@@ -48,9 +55,9 @@ async function openPglite(dir: string): Promise<{ client: PGlite; release: () =>
 }
 
 /** Applies the committed migrations under an advisory lock, so concurrent starts migrate once. */
-export async function runMigrations(config: Config['database']): Promise<void> {
+export async function runMigrations(config: DatabaseConfig): Promise<void> {
 	if (config.kind === 'postgres') {
-		const client = postgres(config.ownerUrl, { max: 1, onnotice: () => {} });
+		const client = postgres(config.ownerUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
 		try {
 			await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
 			try {
@@ -67,13 +74,16 @@ export async function runMigrations(config: Config['database']): Promise<void> {
 }
 
 export async function openDatabase(
-	config: Config['database'],
+	config: DatabaseConfig,
 	options: { migrate?: boolean } = {}
 ): Promise<DatabaseHandle> {
 	if (config.kind === 'postgres') {
 		if (options.migrate) await runMigrations(config);
 		const client = postgres(config.url, {
 			max: config.poolSize,
+			// A database host that has gone silent fails a request in seconds, not half a minute;
+			// the pool keeps trying on later requests, so the app recovers when the host returns.
+			connect_timeout: 10,
 			onnotice: () => {},
 			connection: { application_name: 'jiss-intranet' }
 		});

@@ -3,7 +3,7 @@ import { createLocalObjectStore } from './local';
 import type { ObjectStore } from './types';
 
 export * from './types';
-export { newObjectKey } from './keys';
+export { assertValidKey, newObjectKey } from './keys';
 
 export async function createObjectStore(config: Config['storage']): Promise<ObjectStore> {
 	if (config.kind === 'local') return createLocalObjectStore(config.dir);
@@ -21,3 +21,4 @@ export function getObjectStore(): ObjectStore {
 	if (!current) throw new Error('The object store is not set up yet');
 	return current;
 }
+export { resolveRange } from './range';

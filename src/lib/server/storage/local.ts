@@ -4,9 +4,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MeasuringStream } from './hashing';
-import { assertValidKey, newObjectKey } from './keys';
+import { assertValidKey, assertValidListPrefix, newObjectKey } from './keys';
+import { resolveRange } from './range';
 import {
-	InvalidRangeError,
 	ObjectNotFoundError,
 	ObjectStoreUnavailableError,
 	type ByteRange,
@@ -16,6 +16,11 @@ import {
 
 function isNotFound(error: unknown): boolean {
 	return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** A failing disk, a missing mount or a full volume: the store, not the object, is the problem. */
+function unavailable(error: unknown): ObjectStoreUnavailableError {
+	return new ObjectStoreUnavailableError('The object directory is not usable', { cause: error });
 }
 
 /** The embedded default: objects as files under one directory, written via a temp file. */
@@ -28,14 +33,30 @@ export function createLocalObjectStore(root: string): ObjectStore {
 	const tmpDir = path.join(resolvedRoot, '.tmp');
 
 	async function sizeOf(key: string): Promise<number> {
+		const file = fileFor(key);
+		let info;
 		try {
-			const info = await stat(fileFor(key));
-			if (!info.isFile()) throw new ObjectNotFoundError(key);
-			return info.size;
+			info = await stat(file);
 		} catch (error) {
 			if (isNotFound(error)) throw new ObjectNotFoundError(key);
-			throw error;
+			throw unavailable(error);
 		}
+		if (!info.isFile()) throw new ObjectNotFoundError(key);
+		return info.size;
+	}
+
+	/** Opens the file before answering, so that a vanished file is a not-found, not a broken body. */
+	async function open(key: string, start?: number, end?: number) {
+		const body = createReadStream(fileFor(key), { start, end });
+		await new Promise<void>((resolve, reject) => {
+			body.once('open', () => resolve());
+			body.once('error', reject);
+		}).catch((error: unknown) => {
+			body.destroy();
+			if (isNotFound(error)) throw new ObjectNotFoundError(key);
+			throw unavailable(error);
+		});
+		return body;
 	}
 
 	return {
@@ -44,31 +65,43 @@ export function createLocalObjectStore(root: string): ObjectStore {
 		async put(prefix, body, options = {}) {
 			const key = newObjectKey(prefix);
 			const file = fileFor(key);
-			await mkdir(path.dirname(file), { recursive: true });
-			await mkdir(tmpDir, { recursive: true });
 			const tmp = path.join(tmpDir, `${path.basename(file)}.part`);
-			const measure = new MeasuringStream(options.maxBytes, options.onProgress);
 			try {
-				const source = body instanceof Readable ? body : Readable.from(body);
-				await pipeline(source, measure, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+				await mkdir(tmpDir, { recursive: true });
+			} catch (error) {
+				throw unavailable(error);
+			}
+			const measure = new MeasuringStream(options.maxBytes, options.onProgress);
+			const source = body instanceof Readable ? body : Readable.from(body);
+			const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
+			// pipeline() hands the first error to every stream, so the first one to fail is the cause:
+			// the caller's stream (a client gone, a size limit) or the disk.
+			let failure: { fromDisk: boolean; error: unknown } | undefined;
+			source.once('error', (error) => (failure ??= { fromDisk: false, error }));
+			measure.once('error', (error) => (failure ??= { fromDisk: false, error }));
+			out.once('error', (error) => (failure ??= { fromDisk: true, error }));
+			try {
+				await pipeline(source, measure, out);
+			} catch (error) {
+				await rm(tmp, { force: true });
+				if (failure?.fromDisk) throw unavailable(failure.error);
+				throw failure?.error ?? error;
+			}
+			try {
+				await mkdir(path.dirname(file), { recursive: true });
 				await rename(tmp, file);
 			} catch (error) {
 				await rm(tmp, { force: true });
-				throw error;
+				throw unavailable(error);
 			}
-			return { key, size: measure.size, sha256: measure.digest() };
+			return { key, size: measure.bytesSeen, sha256: measure.digest() };
 		},
 
 		async get(key, range?: ByteRange) {
 			const size = await sizeOf(key);
-			if (!range) return { body: createReadStream(fileFor(key)), size };
-			const end = Math.min(range.end ?? size - 1, size - 1);
-			if (range.start < 0 || range.start > end) throw new InvalidRangeError(size);
-			return {
-				body: createReadStream(fileFor(key), { start: range.start, end }),
-				size,
-				range: { start: range.start, end }
-			};
+			if (!range) return { body: await open(key), size };
+			const bounds = resolveRange(range, size);
+			return { body: await open(key, bounds.start, bounds.end), size, range: bounds };
 		},
 
 		async head(key) {
@@ -76,24 +109,30 @@ export function createLocalObjectStore(root: string): ObjectStore {
 		},
 
 		async delete(key) {
-			await rm(fileFor(key), { force: true });
+			const file = fileFor(key);
+			try {
+				await rm(file, { force: true });
+			} catch (error) {
+				throw unavailable(error);
+			}
 		},
 
 		async *list(prefix) {
+			assertValidListPrefix(prefix);
 			const walk = async function* (dir: string, relative: string): AsyncGenerator<ObjectInfo> {
 				let entries;
 				try {
 					entries = await readdir(dir, { withFileTypes: true });
 				} catch (error) {
 					if (isNotFound(error)) return;
-					throw error;
+					throw unavailable(error);
 				}
 				entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 				for (const entry of entries) {
 					if (entry.name === '.tmp') continue;
 					const childKey = relative ? `${relative}/${entry.name}` : entry.name;
 					if (entry.isDirectory()) {
-						if (prefix.startsWith(childKey + '/') || childKey.startsWith(prefix) || prefix === '') {
+						if (prefix.startsWith(childKey + '/') || childKey.startsWith(prefix)) {
 							yield* walk(path.join(dir, entry.name), childKey);
 						}
 					} else if (entry.isFile() && childKey.startsWith(prefix)) {

@@ -8,44 +8,77 @@ import {
 	S3ServiceException
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { Config } from '../config';
 import { MeasuringStream } from './hashing';
-import { assertValidKey, newObjectKey } from './keys';
-import {
-	InvalidRangeError,
-	ObjectNotFoundError,
-	ObjectStoreUnavailableError,
-	ObjectTooLargeError,
-	type ObjectStore
-} from './types';
+import { assertValidKey, assertValidListPrefix, newObjectKey } from './keys';
+import { resolveRange } from './range';
+import { ObjectNotFoundError, ObjectStoreUnavailableError, type ObjectStore } from './types';
 
 type S3Config = Extract<Config['storage'], { kind: 's3' }>;
 
+/** S3's smallest allowed part is 5 MiB; 8 MiB keeps memory per upload at queueSize × 8 MiB. */
+export const S3_PART_SIZE = 8 * 1024 * 1024;
+
 function isNotFound(error: unknown): boolean {
-	if (error instanceof S3ServiceException) {
-		return (
-			error.name === 'NoSuchKey' ||
-			error.name === 'NotFound' ||
-			error.$metadata?.httpStatusCode === 404
-		);
-	}
-	return false;
+	return (
+		error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.name === 'NotFound')
+	);
 }
 
-/** Anything that is not an answer from the S3 server itself: refused, reset, timed out, DNS. */
-function toUnavailable(error: unknown): unknown {
-	if (error instanceof S3ServiceException) {
-		const status = error.$metadata?.httpStatusCode ?? 0;
-		if (status >= 500 || status === 0) {
-			return new ObjectStoreUnavailableError('The object store answered with an error', {
-				cause: error
-			});
+/**
+ * Callers only ever see the store's typed errors: anything that is not a missing object
+ * (refused, reset, timed out, DNS, a 5xx, a missing bucket or rejected credentials) means the
+ * store cannot serve the request, whatever the cause; the cause is kept for the log.
+ */
+function unavailable(error: unknown): ObjectStoreUnavailableError {
+	if (error instanceof ObjectStoreUnavailableError) return error;
+	const answered = error instanceof S3ServiceException;
+	return new ObjectStoreUnavailableError(
+		answered ? 'The object store refused the request' : 'The object store is not reachable',
+		{ cause: error }
+	);
+}
+
+/** The bytes a GET answered with: its Content-Range, or the whole object when it has none. */
+function answeredRange(contentRange: string | undefined, size: number) {
+	if (!contentRange) return { start: 0, end: size - 1 };
+	const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange.trim());
+	if (!match) return undefined;
+	return { start: Number(match[1]), end: Number(match[2]) };
+}
+
+/**
+ * Servers may answer a Range request with more than was asked (HTTP lets them ignore Range
+ * altogether, and s3rver widens `bytes=0-0` to the whole object): cut the asked-for bytes out.
+ */
+function narrow(body: Readable, skip: number, take: number): Readable {
+	let skipped = 0;
+	let taken = 0;
+	const out = new Transform({
+		transform(chunk: Buffer, _encoding, callback) {
+			if (taken >= take) return callback();
+			let part = chunk;
+			if (skipped < skip) {
+				const drop = Math.min(skip - skipped, part.length);
+				skipped += drop;
+				part = part.subarray(drop);
+			}
+			if (part.length > 0 && taken < take) {
+				const keep = part.subarray(0, take - taken);
+				taken += keep.length;
+				this.push(keep);
+			}
+			if (taken >= take) {
+				this.push(null);
+				body.unpipe(out);
+				body.destroy();
+			}
+			callback();
 		}
-		return error;
-	}
-	if (error instanceof ObjectTooLargeError || error instanceof ObjectNotFoundError) return error;
-	return new ObjectStoreUnavailableError('The object store is not reachable', { cause: error });
+	});
+	body.on('error', (error) => out.destroy(error));
+	return body.pipe(out);
 }
 
 export function createS3ObjectStore(config: S3Config): ObjectStore {
@@ -57,9 +90,31 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 		// Several S3-compatible servers reject the newer default checksum headers.
 		requestChecksumCalculation: 'WHEN_REQUIRED',
 		responseChecksumValidation: 'WHEN_REQUIRED',
-		maxAttempts: 2
+		maxAttempts: 2,
+		// Without these a server that accepts the connection and never answers hangs the request
+		// (and the upload or download waiting on it) forever. The request timeout runs until the
+		// response headers arrive, so a slow download is not cut; an upload part must fit in it.
+		requestHandler: {
+			connectionTimeout: config.connectTimeoutMs,
+			requestTimeout: config.requestTimeoutMs,
+			throwOnRequestTimeout: true
+		}
 	});
 	const Bucket = config.bucket;
+
+	async function removeQuietly(Key: string): Promise<void> {
+		await client.send(new DeleteObjectCommand({ Bucket, Key })).catch(() => {});
+	}
+
+	async function sizeOf(key: string): Promise<number> {
+		try {
+			const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+			return Number(head.ContentLength ?? 0);
+		} catch (error) {
+			if (isNotFound(error)) throw new ObjectNotFoundError(key);
+			throw unavailable(error);
+		}
+	}
 
 	return {
 		kind: 's3',
@@ -68,7 +123,14 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 			const key = newObjectKey(prefix);
 			const measure = new MeasuringStream(options.maxBytes, options.onProgress);
 			const source = body instanceof Readable ? body : Readable.from(body);
-			source.on('error', (error) => measure.destroy(error));
+			// The caller's stream failing (a client gone, a size limit) is recorded as it happens,
+			// before lib-storage turns it into a failed upload.
+			let callerError: unknown;
+			source.once('error', (error) => {
+				callerError ??= error;
+				measure.destroy(error);
+			});
+			measure.once('error', (error) => (callerError ??= error));
 			source.pipe(measure);
 			const upload = new Upload({
 				client,
@@ -79,66 +141,57 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 					ContentType: options.contentType ?? 'application/octet-stream'
 				},
 				queueSize: 2,
-				partSize: 8 * 1024 * 1024,
+				partSize: S3_PART_SIZE,
+				// lib-storage aborts the multipart upload (its parts are deleted) before it rejects.
 				leavePartsOnError: false
-			});
-			let streamError: unknown;
-			measure.on('error', (error) => {
-				streamError = error;
-				void upload.abort().catch(() => {});
 			});
 			try {
 				await upload.done();
 			} catch (error) {
-				// A single-part upload may already have landed before the stream failed.
-				await client.send(new DeleteObjectCommand({ Bucket, Key: key })).catch(() => {});
-				throw toUnavailable(streamError ?? error);
+				source.unpipe(measure);
+				source.destroy();
+				measure.destroy();
+				// The upload may have completed on the server with only the answer lost.
+				if (callerError === undefined) await removeQuietly(key);
+				throw callerError ?? unavailable(error);
 			}
-			if (streamError) {
-				await client.send(new DeleteObjectCommand({ Bucket, Key: key })).catch(() => {});
-				throw toUnavailable(streamError);
-			}
-			return { key, size: measure.size, sha256: measure.digest() };
+			return { key, size: measure.bytesSeen, sha256: measure.digest() };
 		},
 
 		async get(key, range) {
 			assertValidKey(key);
-			let size: number;
+			const size = await sizeOf(key);
+			const bounds = range ? resolveRange(range, size) : undefined;
 			try {
-				const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
-				size = Number(head.ContentLength ?? 0);
-			} catch (error) {
-				if (isNotFound(error)) throw new ObjectNotFoundError(key);
-				throw toUnavailable(error);
-			}
-			let Range: string | undefined;
-			let returned: { start: number; end: number } | undefined;
-			if (range) {
-				const end = Math.min(range.end ?? size - 1, size - 1);
-				if (range.start < 0 || range.start > end) throw new InvalidRangeError(size);
-				Range = `bytes=${range.start}-${end}`;
-				returned = { start: range.start, end };
-			}
-			try {
-				const result = await client.send(new GetObjectCommand({ Bucket, Key: key, Range }));
+				const result = await client.send(
+					new GetObjectCommand({
+						Bucket,
+						Key: key,
+						Range: bounds ? `bytes=${bounds.start}-${bounds.end}` : undefined
+					})
+				);
 				const body = result.Body;
 				if (!(body instanceof Readable)) throw new Error('Unexpected S3 body type');
-				return { body, size, range: returned };
+				if (!bounds) return { body, size };
+				const answered = answeredRange(result.ContentRange, size);
+				if (!answered || answered.start > bounds.start || answered.end < bounds.end) {
+					body.destroy();
+					throw new Error(`The object store answered ${result.ContentRange ?? 'the whole object'}`);
+				}
+				if (answered.start === bounds.start && answered.end === bounds.end) {
+					return { body, size, range: bounds };
+				}
+				const take = bounds.end - bounds.start + 1;
+				return { body: narrow(body, bounds.start - answered.start, take), size, range: bounds };
 			} catch (error) {
 				if (isNotFound(error)) throw new ObjectNotFoundError(key);
-				throw toUnavailable(error);
+				throw unavailable(error);
 			}
 		},
 
 		async head(key) {
 			assertValidKey(key);
-			try {
-				const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
-				return { key, size: Number(head.ContentLength ?? 0) };
-			} catch (error) {
-				if (isNotFound(error)) throw new ObjectNotFoundError(key);
-				throw toUnavailable(error);
-			}
+			return { key, size: await sizeOf(key) };
 		},
 
 		async delete(key) {
@@ -147,11 +200,12 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 				await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
 			} catch (error) {
 				if (isNotFound(error)) return;
-				throw toUnavailable(error);
+				throw unavailable(error);
 			}
 		},
 
 		async *list(prefix) {
+			assertValidListPrefix(prefix);
 			let ContinuationToken: string | undefined;
 			do {
 				let page;
@@ -160,7 +214,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 						new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken })
 					);
 				} catch (error) {
-					throw toUnavailable(error);
+					throw unavailable(error);
 				}
 				for (const item of page.Contents ?? []) {
 					if (item.Key) yield { key: item.Key, size: Number(item.Size ?? 0) };

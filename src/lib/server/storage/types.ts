@@ -11,12 +11,11 @@ export interface PutResult {
 	sha256: string;
 }
 
-export interface ByteRange {
-	/** First byte, inclusive. */
-	start: number;
-	/** Last byte, inclusive; omitted means to the end. */
-	end?: number;
-}
+/**
+ * Bytes of an object, as in an HTTP Range header: `{ start, end }` (inclusive; `end` omitted or
+ * past the object means to the end) or `{ suffix }` for the last `suffix` bytes.
+ */
+export type ByteRange = { start: number; end?: number } | { suffix: number };
 
 export interface GetResult {
 	body: Readable;
@@ -47,9 +46,11 @@ export interface ObjectStore {
 		body: Readable | AsyncIterable<Uint8Array>,
 		options?: PutOptions
 	): Promise<PutResult>;
+	/** A range that selects no byte of the object fails with InvalidRangeError. */
 	get(key: string, range?: ByteRange): Promise<GetResult>;
 	head(key: string): Promise<ObjectInfo>;
 	delete(key: string): Promise<void>;
+	/** Every object whose key starts with `prefix`, in key order, across as many pages as needed. */
 	list(prefix: string): AsyncIterable<ObjectInfo>;
 	/** Cheap reachability check for /readyz. */
 	ping(): Promise<void>;
@@ -80,5 +81,13 @@ export class InvalidRangeError extends Error {
 	constructor(readonly size: number) {
 		super(`The range is not satisfiable for an object of ${size} bytes`);
 		this.name = 'InvalidRangeError';
+	}
+}
+
+/** A key or prefix that the server did not make: refused before it reaches a path or a URL. */
+export class InvalidObjectKeyError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'InvalidObjectKeyError';
 	}
 }

@@ -1,0 +1,25 @@
+import { m } from '$lib/paraglide/messages';
+
+/** The sentence for a problem code returned by an auth form action. */
+export function passwordProblemText(problem: string, minLength: number): string {
+	switch (problem) {
+		case 'too_short':
+			return m.auth_problem_too_short({ min: minLength });
+		case 'too_long':
+			return m.auth_problem_too_long();
+		case 'common':
+			return m.auth_problem_common();
+		case 'same_as_email':
+			return m.auth_problem_same_as_email();
+		case 'demo_password':
+			return m.auth_problem_demo_password();
+		case 'mismatch':
+			return m.auth_problem_mismatch();
+		case 'wrong_code':
+			return m.auth_problem_wrong_code();
+		case 'wrong_password':
+			return m.auth_problem_wrong_password();
+		default:
+			return m.auth_problem_generic();
+	}
+}

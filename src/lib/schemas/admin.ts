@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+/**
+ * The administration forms. Each form's schema is a `.pick` of the shared fields and is
+ * `.strict()`: a posted field the form did not offer (roles, level, organisation, approver…)
+ * refuses the whole submission instead of being quietly applied.
+ */
+
+export const ROLE_VALUES = ['staff', 'liaison', 'administrator', 'auditor'] as const;
+export const ACCOUNT_STATUS_VALUES = ['pending', 'active', 'disabled'] as const;
+
+export const ADMIN_ERROR_CODES = [
+	'forbidden',
+	'not_found',
+	'self',
+	'separation_of_duties',
+	'last_administrator',
+	'justification_required',
+	'justification_too_long',
+	'comment_required',
+	'end_date_required',
+	'end_date_past',
+	'end_date_invalid',
+	'already_decided',
+	'already_revoked',
+	'already_granted',
+	'not_requester',
+	'account_disabled',
+	'account_not_disabled',
+	'email_taken',
+	'code_taken',
+	'no_change',
+	'invalid_colour',
+	'low_contrast',
+	'invalid_value',
+	'invalid_form'
+] as const;
+export type AdminErrorCode = (typeof ADMIN_ERROR_CODES)[number];
+
+export const TEXT_MAX = 2000;
+
+const id = z.coerce.number().int().positive().max(2_147_483_647);
+const rank = z.coerce.number().int().min(0).max(100);
+const text = (max: number) => z.string().trim().min(1).max(max);
+const longText = z
+	.string()
+	.trim()
+	.min(1, 'justification_required')
+	.max(TEXT_MAX, 'justification_too_long');
+const checkbox = z
+	.enum(['on', 'true', 'false'])
+	.optional()
+	.transform((v) => v === 'on' || v === 'true');
+
+export const accountFields = z.object({
+	displayName: text(200),
+	email: z.email().max(320),
+	organisationId: id,
+	roles: z.array(z.enum(ROLE_VALUES)).max(ROLE_VALUES.length),
+	justification: z.string().trim().max(TEXT_MAX, 'justification_too_long'),
+	reason: longText
+});
+
+export const createAccountForm = accountFields
+	.pick({ displayName: true, email: true, organisationId: true, roles: true, justification: true })
+	.strict();
+export const rolesForm = accountFields.pick({ roles: true, justification: true }).strict();
+export const organisationChangeForm = accountFields
+	.pick({ organisationId: true })
+	.extend({ justification: longText })
+	.strict();
+export const statusForm = accountFields.pick({ reason: true }).strict();
+export const emptyForm = z.object({}).strict();
+
+export const grantFields = z.object({
+	levelRank: rank,
+	compartmentId: id,
+	justification: longText,
+	endDate: z.union([z.literal(''), z.iso.date()]),
+	grantId: id,
+	requestId: id,
+	reason: longText,
+	comment: z.string().trim().min(1, 'comment_required').max(TEXT_MAX, 'justification_too_long')
+});
+
+export const levelGrantForm = grantFields
+	.pick({ levelRank: true, justification: true, endDate: true })
+	.strict();
+export const compartmentGrantForm = grantFields
+	.pick({ compartmentId: true, justification: true, endDate: true })
+	.strict();
+export const revokeForm = grantFields.pick({ grantId: true, reason: true }).strict();
+export const attestForm = grantFields.pick({ grantId: true }).strict();
+export const decisionForm = grantFields.pick({ requestId: true, comment: true }).strict();
+export const withdrawForm = grantFields.pick({ requestId: true }).strict();
+
+const code = z
+	.string()
+	.trim()
+	.min(1)
+	.max(20)
+	.regex(/^[A-Z0-9][A-Z0-9 _-]*$/);
+
+export const referenceFields = z.object({
+	id,
+	rank,
+	code,
+	nameEn: text(200),
+	nameJa: text(200),
+	colour: z.string().trim().max(20),
+	sensitive: checkbox,
+	justification: longText
+});
+
+export const organisationForm = referenceFields
+	.pick({ code: true, nameEn: true, nameJa: true })
+	.strict();
+export const compartmentForm = referenceFields
+	.pick({ code: true, nameEn: true, nameJa: true, sensitive: true })
+	.strict();
+export const renameForm = referenceFields.pick({ id: true, nameEn: true, nameJa: true }).strict();
+export const levelForm = referenceFields
+	.pick({ rank: true, nameEn: true, nameJa: true, colour: true })
+	.strict();
+export const sensitiveForm = referenceFields
+	.pick({ id: true, sensitive: true, justification: true })
+	.strict();
+
+export const settingsFields = z.object({ value: rank, justification: longText });
+export const thresholdForm = settingsFields.strict();
+export const endDateLevelForm = settingsFields.pick({ value: true }).strict();
+
+export const accountListQuery = z.object({
+	q: z.string().trim().max(200).optional().default(''),
+	status: z.enum(ACCOUNT_STATUS_VALUES).optional().catch(undefined),
+	page: z.coerce.number().int().min(1).max(100_000).optional().catch(1).default(1)
+});
+
+/**
+ * Form data to a plain object: the listed keys may repeat (checkbox groups), any other key given
+ * twice or as a file makes the form invalid, so a smuggled duplicate cannot win.
+ */
+export function formObject(
+	data: FormData,
+	arrays: readonly string[] = []
+): Record<string, unknown> | null {
+	const out: Record<string, unknown> = {};
+	for (const key of new Set(data.keys())) {
+		const values = data.getAll(key);
+		if (values.some((v) => typeof v !== 'string')) return null;
+		if (arrays.includes(key)) out[key] = values;
+		else if (values.length === 1) out[key] = values[0];
+		else return null;
+	}
+	for (const key of arrays) out[key] ??= [];
+	return out;
+}

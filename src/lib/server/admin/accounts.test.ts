@@ -1,0 +1,292 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
+import { seedAdminWorld } from '../../../../tests/helpers/admin';
+import { effectiveAccess } from '../access';
+import * as sessions from '../auth/sessions';
+import { loadConfig, setConfig } from '../config';
+import type { Database } from '../db';
+import { account, auditEvent, enrolment, session } from '../db/schema';
+import { setMailer, type MailMessage } from '../mail';
+import * as accounts from './accounts';
+import * as approvals from './approvals';
+import * as grants from './grants';
+import { AdminError } from './context';
+import { applyRoles } from './roles';
+
+let database: TestDatabase;
+let db: Database;
+let w: Awaited<ReturnType<typeof seedAdminWorld>>;
+const outbox: MailMessage[] = [];
+
+beforeAll(async () => {
+	database = await createTestDatabase();
+	db = database.handle.db;
+	setConfig(
+		loadConfig({
+			INTRANET_MODE: 'demo',
+			DATA_DIR: 'tests/.tmp/admin-accounts',
+			ORIGIN: 'http://127.0.0.1:3000'
+		})
+	);
+	setMailer({ send: async (message) => void outbox.push(message) });
+	w = await seedAdminWorld(db);
+});
+afterAll(async () => {
+	setMailer(undefined);
+	await database?.drop();
+});
+
+async function refusal(promise: Promise<unknown>): Promise<string> {
+	try {
+		await promise;
+	} catch (error) {
+		if (error instanceof AdminError) return error.code;
+		throw error;
+	}
+	throw new Error('expected a refusal');
+}
+
+describe('accounts', () => {
+	it('creates a pending account and mails the link to the person only, after the commit', async () => {
+		const { accountId, requestId } = await accounts.create(db, w.adminA.ctx, {
+			displayName: 'Ito Hana',
+			email: 'Hana.Ito@JISS.example',
+			organisationId: w.jiss.id,
+			roles: ['staff']
+		});
+		expect(requestId).toBeNull();
+		const [row] = await db.select().from(account).where(eq(account.id, accountId));
+		expect(row).toMatchObject({
+			status: 'pending',
+			roles: ['staff'],
+			email: 'hana.ito@jiss.example'
+		});
+		expect(outbox.map((m) => m.to)).toEqual(['hana.ito@jiss.example']);
+		expect(outbox[0]!.text).toMatch(/\/enrol\/[A-Za-z0-9_-]{20,}/);
+		const [link] = await db.select().from(enrolment).where(eq(enrolment.accountId, accountId));
+		expect(link!.requestedBy).toBe(w.adminA.id);
+		const events = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.targetId, String(accountId)));
+		expect(events.map((e) => e.action)).toEqual(['account.created', 'auth.enrolment_sent']);
+		// No audit record anywhere carries the link.
+		const token = /\/enrol\/([A-Za-z0-9_-]+)/.exec(outbox[0]!.text)![1]!;
+		const all = await db.select().from(auditEvent);
+		expect(JSON.stringify(all)).not.toContain(token);
+		expect(
+			await refusal(
+				accounts.create(db, w.adminB.ctx, {
+					displayName: 'Dup',
+					email: 'hana.ito@jiss.example',
+					organisationId: w.jiss.id,
+					roles: []
+				})
+			)
+		).toBe('email_taken');
+	});
+
+	it('files administrator and auditor roles for approval, and never both on one account', async () => {
+		const { accountId, requestId } = await accounts.create(db, w.adminA.ctx, {
+			displayName: 'Ueda Jun',
+			email: 'jun.ueda@jiss.example',
+			organisationId: w.jiss.id,
+			roles: ['staff', 'auditor'],
+			justification: 'New internal auditor'
+		});
+		expect(requestId).not.toBeNull();
+		const [row] = await db.select().from(account).where(eq(account.id, accountId));
+		expect(row!.roles).toEqual(['staff']);
+		expect(
+			await refusal(
+				accounts.create(db, w.adminA.ctx, {
+					displayName: 'Both',
+					email: 'both@jiss.example',
+					organisationId: w.jiss.id,
+					roles: ['administrator', 'auditor'],
+					justification: 'x'
+				})
+			)
+		).toBe('separation_of_duties');
+		expect(
+			await refusal(
+				accounts.changeRoles(db, w.adminA.ctx, {
+					accountId: w.auditor.id,
+					roles: ['auditor', 'administrator'],
+					justification: 'x'
+				})
+			)
+		).toBe('separation_of_duties');
+		// The database refuses it as well.
+		await expect(
+			db
+				.update(account)
+				.set({ roles: ['administrator', 'auditor'] })
+				.where(eq(account.id, w.auditor.id))
+		).rejects.toThrow();
+		await approvals.approve(db, w.adminB.ctx, { requestId: requestId!, comment: 'Confirmed' });
+		const [after] = await db.select().from(account).where(eq(account.id, accountId));
+		expect(after!.roles).toEqual(['auditor', 'staff']);
+	});
+
+	it('lists and searches with the effective level and compartments valid now', async () => {
+		const g = await grants.request(db, w.adminA.ctx, {
+			accountId: w.auditor.id,
+			kind: 'level',
+			levelRank: 2,
+			justification: 'Reviews CONFIDENTIAL logs',
+			endDate: null
+		});
+		await grants.request(db, w.adminA.ctx, {
+			accountId: w.auditor.id,
+			kind: 'compartment',
+			compartmentId: w.sda.id,
+			justification: 'SDA logs',
+			endDate: null
+		});
+		const found = await accounts.list(db, { q: 'AUDITOR@test' });
+		expect(found.total).toBe(1);
+		expect(found.rows[0]).toMatchObject({
+			level: 2,
+			compartments: ['SDA'],
+			organisationCode: 'JISS'
+		});
+		if (g.status !== 'created') throw new Error('expected created');
+		await grants.revoke(db, w.adminB.ctx, { grantId: g.grantId, reason: 'Not needed' });
+		expect((await accounts.list(db, { q: 'auditor' })).rows[0]!.level).toBe(0);
+		// A search term is text, never a pattern.
+		expect((await accounts.list(db, { q: '%' })).total).toBe(0);
+		expect((await accounts.list(db, { q: 'USA' })).rows.map((r) => r.displayName)).toEqual([
+			'liaison'
+		]);
+		const all = await accounts.list(db, { page: 99 });
+		expect(all.page).toBe(all.pages);
+	});
+
+	it('refuses changing one’s own roles or organisation, or disabling oneself', async () => {
+		expect(
+			await refusal(
+				accounts.changeRoles(db, w.adminA.ctx, {
+					accountId: w.adminA.id,
+					roles: ['administrator', 'staff'],
+					justification: 'x'
+				})
+			)
+		).toBe('self');
+		expect(
+			await refusal(
+				accounts.requestOrganisationChange(db, w.adminA.ctx, {
+					accountId: w.adminA.id,
+					organisationId: w.usa.id,
+					justification: 'x'
+				})
+			)
+		).toBe('self');
+		expect(
+			await refusal(accounts.disable(db, w.adminA.ctx, { accountId: w.adminA.id, reason: 'x' }))
+		).toBe('self');
+	});
+
+	it('changes staff/liaison roles at once but sends an organisation change to approval', async () => {
+		const r = await accounts.changeRoles(db, w.adminA.ctx, {
+			accountId: w.staff.id,
+			roles: ['staff', 'liaison'],
+			justification: ''
+		});
+		expect(r.status).toBe('applied');
+		const { requestId } = await accounts.requestOrganisationChange(db, w.adminA.ctx, {
+			accountId: w.staff.id,
+			organisationId: w.usa.id,
+			justification: 'Seconded to the US office'
+		});
+		const [row] = await db.select().from(account).where(eq(account.id, w.staff.id));
+		expect(row!.organisationId).toBe(w.jiss.id);
+		expect(await refusal(approvals.approve(db, w.adminA.ctx, { requestId, comment: 'self' }))).toBe(
+			'self'
+		);
+		await approvals.approve(db, w.adminC.ctx, { requestId, comment: 'Confirmed' });
+		expect((await effectiveAccess(db, w.staff.id))!.organisationId).toBe(w.usa.id);
+		const [event] = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.action, 'account.organisation_changed'));
+		expect(event!.details).toMatchObject({
+			before: { organisationId: w.jiss.id },
+			after: { organisationId: w.usa.id }
+		});
+	});
+
+	it('disables an account and ends its open sessions in the same transaction', async () => {
+		await sessions.create(db, { accountId: w.liaison.id, mfaVerified: true });
+		await sessions.create(db, { accountId: w.liaison.id, mfaVerified: true });
+		await accounts.disable(db, w.adminA.ctx, {
+			accountId: w.liaison.id,
+			reason: 'Left the office'
+		});
+		expect(await db.select().from(session).where(eq(session.accountId, w.liaison.id))).toHaveLength(
+			0
+		);
+		expect(await effectiveAccess(db, w.liaison.id)).toBeNull();
+		const [event] = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.action, 'account.disabled'));
+		expect(event!.details).toMatchObject({
+			before: { status: 'active' },
+			after: { status: 'disabled' },
+			sessionsEnded: 2
+		});
+		await accounts.enable(db, w.adminB.ctx, { accountId: w.liaison.id, reason: 'Returned' });
+		const [row] = await db.select().from(account).where(eq(account.id, w.liaison.id));
+		expect(row!.status).toBe('active');
+	});
+
+	it('mails a reset link to an enrolled person, never to a disabled account', async () => {
+		outbox.length = 0;
+		await accounts.sendEnrolmentLink(db, w.adminA.ctx, { accountId: w.staff.id });
+		expect(outbox.map((m) => m.to)).toEqual(['staff@test.example']);
+		const links = await db.select().from(enrolment).where(eq(enrolment.accountId, w.staff.id));
+		expect(links.map((l) => l.purpose)).toEqual(['reset']);
+		await accounts.disable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Leave' });
+		expect(
+			await refusal(accounts.sendEnrolmentLink(db, w.adminA.ctx, { accountId: w.staff.id }))
+		).toBe('account_disabled');
+		expect(outbox).toHaveLength(1);
+		await accounts.enable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Back' });
+	});
+
+	it('keeps the last active administrator: not disabled, not demoted, even in a race', async () => {
+		const removal = await accounts.changeRoles(db, w.adminA.ctx, {
+			accountId: w.adminC.id,
+			roles: ['staff'],
+			justification: 'Moving to research'
+		});
+		if (removal.status !== 'pending') throw new Error('expected pending');
+		expect(
+			await refusal(
+				approvals.approve(db, w.adminC.ctx, { requestId: removal.requestId, comment: 'x' })
+			)
+		).toBe('self');
+		await approvals.approve(db, w.adminB.ctx, { requestId: removal.requestId, comment: 'Agreed' });
+
+		// Two administrators left, each disabling the other at the same moment: one must remain.
+		const results = await Promise.allSettled([
+			accounts.disable(db, w.adminA.ctx, { accountId: w.adminB.id, reason: 'race' }),
+			accounts.disable(db, w.adminB.ctx, { accountId: w.adminA.id, reason: 'race' })
+		]);
+		expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+		const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+		expect(['last_administrator', 'forbidden']).toContain((lost.reason as AdminError).code);
+		const admins = await db.select().from(account).where(eq(account.status, 'active'));
+		const active = admins.filter((a) => a.roles.includes('administrator'));
+		expect(active).toHaveLength(1);
+
+		const last = active[0]!;
+		await expect(
+			db.transaction((tx) =>
+				applyRoles(tx, w.adminA.ctx, last.id, { add: [], remove: ['administrator'] }, null)
+			)
+		).rejects.toMatchObject({ code: 'last_administrator' });
+	});
+});

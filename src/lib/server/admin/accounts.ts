@@ -1,0 +1,381 @@
+import { and, asc, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
+import { effectiveAccess } from '../access';
+import * as audit from '../audit';
+import * as enrolment from '../auth/enrolment';
+import * as sessions from '../auth/sessions';
+import type { Database, Executor } from '../db';
+import { log } from '../log';
+import { account, organisation, type AccountStatus, type Role } from '../db/schema';
+import * as approvals from './approvals';
+import {
+	AdminError,
+	accountSnapshot,
+	assertAdministrator,
+	requireText,
+	type AdminContext
+} from './context';
+import * as grants from './grants';
+import {
+	PRIVILEGED_ROLES,
+	applyRoles,
+	assertNotLastAdministrator,
+	assertSeparation,
+	lockAccount,
+	rolesAfter
+} from './roles';
+
+export const PAGE_SIZE = 25;
+
+export interface ListQuery {
+	q?: string;
+	status?: AccountStatus;
+	page?: number;
+}
+
+export interface AccountRow {
+	id: number;
+	displayName: string;
+	email: string;
+	organisationCode: string;
+	roles: Role[];
+	status: AccountStatus;
+	level: number;
+	compartments: string[];
+	lastSignInAt: Date | null;
+}
+
+function likePattern(q: string): string {
+	return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Lists accounts with their effective level and compartments, computed in SQL from the grants
+ * valid now (the same condition the access rule uses).
+ */
+export async function list(
+	executor: Executor,
+	query: ListQuery,
+	now: Date = new Date()
+): Promise<{ rows: AccountRow[]; total: number; page: number; pages: number }> {
+	const at = now.toISOString();
+	const valid = sql`g.revoked_at is null and g.valid_from <= ${at}::timestamptz
+		and (g.valid_until is null or g.valid_until > ${at}::timestamptz)`;
+	const conditions: SQL[] = [];
+	const q = query.q?.trim();
+	if (q) {
+		const pattern = likePattern(q);
+		conditions.push(
+			or(
+				ilike(account.displayName, pattern),
+				ilike(account.email, pattern),
+				ilike(organisation.code, pattern),
+				ilike(organisation.nameEn, pattern),
+				ilike(organisation.nameJa, pattern)
+			)!
+		);
+	}
+	if (query.status) conditions.push(eq(account.status, query.status));
+	const where = conditions.length > 0 ? and(...conditions) : undefined;
+
+	const [count] = await executor
+		.select({ n: sql<number>`count(*)::int` })
+		.from(account)
+		.innerJoin(organisation, eq(organisation.id, account.organisationId))
+		.where(where);
+	const total = Number(count?.n ?? 0);
+	const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+	const page = Math.min(Math.max(1, query.page ?? 1), pages);
+	const rows = await executor
+		.select({
+			id: account.id,
+			displayName: account.displayName,
+			email: account.email,
+			organisationCode: organisation.code,
+			roles: account.roles,
+			status: account.status,
+			level: sql<number>`coalesce((select max(g.level_rank) from "grant" g
+				where g.account_id = ${account.id} and g.kind = 'level' and ${valid}), 0)::int`,
+			compartments: sql<string[]>`coalesce((select array_agg(c.code order by c.code)
+				from "grant" g join compartment c on c.id = g.compartment_id
+				where g.account_id = ${account.id} and g.kind = 'compartment' and ${valid}), '{}')`,
+			lastSignInAt: account.lastSignInAt
+		})
+		.from(account)
+		.innerJoin(organisation, eq(organisation.id, account.organisationId))
+		.where(where)
+		.orderBy(asc(account.displayName), asc(account.id))
+		.limit(PAGE_SIZE)
+		.offset((page - 1) * PAGE_SIZE);
+	return {
+		rows: rows.map((r) => ({ ...r, level: Number(r.level), compartments: r.compartments ?? [] })),
+		total,
+		page,
+		pages
+	};
+}
+
+/** One account with what it holds now, all its grants and its pending requests. */
+export async function get(executor: Executor, id: number, now: Date = new Date()) {
+	const [row] = await executor
+		.select({
+			id: account.id,
+			displayName: account.displayName,
+			email: account.email,
+			organisationId: account.organisationId,
+			organisationCode: organisation.code,
+			roles: account.roles,
+			status: account.status,
+			createdAt: account.createdAt,
+			lastSignInAt: account.lastSignInAt,
+			disabledAt: account.disabledAt
+		})
+		.from(account)
+		.innerJoin(organisation, eq(organisation.id, account.organisationId))
+		.where(eq(account.id, id));
+	if (!row) return null;
+	return {
+		account: row,
+		access: await effectiveAccess(executor, id, now),
+		grants: await grants.listForAccount(executor, id, now),
+		pending: await approvals.listForSubject(executor, id)
+	};
+}
+
+function isUniqueViolation(error: unknown): boolean {
+	for (let e = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+		if ((e as { code?: unknown }).code === '23505') return true;
+	}
+	return false;
+}
+
+export interface CreateInput {
+	displayName: string;
+	email: string;
+	organisationId: number;
+	roles: Role[];
+	justification?: string;
+}
+
+/**
+ * Creates a pending account and mails its enrolment link. The staff and liaison roles are
+ * given at once; administrator or auditor waits for a second administrator.
+ */
+export async function create(
+	db: Database,
+	ctx: AdminContext,
+	input: CreateInput
+): Promise<{ accountId: number; requestId: number | null }> {
+	const roles = [...new Set(input.roles)].sort();
+	assertSeparation(roles);
+	const direct = roles.filter((r) => !PRIVILEGED_ROLES.includes(r));
+	const privileged = roles.filter((r) => PRIVILEGED_ROLES.includes(r));
+	const justification =
+		privileged.length > 0 ? requireText(input.justification) : (input.justification ?? '').trim();
+	const email = input.email.trim().toLowerCase();
+	let created: { accountId: number; requestId: number | null; send: () => Promise<void> };
+	try {
+		created = await db.transaction(async (tx) => {
+			await assertAdministrator(tx, ctx);
+			const [org] = await tx
+				.select({ id: organisation.id })
+				.from(organisation)
+				.where(eq(organisation.id, input.organisationId));
+			if (!org) throw new AdminError('invalid_value');
+			const [created] = await tx
+				.insert(account)
+				.values({
+					email,
+					displayName: input.displayName.trim(),
+					organisationId: org.id,
+					roles: direct,
+					status: 'pending',
+					createdBy: ctx.actor.id
+				})
+				.returning();
+			await audit.append(tx, {
+				...ctx.audit,
+				action: 'account.created',
+				outcome: 'allowed',
+				target: { type: 'account', id: created!.id },
+				details: { before: null, after: accountSnapshot(created!) }
+			});
+			const requestId =
+				privileged.length > 0
+					? await approvals.file(tx, ctx, {
+							kind: 'role_change',
+							subjectAccountId: created!.id,
+							payload: { add: privileged, remove: [] },
+							justification
+						})
+					: null;
+			const issued = await enrolment.issue(tx, {
+				accountId: created!.id,
+				purpose: 'enrol',
+				requestedBy: ctx.actor.id,
+				context: ctx.audit
+			});
+			return { accountId: created!.id, requestId, send: issued.send };
+		});
+	} catch (error) {
+		if (isUniqueViolation(error)) throw new AdminError('email_taken', 409);
+		throw error;
+	}
+	// Mail cannot be taken back, so it leaves only after the commit.
+	await deliver(created.send, created.accountId);
+	return { accountId: created.accountId, requestId: created.requestId };
+}
+
+/** A failed send leaves the account in place: the administrator can send a new link. */
+async function deliver(send: () => Promise<void>, accountId: number): Promise<void> {
+	try {
+		await send();
+	} catch (err) {
+		log.error({ err, accountId }, 'the enrolment mail could not be sent');
+	}
+}
+
+/** Disables an account and ends every session it has, in the same transaction. */
+export async function disable(
+	db: Database,
+	ctx: AdminContext,
+	input: { accountId: number; reason: string }
+): Promise<void> {
+	const reason = requireText(input.reason);
+	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const before = await lockAccount(tx, input.accountId);
+		if (before.status === 'disabled') throw new AdminError('no_change', 409);
+		if (before.status === 'active' && before.roles.includes('administrator'))
+			await assertNotLastAdministrator(tx, before.id);
+		const [after] = await tx
+			.update(account)
+			.set({ status: 'disabled', disabledAt: new Date() })
+			.where(eq(account.id, before.id))
+			.returning();
+		const sessionsEnded = await sessions.endAllForAccount(tx, before.id);
+		await audit.append(tx, {
+			...ctx.audit,
+			action: 'account.disabled',
+			outcome: 'allowed',
+			target: { type: 'account', id: before.id },
+			details: {
+				before: accountSnapshot(before),
+				after: accountSnapshot(after!),
+				reason,
+				sessionsEnded
+			}
+		});
+	});
+}
+
+/** Re-enables an account: active again if it had enrolled, otherwise back to pending. */
+export async function enable(
+	db: Database,
+	ctx: AdminContext,
+	input: { accountId: number; reason: string }
+): Promise<void> {
+	const reason = requireText(input.reason);
+	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const before = await lockAccount(tx, input.accountId);
+		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
+		const status: AccountStatus = before.passwordHash ? 'active' : 'pending';
+		const [after] = await tx
+			.update(account)
+			.set({ status, disabledAt: null })
+			.where(eq(account.id, before.id))
+			.returning();
+		await audit.append(tx, {
+			...ctx.audit,
+			action: 'account.enabled',
+			outcome: 'allowed',
+			target: { type: 'account', id: before.id },
+			details: { before: accountSnapshot(before), after: accountSnapshot(after!), reason }
+		});
+	});
+}
+
+/** Mails a new one-time link to the person; the administrator never sees it. */
+export async function sendEnrolmentLink(
+	db: Database,
+	ctx: AdminContext,
+	input: { accountId: number }
+): Promise<void> {
+	const send = await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const row = await lockAccount(tx, input.accountId);
+		if (row.status === 'disabled') throw new AdminError('account_disabled');
+		const purpose = row.passwordHash ? 'reset' : 'enrol';
+		const issued = await enrolment.issue(tx, {
+			accountId: row.id,
+			purpose,
+			requestedBy: ctx.actor.id,
+			context: ctx.audit
+		});
+		return issued.send;
+	});
+	await deliver(send, input.accountId);
+}
+
+/**
+ * Staff and liaison roles change at once; any change touching administrator or auditor is
+ * filed for a second administrator. Nobody changes their own roles.
+ */
+export async function changeRoles(
+	db: Database,
+	ctx: AdminContext,
+	input: { accountId: number; roles: Role[]; justification: string }
+): Promise<{ status: 'applied' } | { status: 'pending'; requestId: number }> {
+	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
+	const wanted = [...new Set(input.roles)].sort();
+	assertSeparation(wanted);
+	return db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const current = await lockAccount(tx, input.accountId);
+		const add = wanted.filter((r) => !current.roles.includes(r));
+		const remove = current.roles.filter((r) => !wanted.includes(r));
+		if (add.length === 0 && remove.length === 0) throw new AdminError('no_change');
+		assertSeparation(rolesAfter(current.roles, add, remove));
+		if ([...add, ...remove].some((r) => PRIVILEGED_ROLES.includes(r))) {
+			const justification = requireText(input.justification);
+			const requestId = await approvals.file(tx, ctx, {
+				kind: 'role_change',
+				subjectAccountId: current.id,
+				payload: { add, remove, before: current.roles },
+				justification
+			});
+			return { status: 'pending' as const, requestId };
+		}
+		await applyRoles(tx, ctx, current.id, { add, remove }, null);
+		return { status: 'applied' as const };
+	});
+}
+
+/** A change of organisation always waits for a second administrator. */
+export async function requestOrganisationChange(
+	db: Database,
+	ctx: AdminContext,
+	input: { accountId: number; organisationId: number; justification: string }
+): Promise<{ requestId: number }> {
+	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
+	const justification = requireText(input.justification);
+	return db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const current = await lockAccount(tx, input.accountId);
+		const [org] = await tx
+			.select({ id: organisation.id })
+			.from(organisation)
+			.where(eq(organisation.id, input.organisationId));
+		if (!org) throw new AdminError('invalid_value');
+		if (current.organisationId === org.id) throw new AdminError('no_change');
+		const requestId = await approvals.file(tx, ctx, {
+			kind: 'organisation_change',
+			subjectAccountId: current.id,
+			payload: { organisationId: org.id, before: current.organisationId },
+			justification
+		});
+		return { requestId };
+	});
+}

@@ -1,0 +1,294 @@
+import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import * as audit from '../audit';
+import type { Database, Executor } from '../db';
+import { account, approvalRequest, type ApprovalStatus, type Role } from '../db/schema';
+import { AdminError, assertAdministrator, requireText, type AdminContext } from './context';
+import * as grants from './grants';
+import * as reference from './reference';
+import { applyOrganisation, applyRoles } from './roles';
+import * as settings from './settings';
+
+const requester = alias(account, 'requester');
+const subject = alias(account, 'subject');
+const decider = alias(account, 'decider');
+
+export interface ApprovalView {
+	id: number;
+	kind: string;
+	status: ApprovalStatus;
+	payload: Record<string, unknown>;
+	justification: string;
+	subjectAccountId: number | null;
+	subjectName: string | null;
+	requestedBy: number;
+	requesterName: string;
+	requestedAt: Date;
+	decidedByName: string | null;
+	decidedAt: Date | null;
+	decisionComment: string | null;
+}
+
+function select(executor: Executor) {
+	return executor
+		.select({
+			id: approvalRequest.id,
+			kind: approvalRequest.kind,
+			status: approvalRequest.status,
+			payload: approvalRequest.payload,
+			justification: approvalRequest.justification,
+			subjectAccountId: approvalRequest.subjectAccountId,
+			subjectName: subject.displayName,
+			requestedBy: approvalRequest.requestedBy,
+			requesterName: requester.displayName,
+			requestedAt: approvalRequest.requestedAt,
+			decidedByName: decider.displayName,
+			decidedAt: approvalRequest.decidedAt,
+			decisionComment: approvalRequest.decisionComment
+		})
+		.from(approvalRequest)
+		.innerJoin(requester, eq(requester.id, approvalRequest.requestedBy))
+		.leftJoin(subject, eq(subject.id, approvalRequest.subjectAccountId))
+		.leftJoin(decider, eq(decider.id, approvalRequest.decidedBy));
+}
+
+export async function listPending(executor: Executor): Promise<ApprovalView[]> {
+	return select(executor)
+		.where(eq(approvalRequest.status, 'pending'))
+		.orderBy(asc(approvalRequest.requestedAt), asc(approvalRequest.id));
+}
+
+export async function listDecided(executor: Executor, limit = 50): Promise<ApprovalView[]> {
+	return select(executor)
+		.where(ne(approvalRequest.status, 'pending'))
+		.orderBy(desc(approvalRequest.decidedAt), desc(approvalRequest.id))
+		.limit(limit);
+}
+
+export async function listForSubject(
+	executor: Executor,
+	accountId: number
+): Promise<ApprovalView[]> {
+	return select(executor)
+		.where(
+			and(eq(approvalRequest.subjectAccountId, accountId), eq(approvalRequest.status, 'pending'))
+		)
+		.orderBy(asc(approvalRequest.id));
+}
+
+export async function countPending(executor: Executor): Promise<number> {
+	const [row] = await executor
+		.select({ n: sql<number>`count(*)::int` })
+		.from(approvalRequest)
+		.where(eq(approvalRequest.status, 'pending'));
+	return Number(row?.n ?? 0);
+}
+
+/**
+ * Takes the request row under a lock. Two administrators deciding (or one deciding while the
+ * requester withdraws) at the same moment queue here: the second finds it no longer pending.
+ */
+async function lockPending(tx: Executor, id: number) {
+	const [row] = await tx
+		.select()
+		.from(approvalRequest)
+		.where(eq(approvalRequest.id, id))
+		.for('update');
+	if (!row) throw new AdminError('not_found', 404);
+	if (row.status !== 'pending') throw new AdminError('already_decided', 409);
+	return row;
+}
+
+async function finish(
+	tx: Executor,
+	ctx: AdminContext,
+	id: number,
+	status: Exclude<ApprovalStatus, 'pending'>,
+	comment: string | null,
+	resultGrantId: number | null = null
+) {
+	// Conditional as well as locked: a decided row is never decided again.
+	const [row] = await tx
+		.update(approvalRequest)
+		.set({
+			status,
+			// A withdrawal is the requester's own act: the audit record names them, decided_by
+			// stays for a second person (the table refuses the requester there).
+			decidedBy: status === 'withdrawn' ? null : ctx.actor.id,
+			decidedAt: new Date(),
+			decisionComment: comment,
+			resultGrantId
+		})
+		.where(and(eq(approvalRequest.id, id), eq(approvalRequest.status, 'pending')))
+		.returning();
+	if (!row) throw new AdminError('already_decided', 409);
+	return row;
+}
+
+function assertSecondPerson(
+	ctx: AdminContext,
+	req: { requestedBy: number; subjectAccountId: number | null }
+) {
+	if (req.requestedBy === ctx.actor.id || req.subjectAccountId === ctx.actor.id)
+		throw new AdminError('self', 403);
+}
+
+/** Approves and applies the change, with every rule checked again now. */
+export async function approve(
+	db: Database,
+	ctx: AdminContext,
+	input: { requestId: number; comment: string },
+	now: Date = new Date()
+): Promise<void> {
+	const comment = requireText(input.comment, 'comment_required');
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const req = await lockPending(tx, input.requestId);
+		assertSecondPerson(ctx, req);
+		let resultGrantId: number | null = null;
+		const p = req.payload;
+		switch (req.kind) {
+			case 'grant_level':
+			case 'grant_compartment':
+				resultGrantId = await grants.applyApproved(tx, ctx, req, now);
+				break;
+			case 'role_change':
+				await applyRoles(
+					tx,
+					ctx,
+					req.subjectAccountId!,
+					{ add: (p.add ?? []) as Role[], remove: (p.remove ?? []) as Role[] },
+					req.id
+				);
+				break;
+			case 'organisation_change':
+				await applyOrganisation(tx, ctx, req.subjectAccountId!, Number(p.organisationId), req.id);
+				break;
+			case 'compartment_sensitive':
+				await reference.applySensitive(
+					tx,
+					ctx,
+					Number(p.compartmentId),
+					p.sensitive === true,
+					req.id
+				);
+				break;
+			case 'setting_change':
+				await settings.apply(tx, ctx, 'two_person_level', Number(p.value), {
+					approvalRequestId: req.id
+				});
+				break;
+		}
+		await finish(tx, ctx, req.id, 'approved', comment, resultGrantId);
+		await audit.append(tx, {
+			...ctx.audit,
+			action: 'approval.approved',
+			outcome: 'allowed',
+			target: { type: 'approval_request', id: req.id },
+			details: {
+				kind: req.kind,
+				before: { status: 'pending' },
+				after: { status: 'approved', resultGrantId },
+				requestedBy: req.requestedBy,
+				subjectAccountId: req.subjectAccountId,
+				comment
+			}
+		});
+	});
+}
+
+export async function reject(
+	db: Database,
+	ctx: AdminContext,
+	input: { requestId: number; comment: string }
+): Promise<void> {
+	const comment = requireText(input.comment, 'comment_required');
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const req = await lockPending(tx, input.requestId);
+		assertSecondPerson(ctx, req);
+		await finish(tx, ctx, req.id, 'rejected', comment);
+		await audit.append(tx, {
+			...ctx.audit,
+			action: 'approval.rejected',
+			outcome: 'allowed',
+			target: { type: 'approval_request', id: req.id },
+			details: {
+				kind: req.kind,
+				before: { status: 'pending' },
+				after: { status: 'rejected' },
+				comment
+			}
+		});
+	});
+}
+
+/** Only the requester withdraws their own pending request. */
+export async function withdraw(
+	db: Database,
+	ctx: AdminContext,
+	input: { requestId: number }
+): Promise<void> {
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const req = await lockPending(tx, input.requestId);
+		if (req.requestedBy !== ctx.actor.id) throw new AdminError('not_requester', 403);
+		await finish(tx, ctx, req.id, 'withdrawn', null);
+		await audit.append(tx, {
+			...ctx.audit,
+			action: 'approval.withdrawn',
+			outcome: 'allowed',
+			target: { type: 'approval_request', id: req.id },
+			details: { kind: req.kind, before: { status: 'pending' }, after: { status: 'withdrawn' } }
+		});
+	});
+}
+
+/** Files a request for a change that waits for a second administrator. */
+export async function file(
+	tx: Executor,
+	ctx: AdminContext,
+	input: {
+		kind: 'role_change' | 'organisation_change';
+		subjectAccountId: number;
+		payload: Record<string, unknown>;
+		justification: string;
+	}
+): Promise<number> {
+	const [created] = await tx
+		.insert(approvalRequest)
+		.values({ ...input, requestedBy: ctx.actor.id })
+		.returning({ id: approvalRequest.id });
+	await audit.append(tx, {
+		...ctx.audit,
+		action: 'approval.requested',
+		outcome: 'allowed',
+		target: { type: 'approval_request', id: created!.id },
+		details: {
+			kind: input.kind,
+			subjectAccountId: input.subjectAccountId,
+			payload: input.payload,
+			justification: input.justification
+		}
+	});
+	return created!.id;
+}
+
+export async function hasPendingFor(
+	executor: Executor,
+	accountId: number,
+	kinds: ('role_change' | 'organisation_change')[]
+): Promise<boolean> {
+	const rows = await executor
+		.select({ id: approvalRequest.id })
+		.from(approvalRequest)
+		.where(
+			and(
+				eq(approvalRequest.subjectAccountId, accountId),
+				eq(approvalRequest.status, 'pending'),
+				inArray(approvalRequest.kind, kinds)
+			)
+		)
+		.limit(1);
+	return rows.length > 0;
+}

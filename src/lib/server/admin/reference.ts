@@ -1,0 +1,220 @@
+import { asc, eq } from 'drizzle-orm';
+import * as audit from '../audit';
+import type { Database, Executor } from '../db';
+import { approvalRequest, compartment, level, organisation } from '../db/schema';
+import { AdminError, assertAdministrator, requireText, type AdminContext } from './context';
+
+export async function listOrganisations(executor: Executor) {
+	return executor.select().from(organisation).orderBy(asc(organisation.code));
+}
+
+export async function listCompartments(executor: Executor) {
+	return executor.select().from(compartment).orderBy(asc(compartment.code));
+}
+
+export async function listLevels(executor: Executor) {
+	return executor.select().from(level).orderBy(asc(level.rank));
+}
+
+function isUniqueViolation(error: unknown): boolean {
+	for (let e = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+		if ((e as { code?: unknown }).code === '23505') return true;
+	}
+	return false;
+}
+
+async function referenceChanged(
+	tx: Executor,
+	ctx: AdminContext,
+	type: string,
+	id: number | string,
+	before: unknown,
+	after: unknown,
+	extra: Record<string, unknown> = {}
+) {
+	await audit.append(tx, {
+		...ctx.audit,
+		action: 'reference.changed',
+		outcome: 'allowed',
+		target: { type, id },
+		details: { before, after, ...extra }
+	});
+}
+
+export interface NamesInput {
+	code: string;
+	nameEn: string;
+	nameJa: string;
+}
+
+export async function createOrganisation(db: Database, ctx: AdminContext, input: NamesInput) {
+	try {
+		return await db.transaction(async (tx) => {
+			await assertAdministrator(tx, ctx);
+			const [created] = await tx
+				.insert(organisation)
+				.values({ code: input.code, nameEn: input.nameEn, nameJa: input.nameJa })
+				.returning();
+			await referenceChanged(tx, ctx, 'organisation', created!.id, null, created);
+			return created!;
+		});
+	} catch (error) {
+		if (isUniqueViolation(error)) throw new AdminError('code_taken', 409);
+		throw error;
+	}
+}
+
+export async function renameOrganisation(
+	db: Database,
+	ctx: AdminContext,
+	id: number,
+	input: { nameEn: string; nameJa: string }
+) {
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const [before] = await tx.select().from(organisation).where(eq(organisation.id, id));
+		if (!before) throw new AdminError('not_found', 404);
+		const [after] = await tx
+			.update(organisation)
+			.set(input)
+			.where(eq(organisation.id, id))
+			.returning();
+		await referenceChanged(tx, ctx, 'organisation', id, before, after);
+	});
+}
+
+/** A new compartment may start sensitive (that only narrows); clearing the flag needs approval. */
+export async function createCompartment(
+	db: Database,
+	ctx: AdminContext,
+	input: NamesInput & { sensitive: boolean }
+) {
+	try {
+		return await db.transaction(async (tx) => {
+			await assertAdministrator(tx, ctx);
+			const [created] = await tx.insert(compartment).values(input).returning();
+			await referenceChanged(tx, ctx, 'compartment', created!.id, null, created);
+			return created!;
+		});
+	} catch (error) {
+		if (isUniqueViolation(error)) throw new AdminError('code_taken', 409);
+		throw error;
+	}
+}
+
+export async function renameCompartment(
+	db: Database,
+	ctx: AdminContext,
+	id: number,
+	input: { nameEn: string; nameJa: string }
+) {
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const [before] = await tx.select().from(compartment).where(eq(compartment.id, id));
+		if (!before) throw new AdminError('not_found', 404);
+		const [after] = await tx
+			.update(compartment)
+			.set(input)
+			.where(eq(compartment.id, id))
+			.returning();
+		await referenceChanged(tx, ctx, 'compartment', id, before, after);
+	});
+}
+
+/** Setting or clearing the sensitive flag waits for a second administrator. */
+export async function requestSensitiveChange(
+	db: Database,
+	ctx: AdminContext,
+	input: { compartmentId: number; sensitive: boolean; justification: string }
+): Promise<{ requestId: number }> {
+	const justification = requireText(input.justification);
+	return db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const [row] = await tx
+			.select()
+			.from(compartment)
+			.where(eq(compartment.id, input.compartmentId));
+		if (!row) throw new AdminError('not_found', 404);
+		if (row.sensitive === input.sensitive) throw new AdminError('no_change');
+		const payload = { compartmentId: row.id, code: row.code, sensitive: input.sensitive };
+		const [created] = await tx
+			.insert(approvalRequest)
+			.values({ kind: 'compartment_sensitive', payload, justification, requestedBy: ctx.actor.id })
+			.returning({ id: approvalRequest.id });
+		await audit.append(tx, {
+			...ctx.audit,
+			action: 'approval.requested',
+			outcome: 'allowed',
+			target: { type: 'approval_request', id: created!.id },
+			details: { kind: 'compartment_sensitive', payload, justification }
+		});
+		return { requestId: created!.id };
+	});
+}
+
+export async function applySensitive(
+	tx: Executor,
+	ctx: AdminContext,
+	compartmentId: number,
+	sensitive: boolean,
+	approvalRequestId: number
+) {
+	const [before] = await tx
+		.select()
+		.from(compartment)
+		.where(eq(compartment.id, compartmentId))
+		.for('update');
+	if (!before) throw new AdminError('not_found', 404);
+	if (before.sensitive === sensitive) throw new AdminError('no_change', 409);
+	const [after] = await tx
+		.update(compartment)
+		.set({ sensitive })
+		.where(eq(compartment.id, compartmentId))
+		.returning();
+	await referenceChanged(tx, ctx, 'compartment', compartmentId, before, after, {
+		approvalRequestId
+	});
+}
+
+function luminance(hex: string): number {
+	const channel = (i: number) => {
+		const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+		return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+	};
+	return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+}
+
+/** WCAG contrast of white banner text on the level colour. */
+export function contrastWithWhite(hex: string): number {
+	return 1.05 / (luminance(hex) + 0.05);
+}
+
+export const MIN_CONTRAST = 4.5;
+
+/** Level colours carry white marking text, so each must keep WCAG AA contrast against white. */
+export function normaliseColour(value: string): string {
+	const colour = value.trim().toLowerCase();
+	if (!/^#[0-9a-f]{6}$/.test(colour)) throw new AdminError('invalid_colour');
+	if (contrastWithWhite(colour) < MIN_CONTRAST) throw new AdminError('low_contrast');
+	return colour;
+}
+
+export async function updateLevel(
+	db: Database,
+	ctx: AdminContext,
+	rank: number,
+	input: { nameEn: string; nameJa: string; colour: string }
+) {
+	const colour = normaliseColour(input.colour);
+	await db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const [before] = await tx.select().from(level).where(eq(level.rank, rank));
+		if (!before) throw new AdminError('not_found', 404);
+		const [after] = await tx
+			.update(level)
+			.set({ nameEn: input.nameEn, nameJa: input.nameJa, colour })
+			.where(eq(level.rank, rank))
+			.returning();
+		await referenceChanged(tx, ctx, 'level', rank, before, after);
+	});
+}

@@ -1,0 +1,266 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
+import { daysFromNow, seedAdminWorld, type Person } from '../../../../tests/helpers/admin';
+import * as approvalsPage from '../../../routes/(admin)/admin/approvals/+page.server';
+import * as accountsPage from '../../../routes/(admin)/admin/accounts/+page.server';
+import * as accountPage from '../../../routes/(admin)/admin/accounts/[id]/+page.server';
+import * as newAccountPage from '../../../routes/(admin)/admin/accounts/new/+page.server';
+import * as overviewPage from '../../../routes/(admin)/admin/+page.server';
+import * as referencePage from '../../../routes/(admin)/admin/reference/+page.server';
+import * as reviewPage from '../../../routes/(admin)/admin/review/+page.server';
+import * as exportEndpoint from '../../../routes/(admin)/admin/review/export/+server';
+import * as settingsPage from '../../../routes/(admin)/admin/settings/+page.server';
+import { loadConfig, setConfig } from '../config';
+import { setDatabase, type Database } from '../db';
+import { account, approvalRequest, auditEvent, grant } from '../db/schema';
+import * as grants from './grants';
+
+let database: TestDatabase;
+let db: Database;
+let w: Awaited<ReturnType<typeof seedAdminWorld>>;
+
+beforeAll(async () => {
+	database = await createTestDatabase();
+	db = database.handle.db;
+	setDatabase(database.handle);
+	setConfig(loadConfig({ INTRANET_MODE: 'demo', DATA_DIR: 'tests/.tmp/admin-routes' }));
+	w = await seedAdminWorld(db);
+});
+afterAll(async () => {
+	setDatabase(undefined);
+	await database?.drop();
+});
+
+type Fields = Record<string, string | string[]>;
+
+/** The request a browser would send, with the session's person in locals as the hooks set it. */
+function event(person: Person | null, path: string, fields?: Fields, params: object = {}) {
+	const url = new URL(`http://127.0.0.1${path}`);
+	let request: Request;
+	if (fields) {
+		const body = new FormData();
+		for (const [k, v] of Object.entries(fields)) {
+			for (const value of Array.isArray(v) ? v : [v]) body.append(k, value);
+		}
+		request = new Request(url, { method: 'POST', body });
+	} else {
+		request = new Request(url);
+	}
+	const user = person
+		? { ...person.ctx.actor, roles: [...person.ctx.actor.roles] }
+		: (null as unknown);
+	return {
+		locals: { user, session: null, requestId: 'route-test', clientIp: '127.0.0.1' },
+		url,
+		request,
+		params,
+		route: { id: path },
+		cookies: { get: () => undefined }
+	} as never;
+}
+
+async function outcome(run: () => unknown): Promise<{ status: number; data?: unknown }> {
+	try {
+		const value = (await run()) as { status?: number; data?: unknown } | undefined;
+		if (value && typeof value === 'object' && 'status' in value && 'data' in value)
+			return { status: value.status!, data: value.data };
+		return { status: 200, data: value };
+	} catch (thrown) {
+		const status = (thrown as { status?: number }).status;
+		if (typeof status === 'number') return { status };
+		throw thrown;
+	}
+}
+
+describe('only administrators reach the administration', () => {
+	it('answers 404 to staff, liaison and auditor on every load, action and endpoint, and audits each', async () => {
+		const pages: [string, { load?: unknown; actions?: Record<string, unknown> }, object][] = [
+			['/admin', overviewPage, {}],
+			['/admin/accounts', accountsPage, {}],
+			['/admin/accounts/new', newAccountPage, {}],
+			[`/admin/accounts/${w.staff.id}`, accountPage, { id: String(w.staff.id) }],
+			['/admin/approvals', approvalsPage, {}],
+			['/admin/review', reviewPage, {}],
+			['/admin/reference', referencePage, {}],
+			['/admin/settings', settingsPage, {}]
+		];
+		let attempts = 0;
+		for (const person of [w.staff, w.liaison, w.auditor]) {
+			for (const [path, mod, params] of pages) {
+				if (typeof mod.load === 'function') {
+					const load = mod.load as (e: unknown) => unknown;
+					expect((await outcome(() => load(event(person, path, undefined, params)))).status).toBe(
+						404
+					);
+					attempts++;
+				}
+				for (const [name, action] of Object.entries(mod.actions ?? {})) {
+					const run = action as (e: unknown) => unknown;
+					const fields = {
+						requestId: '1',
+						grantId: '1',
+						comment: 'x',
+						reason: 'x',
+						justification: 'x'
+					};
+					const result = await outcome(() =>
+						run(event(person, `${path}?/${name}`, fields, params))
+					);
+					expect(result.status, `${name} on ${path}`).toBe(404);
+					attempts++;
+				}
+			}
+			expect(
+				(await outcome(() => exportEndpoint.GET(event(person, '/admin/review/export')))).status
+			).toBe(404);
+			attempts++;
+		}
+		const denied = await db
+			.select()
+			.from(auditEvent)
+			.where(and(eq(auditEvent.action, 'admin.denied'), eq(auditEvent.outcome, 'denied')));
+		expect(denied).toHaveLength(attempts);
+		expect(new Set(denied.map((d) => d.actorId))).toEqual(
+			new Set([w.staff.id, w.liaison.id, w.auditor.id])
+		);
+		expect(await db.select().from(grant)).toHaveLength(0);
+		expect(await db.select().from(approvalRequest)).toHaveLength(0);
+	});
+
+	it('sends a signed-out caller to sign in, changing nothing', async () => {
+		const result = await outcome(() =>
+			approvalsPage.actions.approve!(
+				event(null, '/admin/approvals?/approve', { requestId: '1', comment: 'x' })
+			)
+		);
+		expect(result.status).toBe(303);
+	});
+});
+
+describe('fields the form did not offer', () => {
+	const path = () => `/admin/accounts/${w.staff.id}`;
+	const params = () => ({ id: String(w.staff.id) });
+
+	it('refuses a grant form carrying approver, grantee, granter or role fields', async () => {
+		const smuggledFields: Record<string, string>[] = [
+			{ approvedBy: String(w.adminB.id) },
+			{ accountId: String(w.adminA.id) },
+			{ grantedBy: String(w.adminC.id) },
+			{ roles: 'administrator' },
+			{ organisationId: String(w.usa.id) }
+		];
+		for (const smuggled of smuggledFields) {
+			const result = await outcome(() =>
+				accountPage.actions.grantLevel!(
+					event(
+						w.adminA,
+						`${path()}?/grantLevel`,
+						{
+							levelRank: '4',
+							justification: 'Smuggled approval',
+							endDate: daysFromNow(10),
+							...smuggled
+						},
+						params()
+					)
+				)
+			);
+			expect(result.status).toBe(400);
+			expect(result.data).toMatchObject({ code: 'invalid_form' });
+		}
+		expect(await db.select().from(grant)).toHaveLength(0);
+		expect(await db.select().from(approvalRequest)).toHaveLength(0);
+	});
+
+	it('refuses a roles form carrying a level or organisation, and a duplicated field', async () => {
+		const forms: Fields[] = [
+			{ roles: ['staff'], justification: '', levelRank: '4' },
+			{ roles: ['staff'], justification: '', organisationId: String(w.usa.id) },
+			{ roles: ['staff'], justification: ['', 'second'] }
+		];
+		for (const fields of forms) {
+			const result = await outcome(() =>
+				accountPage.actions.roles!(event(w.adminA, `${path()}?/roles`, fields, params()))
+			);
+			expect(result.status).toBe(400);
+		}
+		const [row] = await db.select().from(account).where(eq(account.id, w.staff.id));
+		expect(row!.organisationId).toBe(w.jiss.id);
+		expect(row!.roles).toEqual(['staff']);
+	});
+
+	it('refuses an approval form naming its own decider or result', async () => {
+		const r = await grants.request(db, w.adminA.ctx, {
+			accountId: w.liaison.id,
+			kind: 'level',
+			levelRank: 3,
+			justification: 'Exercise',
+			endDate: daysFromNow(5)
+		});
+		if (r.status !== 'pending') throw new Error('expected pending');
+		const smuggledDecisions: Record<string, string>[] = [
+			{ decidedBy: String(w.adminC.id) },
+			{ resultGrantId: '1' }
+		];
+		for (const smuggled of smuggledDecisions) {
+			const result = await outcome(() =>
+				approvalsPage.actions.approve!(
+					event(w.adminB, '/admin/approvals?/approve', {
+						requestId: String(r.requestId),
+						comment: 'ok',
+						...smuggled
+					})
+				)
+			);
+			expect(result.status).toBe(400);
+		}
+		const [row] = await db
+			.select()
+			.from(approvalRequest)
+			.where(eq(approvalRequest.id, r.requestId));
+		expect(row!.status).toBe('pending');
+		const ok = await outcome(() =>
+			approvalsPage.actions.approve!(
+				event(w.adminB, '/admin/approvals?/approve', {
+					requestId: String(r.requestId),
+					comment: 'Checked'
+				})
+			)
+		);
+		expect(ok).toMatchObject({ status: 200, data: { done: 'approved' } });
+	});
+
+	it('refuses justifications of 0 and 100,000 characters at the form too', async () => {
+		for (const [justification, code] of [
+			['', 'justification_required'],
+			['x'.repeat(100_000), 'justification_too_long']
+		]) {
+			const result = await outcome(() =>
+				accountPage.actions.grantCompartment!(
+					event(
+						w.adminA,
+						`${path()}?/grantCompartment`,
+						{ compartmentId: String(w.sda.id), justification: justification!, endDate: '' },
+						params()
+					)
+				)
+			);
+			expect(result).toMatchObject({ status: 400, data: { code } });
+		}
+	});
+
+	it('refuses a reference form carrying a code or sensitive flag it did not offer', async () => {
+		const result = await outcome(() =>
+			referencePage.actions.renameCompartment!(
+				event(w.adminA, '/admin/reference?/renameCompartment', {
+					id: String(w.md.id),
+					nameEn: 'Missile Defence',
+					nameJa: 'ミサイル防衛',
+					sensitive: 'false'
+				})
+			)
+		);
+		expect(result.status).toBe(400);
+	});
+});

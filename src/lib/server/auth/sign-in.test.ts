@@ -1,0 +1,294 @@
+import { generateHOTP } from '@oslojs/otp';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+	auditFor,
+	createAccount,
+	createAuthFixture,
+	currentCode,
+	type AuthFixture
+} from '../../../../tests/helpers/auth-fixture';
+import { account, session, throttle } from '../db/schema';
+import * as recoveryCodes from './recovery-codes';
+import * as sessions from './sessions';
+import * as signIn from './sign-in';
+import { stepAt } from './totp';
+
+let fixture: AuthFixture;
+beforeAll(async () => {
+	fixture = await createAuthFixture({ MFA_REQUIRED_FOR_ALL: 'true' });
+});
+afterAll(async () => {
+	await fixture?.close();
+});
+
+const context: signIn.SignInContext = {
+	ip: '198.51.100.7',
+	userAgent: 'vitest',
+	requestId: 'test-request'
+};
+
+async function pendingFor(person: { email: string; password: string }) {
+	const result = await signIn.passwordStep(person, context);
+	if (result.kind !== 'second_factor')
+		throw new Error(`expected second factor, got ${result.kind}`);
+	return result.token;
+}
+
+describe('password step', () => {
+	it('answers the same for an unknown email, a wrong password and a disabled account', async () => {
+		const person = await createAccount(fixture);
+		const disabled = await createAccount(fixture, { status: 'disabled' });
+		const pending = await createAccount(fixture, { status: 'pending' });
+
+		const results = [
+			await signIn.passwordStep(
+				{ email: 'nobody@jiss.example', password: 'whatever it is' },
+				context
+			),
+			await signIn.passwordStep({ email: person.email, password: 'not the password' }, context),
+			await signIn.passwordStep({ email: disabled.email, password: disabled.password }, context),
+			await signIn.passwordStep({ email: pending.email, password: pending.password }, context)
+		];
+		for (const result of results) expect(result).toEqual({ kind: 'failed' });
+
+		// The true reason is kept server-side, in the audit log.
+		const reasons = async (id: number) =>
+			(await auditFor(fixture.db, id)).map((e) => [e.action, e.outcome, e.details.reason]);
+		expect(await reasons(person.id)).toContainEqual(['auth.sign_in', 'failed', 'wrong_password']);
+		expect(await reasons(disabled.id)).toContainEqual(['auth.sign_in', 'failed', 'disabled']);
+		expect(await reasons(pending.id)).toContainEqual(['auth.sign_in', 'failed', 'not_enrolled']);
+		expect(await fixture.db.select().from(session)).toHaveLength(0);
+	});
+
+	it('matches the email case-insensitively and asks for the second factor', async () => {
+		const person = await createAccount(fixture);
+		const result = await signIn.passwordStep(
+			{ email: `  ${person.email.toUpperCase()} `, password: person.password },
+			context
+		);
+		expect(result.kind).toBe('second_factor');
+		if (result.kind !== 'second_factor') return;
+		// Not signed in yet: the session is useless outside the sign-in page.
+		expect(await sessions.validate(fixture.db, result.token)).toBeNull();
+	});
+
+	it('refuses a 1 MB password at once, without hashing it', async () => {
+		const person = await createAccount(fixture);
+		const result = await signIn.passwordStep(
+			{ email: person.email, password: 'x'.repeat(1_000_000) },
+			context
+		);
+		expect(result).toEqual({ kind: 'too_long' });
+	});
+
+	it('survives NUL and right-to-left characters in the fields', async () => {
+		const person = await createAccount(fixture, { password: 'pass\u202Eword\u0000 with NUL ok' });
+		for (const email of [`${person.email}\u0000`, `\u202E${person.email}`, '\u0000', '\uD800@x']) {
+			expect(await signIn.passwordStep({ email, password: person.password }, context)).toEqual({
+				kind: 'failed'
+			});
+		}
+		const result = await signIn.passwordStep(
+			{ email: person.email, password: 'pass\u202Eword\u0000 with NUL ok' },
+			context
+		);
+		expect(result.kind).toBe('second_factor');
+	});
+});
+
+describe('second step', () => {
+	it('accepts the current code once, issues a new token and rejects a replay', async () => {
+		const person = await createAccount(fixture);
+		const pendingToken = await pendingFor(person);
+		const code = currentCode(person.totpSecret!);
+
+		const result = await signIn.secondFactorStep(pendingToken, code, context);
+		expect(result.kind).toBe('signed_in');
+		if (result.kind !== 'signed_in') return;
+		expect(result.token).not.toBe(pendingToken);
+		expect(await sessions.validate(fixture.db, pendingToken, { allowPending: true })).toBeNull();
+		const valid = await sessions.validate(fixture.db, result.token);
+		expect(valid?.session.mfaVerified).toBe(true);
+
+		// Same code again, from a fresh password step: refused.
+		const again = await pendingFor(person);
+		expect(await signIn.secondFactorStep(again, code, context)).toEqual({ kind: 'failed' });
+		const events = await auditFor(fixture.db, person.id);
+		expect(events.map((e) => [e.action, e.outcome, e.details.reason])).toContainEqual([
+			'auth.mfa',
+			'failed',
+			'code_reused'
+		]);
+	});
+
+	it('accepts the neighbouring steps and nothing further', async () => {
+		const person = await createAccount(fixture);
+		const step = stepAt(new Date());
+		const codeAt = (s: number) => generateHOTP(person.totpSecret!, BigInt(s), 6);
+		for (const far of [step - 3, step + 3]) {
+			const token = await pendingFor(person);
+			if (codeAt(far) === codeAt(step + 1) || codeAt(far) === codeAt(step)) continue;
+			expect(await signIn.secondFactorStep(token, codeAt(far), context)).toEqual({
+				kind: 'failed'
+			});
+		}
+		const token = await pendingFor(person);
+		expect((await signIn.secondFactorStep(token, codeAt(step + 1), context)).kind).toBe(
+			'signed_in'
+		);
+		// An older code than the last accepted one is a replay too.
+		const older = await pendingFor(person);
+		expect(await signIn.secondFactorStep(older, codeAt(step), context)).toEqual({ kind: 'failed' });
+	});
+
+	it('takes a recovery code once', async () => {
+		const person = await createAccount(fixture);
+		const codes = await recoveryCodes.regenerate(fixture.db, person.id);
+		expect(codes).toHaveLength(10);
+		expect(new Set(codes).size).toBe(10);
+
+		const first = await pendingFor(person);
+		const typed = codes[3]!.toLowerCase().replaceAll('-', ' ');
+		const result = await signIn.secondFactorStep(first, typed, context);
+		expect(result).toMatchObject({ kind: 'signed_in', method: 'recovery' });
+
+		const second = await pendingFor(person);
+		expect(await signIn.secondFactorStep(second, codes[3]!, context)).toEqual({ kind: 'failed' });
+		expect(await recoveryCodes.remaining(fixture.db, person.id)).toBe(9);
+		const actions = (await auditFor(fixture.db, person.id)).map((e) => e.action);
+		expect(actions).toContain('auth.recovery_code_used');
+	});
+
+	it('needs a waiting session: a full one, a tampered or no token will not do', async () => {
+		const person = await createAccount(fixture);
+		const code = currentCode(person.totpSecret!);
+		const full = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: true });
+		expect(await signIn.secondFactorStep(full.token, code, context)).toEqual({
+			kind: 'no_pending'
+		});
+		expect(await signIn.secondFactorStep(undefined, code, context)).toEqual({ kind: 'no_pending' });
+		const pending = await pendingFor(person);
+		expect(await signIn.secondFactorStep(pending.slice(0, -1) + 'a', code, context)).toEqual({
+			kind: 'no_pending'
+		});
+		// A wrong code leaves the waiting session in place for another try.
+		const step = stepAt(new Date());
+		const window = [-1, 0, 1, 2].map((d) => generateHOTP(person.totpSecret!, BigInt(step + d), 6));
+		const wrong = ['000000', '111111', '222222', '333333', '444444', '555555'].find(
+			(c) => !window.includes(c)
+		)!;
+		expect(await signIn.secondFactorStep(pending, wrong, context)).toEqual({ kind: 'failed' });
+		expect((await signIn.secondFactorStep(pending, code, context)).kind).toBe('signed_in');
+	});
+
+	it('records the sign-in time and the sign-out', async () => {
+		const person = await createAccount(fixture);
+		const result = await signIn.secondFactorStep(
+			await pendingFor(person),
+			currentCode(person.totpSecret!),
+			context
+		);
+		if (result.kind !== 'signed_in') throw new Error('not signed in');
+		const [row] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(row!.lastSignInAt).not.toBeNull();
+		await signIn.signOut(
+			result.session.id,
+			{ id: person.id, displayName: 'Person', roles: ['staff'] },
+			context
+		);
+		expect(await sessions.validate(fixture.db, result.token)).toBeNull();
+		const actions = (await auditFor(fixture.db, person.id)).map((e) => [e.action, e.outcome]);
+		expect(actions).toContainEqual(['auth.sign_out', 'allowed']);
+		expect(actions).toContainEqual(['auth.mfa', 'allowed']);
+	});
+});
+
+describe('throttling', () => {
+	it('locks password guessing per email with growing delays, never saying so', async () => {
+		const person = await createAccount(fixture);
+		const here = { ...context, ip: '203.0.113.10' };
+		const t0 = new Date(Date.now() + 1000);
+		for (let i = 0; i < 5; i++) {
+			const result = await signIn.passwordStep(
+				{ email: person.email, password: `guess ${i}` },
+				here,
+				{ now: t0 }
+			);
+			expect(result).toEqual({ kind: 'failed' });
+		}
+		// The sixth failure starts a 2 s lock: now even the right password fails, the same way.
+		await signIn.passwordStep({ email: person.email, password: 'guess 5' }, here, { now: t0 });
+		expect(await signIn.passwordStep(person, here, { now: t0 })).toEqual({ kind: 'failed' });
+		// From another address too: the lock is on the account's email, not only the IP.
+		expect(await signIn.passwordStep(person, { ...here, ip: '203.0.113.11' }, { now: t0 })).toEqual(
+			{ kind: 'failed' }
+		);
+		const reasons = (await auditFor(fixture.db, person.id)).map((e) => e.details.reason);
+		expect(reasons).toContain('throttled');
+
+		// A further failure after the lock doubles it (4 s).
+		const t1 = new Date(t0.getTime() + 2_100);
+		await signIn.passwordStep({ email: person.email, password: 'guess 6' }, here, { now: t1 });
+		const t2 = new Date(t1.getTime() + 3_000);
+		expect(await signIn.passwordStep(person, here, { now: t2 })).toEqual({ kind: 'failed' });
+		const t3 = new Date(t1.getTime() + 4_100);
+		expect((await signIn.passwordStep(person, here, { now: t3 })).kind).toBe('second_factor');
+	});
+
+	it('treats unknown emails the same way', async () => {
+		const here = { ...context, ip: '203.0.113.20' };
+		const now = new Date(Date.now() + 1000);
+		for (let i = 0; i < 7; i++) {
+			expect(
+				await signIn.passwordStep({ email: 'ghost@jiss.example', password: `g${i}` }, here, { now })
+			).toEqual({ kind: 'failed' });
+		}
+		const rows = await fixture.db.select().from(throttle);
+		expect(rows.some((r) => r.key.startsWith('email:') && r.lockedUntil !== null)).toBe(true);
+		// Email addresses are not kept in clear in the throttle table.
+		expect(rows.every((r) => !r.key.includes('ghost'))).toBe(true);
+	});
+
+	it('locks an IP that tries many accounts', async () => {
+		const here = { ...context, ip: '203.0.113.30' };
+		const now = new Date(Date.now() + 1000);
+		for (let i = 0; i < 21; i++) {
+			await signIn.passwordStep(
+				{ email: `spray${i}@jiss.example`, password: 'Summer2026!' },
+				here,
+				{
+					now
+				}
+			);
+		}
+		const person = await createAccount(fixture);
+		expect(await signIn.passwordStep(person, here, { now })).toEqual({ kind: 'failed' });
+		expect(
+			(await signIn.passwordStep(person, { ...context, ip: '203.0.113.31' }, { now })).kind
+		).toBe('second_factor');
+	});
+
+	it('locks guessing of the second factor', async () => {
+		const person = await createAccount(fixture);
+		const here = { ...context, ip: '203.0.113.40' };
+		const pending = await signIn.passwordStep(person, here);
+		if (pending.kind !== 'second_factor') throw new Error('expected second factor');
+		const step = stepAt(new Date());
+		const window = [-1, 0, 1].map((d) => generateHOTP(person.totpSecret!, BigInt(step + d), 6));
+		let guess = 100000;
+		for (let i = 0; i < 6; i++) {
+			while (window.includes(String(guess))) guess++;
+			expect(await signIn.secondFactorStep(pending.token, String(guess++), here)).toEqual({
+				kind: 'failed'
+			});
+		}
+		// Locked: the right code fails now, exactly like a wrong one.
+		const right = currentCode(person.totpSecret!);
+		expect(await signIn.secondFactorStep(pending.token, right, here)).toEqual({ kind: 'failed' });
+		const later = new Date(Date.now() + 2_500);
+		expect((await signIn.secondFactorStep(pending.token, right, here, { now: later })).kind).toBe(
+			'signed_in'
+		);
+	});
+});

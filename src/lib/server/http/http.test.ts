@@ -1,0 +1,206 @@
+import type { Handle, RequestEvent } from '@sveltejs/kit';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { authorize } from './authorize';
+import { bodyLimit, UPLOAD_ROUTE_IDS } from './body-limit';
+import { crossSiteGuard } from './cross-site';
+import { i18n } from './i18n';
+import { readJson } from './json';
+
+type Resolve = Parameters<Handle>[0]['resolve'];
+
+function eventFor(request: Request, routeId: string | null, extra: Partial<RequestEvent> = {}) {
+	return {
+		request,
+		url: new URL(request.url),
+		route: { id: routeId },
+		locals: { user: null, session: null, requestId: 'r', clientIp: '127.0.0.1' },
+		isDataRequest: false,
+		...extra
+	} as unknown as RequestEvent;
+}
+
+/** A body of `total` bytes in 64 KiB chunks, produced only as it is read; counts what was pulled. */
+function streamOf(total: number) {
+	const state = { pulled: 0 };
+	const chunk = new Uint8Array(64 * 1024).fill(97);
+	const stream = new ReadableStream<Uint8Array>({
+		pull(controller) {
+			if (state.pulled >= total) return controller.close();
+			const size = Math.min(chunk.byteLength, total - state.pulled);
+			state.pulled += size;
+			controller.enqueue(chunk.subarray(0, size));
+		}
+	});
+	return { stream, state };
+}
+
+function post(url: string, body: BodyInit | null, headers: Record<string, string> = {}) {
+	return new Request(url, { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
+}
+
+const readAll: Resolve = async (event) => {
+	const bytes = await event.request.arrayBuffer();
+	return new Response(String(bytes.byteLength));
+};
+
+describe('bodyLimit', () => {
+	const limited = bodyLimit(() => 1024 * 1024);
+
+	it('refuses a declared Content-Length over the limit without reading the body', async () => {
+		const { stream, state } = streamOf(2 * 1024 * 1024);
+		const request = post('http://x/sign-in', stream, { 'content-length': String(2 * 1024 * 1024) });
+		const response = await limited({
+			event: eventFor(request, '/(auth)/sign-in'),
+			resolve: readAll
+		});
+		expect(response.status).toBe(413);
+		expect(state.pulled).toBeLessThanOrEqual(64 * 1024 * 2);
+	});
+
+	it('counts a streamed body and stops reading just past the limit', async () => {
+		const { stream, state } = streamOf(50 * 1024 * 1024);
+		const request = post('http://x/sign-in', stream);
+		const response = await limited({
+			event: eventFor(request, '/(auth)/sign-in'),
+			resolve: readAll
+		});
+		expect(response.status).toBe(413);
+		// Not the 50 MiB: reading stopped within a few chunks of the limit.
+		expect(state.pulled).toBeLessThan(2 * 1024 * 1024);
+	});
+
+	it('answers 413 even when the route turns the read failure into its own answer', async () => {
+		const { stream } = streamOf(3 * 1024 * 1024);
+		const request = post('http://x/sign-in', stream);
+		const swallow: Resolve = async (event) => {
+			try {
+				await event.request.formData();
+			} catch {
+				return new Response('bad form', { status: 400 });
+			}
+			return new Response('ok');
+		};
+		const response = await limited({
+			event: eventFor(request, '/(auth)/sign-in'),
+			resolve: swallow
+		});
+		expect(response.status).toBe(413);
+	});
+
+	it('passes bodies within the limit whole', async () => {
+		const { stream } = streamOf(1024 * 1024);
+		const request = post('http://x/sign-in', stream);
+		const response = await limited({
+			event: eventFor(request, '/(auth)/sign-in'),
+			resolve: readAll
+		});
+		expect(response.status).toBe(200);
+		expect(await response.text()).toBe(String(1024 * 1024));
+	});
+
+	it('leaves the upload routes to their own limit, untouched', async () => {
+		expect([...UPLOAD_ROUTE_IDS].sort()).toEqual([
+			'/(app)/documents/[id]/versions/upload',
+			'/(app)/documents/upload'
+		]);
+		for (const routeId of UPLOAD_ROUTE_IDS) {
+			const { stream } = streamOf(3 * 1024 * 1024);
+			const request = post('http://x/documents/upload', stream);
+			let seen: Request | undefined;
+			const response = await limited({
+				event: eventFor(request, routeId),
+				resolve: async (event) => {
+					seen = event.request;
+					return readAll(event);
+				}
+			});
+			expect(seen).toBe(request);
+			expect(await response.text()).toBe(String(3 * 1024 * 1024));
+		}
+	});
+});
+
+describe('i18n', () => {
+	it('keeps the original request and its body stream on a POST (no clone, no tee)', async () => {
+		const { stream, state } = streamOf(4 * 1024 * 1024);
+		const request = post('http://x/documents/upload', stream, { cookie: 'locale=ja' });
+		const body = request.body;
+		let locale = '';
+		const response = await i18n({
+			event: eventFor(request, '/(app)/documents/upload'),
+			resolve: async (event, opts) => {
+				expect(event.request).toBe(request);
+				expect(event.request.body).toBe(body);
+				locale = opts!.transformPageChunk!({ html: '%paraglide.lang%', done: true }) as string;
+				// Nothing was read ahead of the route.
+				expect(state.pulled).toBeLessThanOrEqual(64 * 1024 * 2);
+				return readAll(event);
+			}
+		});
+		expect(locale).toBe('ja');
+		expect(await response.text()).toBe(String(4 * 1024 * 1024));
+	});
+});
+
+describe('crossSiteGuard', () => {
+	const ok: Resolve = async () => new Response('ok');
+	it('refuses a cross-site POST and lets same-origin and GET through', async () => {
+		const cross = post('http://x/sign-out', null, { 'sec-fetch-site': 'cross-site' });
+		expect((await crossSiteGuard({ event: eventFor(cross, null), resolve: ok })).status).toBe(403);
+		const same = post('http://x/sign-out', null, { 'sec-fetch-site': 'same-origin' });
+		expect((await crossSiteGuard({ event: eventFor(same, null), resolve: ok })).status).toBe(200);
+		const get = new Request('http://x/', { headers: { 'sec-fetch-site': 'cross-site' } });
+		expect((await crossSiteGuard({ event: eventFor(get, null), resolve: ok })).status).toBe(200);
+	});
+});
+
+describe('authorize', () => {
+	const ok: Resolve = async () => new Response('ok');
+	it('lets the public routes through and nothing else without a user', async () => {
+		for (const id of [
+			'/(auth)/sign-in',
+			'/(auth)/enrol/[token]',
+			'/healthz',
+			'/readyz',
+			'/language'
+		]) {
+			const request = new Request('http://x/any');
+			expect((await authorize({ event: eventFor(request, id), resolve: ok })).status).toBe(200);
+		}
+		const api = post('http://x/documents/1', null, { accept: 'application/json' });
+		const denied = await authorize({ event: eventFor(api, '/(app)/documents/[id]'), resolve: ok });
+		expect(denied.status).toBe(401);
+		// Same answer for a route that does not exist: nothing is revealed.
+		const unknown = post('http://x/nothing', null);
+		expect((await authorize({ event: eventFor(unknown, null), resolve: ok })).status).toBe(401);
+	});
+
+	it('sends a page visit to sign-in with the way back', async () => {
+		const page = new Request('http://x/documents?q=orbit', { headers: { accept: 'text/html' } });
+		await expect(
+			Promise.resolve().then(() =>
+				authorize({ event: eventFor(page, '/(app)/documents'), resolve: ok })
+			)
+		).rejects.toMatchObject({ status: 303, location: '/sign-in?next=%2Fdocuments%3Fq%3Dorbit' });
+	});
+});
+
+describe('readJson', () => {
+	const schema = z.object({ name: z.string() });
+	it('accepts application/json only, then validates', async () => {
+		const good = post('http://x/api', JSON.stringify({ name: 'a' }), {
+			'content-type': 'application/json; charset=utf-8'
+		});
+		expect(await readJson(good, schema)).toEqual({ name: 'a' });
+		for (const [type, body, status] of [
+			['text/plain', '{"name":"a"}', 415],
+			['application/x-www-form-urlencoded', 'name=a', 415],
+			['application/json', '{"name":', 400],
+			['application/json', '{"name":1}', 400]
+		] as const) {
+			const request = post('http://x/api', body, { 'content-type': type });
+			await expect(readJson(request, schema)).rejects.toMatchObject({ status });
+		}
+	});
+});

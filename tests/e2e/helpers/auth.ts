@@ -1,0 +1,100 @@
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateHOTP } from '@oslojs/otp';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { DEMO_ACCOUNTS, type DemoAccount } from '../../../src/lib/server/seed/demo-data';
+
+/** Demo accounts by role, for other areas' specs: `signIn(page, DEMO.staff)`. */
+export const DEMO = {
+	administrator: 'admin@jiss.example',
+	administrator2: 'admin2@jiss.example',
+	auditor: 'auditor@jiss.example',
+	/** Staff, TOP SECRET with SDA, MD and PNT. */
+	staff: 'fellow@jiss.example',
+	/** Staff, CONFIDENTIAL with SDA. */
+	researcher: 'researcher@jiss.example',
+	/** Staff, RESTRICTED, no compartments. */
+	analyst: 'analyst@jiss.example',
+	/** Partner liaison of USA, SECRET with SDA. */
+	liaison: 'liaison@usa.example',
+	/** Partner liaison of AUS, CONFIDENTIAL with PNT. */
+	liaison2: 'liaison@aus.example'
+} as const;
+
+export function demoAccount(email: string): DemoAccount {
+	const found = DEMO_ACCOUNTS.find((a) => a.email === email);
+	if (!found) throw new Error(`Not a demo account: ${email}`);
+	return found;
+}
+
+function origin(): string {
+	return `http://127.0.0.1:${process.env.E2E_PORT}`;
+}
+
+const STEP_MS = 30_000;
+// The server accepts each time step once per account (and the neighbouring steps): remember
+// the last step used per account in this worker, and use the next one.
+const lastStep = new Map<string, number>();
+
+async function nextCode(email: string): Promise<{ code: string; step: number }> {
+	const account = demoAccount(email);
+	const now = Math.floor(Date.now() / STEP_MS);
+	const step = Math.max(now, (lastStep.get(email) ?? -Infinity) + 1);
+	// The server accepts one step ahead; beyond that, wait for time to catch up.
+	const waitMs = (step - 1) * STEP_MS - Date.now();
+	if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 200));
+	lastStep.set(email, step);
+	const code = generateHOTP(decodeBase32IgnorePadding(account.totpSecret), BigInt(step), 6);
+	return { code, step };
+}
+
+/** The real sign-in through the UI: email, password, then the authenticator code. */
+export async function signIn(page: Page, email: string, options: { next?: string } = {}) {
+	const account = demoAccount(email);
+	await page.goto(options.next ? `/sign-in?next=${encodeURIComponent(options.next)}` : '/sign-in');
+	await page.locator('input[name=email]').fill(account.email);
+	await page.locator('input[name=password]').fill(account.password);
+	await page.locator('form[action="?/password"] button[type=submit]').click();
+	for (let attempt = 0; attempt < 3; attempt++) {
+		await expect(page.locator('input[name=code]')).toBeVisible();
+		const { code } = await nextCode(email);
+		await page.locator('input[name=code]').fill(code);
+		await page.locator('form[action="?/code"] button[type=submit]').click();
+		await page.waitForLoadState('load');
+		if (!new URL(page.url()).pathname.startsWith('/sign-in')) return;
+		// A step used by an earlier worker of this run: try the following one.
+	}
+	throw new Error(`Could not sign in as ${email}`);
+}
+
+/**
+ * Signs in over HTTP through the same sign-in actions, faster than the UI. Use the request of
+ * a page or context (`page.request`, `context.request`) and the browser shares the cookie.
+ */
+export async function useSession(request: APIRequestContext, email: string): Promise<void> {
+	const account = demoAccount(email);
+	// text/html: SvelteKit answers */* as a use:enhance request (JSON), not with a redirect.
+	const headers = { Origin: origin(), Accept: 'text/html' };
+	const first = await request.post('/sign-in?/password', {
+		form: { email: account.email, password: account.password, next: '/' },
+		headers,
+		maxRedirects: 0
+	});
+	if (first.status() !== 303)
+		throw new Error(`Password step failed for ${email}: ${first.status()}`);
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const { code } = await nextCode(email);
+		const second = await request.post('/sign-in?/code', {
+			form: { code, next: '/' },
+			headers,
+			maxRedirects: 0
+		});
+		if (second.status() === 303) return;
+	}
+	throw new Error(`Second factor failed for ${email}`);
+}
+
+/** Signs out through the header button. */
+export async function signOut(page: Page) {
+	await page.locator('form[action="/sign-out"] button[type=submit]').click();
+	await page.waitForURL(/\/sign-in/);
+}
