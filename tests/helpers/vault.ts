@@ -51,6 +51,8 @@ export async function createVaultWorld(): Promise<VaultWorld> {
 		endpoint: inject('s3Endpoint'),
 		region: 'us-east-1',
 		forcePathStyle: true,
+		connectTimeoutMs: 5_000,
+		requestTimeoutMs: 30_000,
 		credentials: S3RVER_CREDENTIALS
 	});
 	setObjectStore(store);

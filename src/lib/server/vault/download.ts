@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import * as audit from '../audit';
 import { getDb } from '../db';
 import { documentVersion, type Document, type DocumentVersion } from '../db/schema';
-import { getObjectStore, type ByteRange } from '../storage';
+import { getObjectStore } from '../storage';
 import { activeVersion, parseId } from './documents';
 import { denyVersion } from './file-access';
 import { contentDisposition } from './file-names';
@@ -35,7 +35,10 @@ export interface FileAnswer {
 }
 
 /** One `bytes=a-b`, `a-` or `-n` range; anything else (several ranges included) is ignored. */
-export function parseRange(header: string | null, size: number): ByteRange | 'unsatisfiable' | null {
+export function parseRange(
+	header: string | null,
+	size: number
+): { start: number; end: number } | 'unsatisfiable' | null {
 	if (!header) return null;
 	const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
 	if (!match || (match[1] === '' && match[2] === '')) return null;
