@@ -85,7 +85,12 @@ export interface UploadHandle {
 	abort(): void;
 	done: Promise<
 		| { ok: true; body: Record<string, unknown> }
-		| { ok: false; cancelled: boolean; status: number; body: { code?: string; detail?: string | null } | null }
+		| {
+				ok: false;
+				cancelled: boolean;
+				status: number;
+				body: { code?: string; detail?: string | null } | null;
+		  }
 	>;
 }
 

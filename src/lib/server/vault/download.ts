@@ -99,7 +99,10 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	});
 	const preview = previewKindOf(version);
 	const inline = request.mode === 'preview' && preview !== 'none';
-	headers.set('Content-Disposition', contentDisposition(inline ? 'inline' : 'attachment', version.fileName));
+	headers.set(
+		'Content-Disposition',
+		contentDisposition(inline ? 'inline' : 'attachment', version.fileName)
+	);
 	if (inline && preview !== 'pdf') {
 		// Whatever is inside an image or a text file, it runs nothing and reaches nothing.
 		headers.set(

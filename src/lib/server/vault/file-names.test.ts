@@ -42,6 +42,8 @@ describe('Content-Disposition (RFC 6266)', () => {
 		expect(header.startsWith('inline; filename="')).toBe(true);
 		const star = header.split("filename*=UTF-8''")[1]!;
 		expect(star).toMatch(/^[A-Za-z0-9!#$&+.^_`|~%-]+$/);
-		expect(decodeURIComponent(star)).toBe(sanitizeFileName('x";\r\nX-Evil: 1; filename*=a\'s(1)%.txt'));
+		expect(decodeURIComponent(star)).toBe(
+			sanitizeFileName('x";\r\nX-Evil: 1; filename*=a\'s(1)%.txt')
+		);
 	});
 });

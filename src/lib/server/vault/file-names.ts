@@ -6,6 +6,7 @@
 const MAX_NAME_LENGTH = 200;
 
 // C0/C1 controls, DEL, bidi embeddings/overrides/isolates and marks, zero-width and BOM.
+// eslint-disable-next-line no-control-regex -- removing control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 export function sanitizeFileName(raw: string, fallback = 'file'): string {

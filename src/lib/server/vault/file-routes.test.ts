@@ -25,7 +25,12 @@ let reader: Person;
 let dir: string;
 const ids: Record<string, string> = {};
 
-function eventFor(person: Person, route: string, params: Record<string, string>, init?: RequestInit) {
+function eventFor(
+	person: Person,
+	route: string,
+	params: Record<string, string>,
+	init?: RequestInit
+) {
 	const url = new URL(`${ORIGIN}${route}`);
 	return {
 		locals: {
@@ -62,7 +67,12 @@ beforeAll(async () => {
 	reader = await world.person({ name: 'Reader', level: 2, compartments: ['SDA'] });
 	const release = [String(world.org.JISS)];
 	ids.readable = await upload({ title: 'Open', level: '1', releasability: release, publish: 'on' });
-	ids.level = await upload({ title: 'Too high', level: '3', releasability: release, publish: 'on' });
+	ids.level = await upload({
+		title: 'Too high',
+		level: '3',
+		releasability: release,
+		publish: 'on'
+	});
 	ids.compartment = await upload({
 		title: 'Other compartment',
 		level: '1',
@@ -84,7 +94,7 @@ afterAll(async () => {
 	rmSync(dir, { recursive: true, force: true });
 });
 
-type Call = (person: Person, id: string) => Promise<unknown>;
+type Call = (person: Person, id: string) => unknown;
 const routes: [string, Call][] = [
 	['download', (p, id) => download(eventFor(p, `/documents/${id}/download`, { id }))],
 	['preview', (p, id) => preview(eventFor(p, `/documents/${id}/preview`, { id }))],
@@ -99,17 +109,22 @@ const routes: [string, Call][] = [
 			const data = new FormData();
 			data.append('file', new File(['x'], 'x.txt'));
 			return versionUpload(
-				eventFor(p, `/documents/${id}/versions/upload`, { id }, {
-					method: 'POST',
-					body: data,
-					headers: { origin: ORIGIN }
-				})
+				eventFor(
+					p,
+					`/documents/${id}/versions/upload`,
+					{ id },
+					{
+						method: 'POST',
+						body: data,
+						headers: { origin: ORIGIN }
+					}
+				)
 			);
 		}
 	]
 ];
 
-async function outcome(call: Promise<unknown>) {
+async function outcome(call: unknown) {
 	try {
 		const result = await call;
 		return { ok: result instanceof Response ? result.status : 'data' };
@@ -136,10 +151,15 @@ describe.each(routes)('the %s route', (_name, call) => {
 				.from(auditEvent)
 				.orderBy(desc(auditEvent.seq))
 				.limit(1);
-			expect(event).toMatchObject({ action: 'document.denied', outcome: 'denied', actorId: reader.id });
+			expect(event).toMatchObject({
+				action: 'document.denied',
+				outcome: 'denied',
+				actorId: reader.id
+			});
 			expect(event!.details).toMatchObject({ reason });
 		}
-		for (const answer of answers) expect(answer).toEqual({ status: 404, body: { message: 'Not Found' } });
+		for (const answer of answers)
+			expect(answer).toEqual({ status: 404, body: { message: 'Not Found' } });
 	});
 });
 

@@ -18,11 +18,7 @@ async function inspect(fileName: string, bytes: Buffer, chunk = 7): Promise<stri
 	const inspector = new FileInspector(kind);
 	const parts: Buffer[] = [];
 	for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
-	await pipeline(
-		Readable.from(parts),
-		inspector,
-		new Writable({ write: (_c, _e, cb) => cb() })
-	);
+	await pipeline(Readable.from(parts), inspector, new Writable({ write: (_c, _e, cb) => cb() }));
 	await checkOoxmlPackage(kind, bytes.length, async (offset, length) =>
 		bytes.subarray(offset, offset + length)
 	);

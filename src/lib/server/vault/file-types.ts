@@ -26,7 +26,11 @@ export const FILE_TYPES = {
 	png: { extensions: ['png'], contentType: 'image/png', preview: 'image' },
 	jpeg: { extensions: ['jpg', 'jpeg'], contentType: 'image/jpeg', preview: 'image' },
 	txt: { extensions: ['txt'], contentType: 'text/plain; charset=utf-8', preview: 'text' },
-	md: { extensions: ['md', 'markdown'], contentType: 'text/markdown; charset=utf-8', preview: 'text' },
+	md: {
+		extensions: ['md', 'markdown'],
+		contentType: 'text/markdown; charset=utf-8',
+		preview: 'text'
+	},
 	csv: { extensions: ['csv'], contentType: 'text/csv; charset=utf-8', preview: 'text' }
 } as const satisfies Record<
 	string,

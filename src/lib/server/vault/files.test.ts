@@ -81,7 +81,12 @@ const baseFields = () => ({
 	publish: 'on'
 });
 
-async function upload(person: Person, fields: Record<string, string | string[]>, name: string, bytes: Buffer) {
+async function upload(
+	person: Person,
+	fields: Record<string, string | string[]>,
+	name: string,
+	bytes: Buffer
+) {
 	return createFromRequest({
 		request: form(fields, { name, bytes }),
 		user: person.user,
@@ -93,7 +98,8 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 	try {
 		await promise;
 	} catch (error) {
-		if (error instanceof UploadError) return error.detail ? `${error.code}:${error.detail}` : error.code;
+		if (error instanceof UploadError)
+			return error.detail ? `${error.code}:${error.detail}` : error.code;
 		throw error;
 	}
 	return 'accepted';
@@ -115,13 +121,19 @@ async function snapshot(store: ObjectStore) {
 		.select({ versions: sql<number>`count(*)::int` })
 		.from(documentVersion)) as [{ versions: number }];
 	const pending = await db.select().from(pendingUpload);
-	return { docs: Number(docs), versions: Number(versions), pending: pending.length, keys: await objectKeys(store) };
+	return {
+		docs: Number(docs),
+		versions: Number(versions),
+		pending: pending.length,
+		keys: await objectKeys(store)
+	};
 }
 
 async function readAll(body: ReadableStream<Uint8Array> | null): Promise<Buffer> {
 	if (!body) return Buffer.alloc(0);
 	const parts: Buffer[] = [];
-	for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) parts.push(Buffer.from(chunk));
+	for await (const chunk of body as unknown as AsyncIterable<Uint8Array>)
+		parts.push(Buffer.from(chunk));
 	return Buffer.concat(parts);
 }
 
@@ -134,65 +146,100 @@ for (const storeKind of ['s3', 'local'] as const) {
 	describe(`file uploads (${storeKind} object store)`, () => {
 		let store: ObjectStore;
 		beforeAll(async () => {
-			store = storeKind === 's3' ? world.store : createLocalObjectStore(path.join(localDir, 'objects'));
+			store =
+				storeKind === 's3' ? world.store : createLocalObjectStore(path.join(localDir, 'objects'));
 			setObjectStore(store);
 		});
 		afterAll(() => setObjectStore(world.store));
 
 		it.each<[string, () => Buffer, string]>([
 			['report.pdf', () => pdf(), 'application/pdf'],
-			['brief.docx', () => ooxml('docx'), 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
-			['budget.xlsx', () => ooxml('xlsx'), 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
-			['slides.pptx', () => ooxml('pptx'), 'application/vnd.openxmlformats-officedocument.presentationml.presentation'],
+			[
+				'brief.docx',
+				() => ooxml('docx'),
+				'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
+			],
+			[
+				'budget.xlsx',
+				() => ooxml('xlsx'),
+				'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+			],
+			[
+				'slides.pptx',
+				() => ooxml('pptx'),
+				'application/vnd.openxmlformats-officedocument.presentationml.presentation'
+			],
 			['orbit.png', () => png(), 'image/png'],
 			['photo.jpg', () => jpeg(), 'image/jpeg'],
-			['宇宙 メモ.txt', () => Buffer.from('暗号と宇宙の話\nspace', 'utf8'), 'text/plain; charset=utf-8'],
+			[
+				'宇宙 メモ.txt',
+				() => Buffer.from('暗号と宇宙の話\nspace', 'utf8'),
+				'text/plain; charset=utf-8'
+			],
 			['notes.md', () => Buffer.from('# 見出し\n本文', 'utf8'), 'text/markdown; charset=utf-8'],
 			['table.csv', () => Buffer.from('a,b\n1,2', 'utf8'), 'text/csv; charset=utf-8']
-		])('stores %s as an active version with its hash, audit event and no pending row', async (name, make, type) => {
-			const bytes = make();
-			const id = await upload(fellow, baseFields(), name, bytes);
-			const [doc] = await world.db.select().from(document).where(eq(document.id, id));
-			expect(doc).toMatchObject({
-				kind: 'file',
-				authorId: fellow.id,
-				originatorOrgId: world.org.JISS,
-				status: 'published',
-				levelRank: 1,
-				tags: ['debris', '宇宙']
-			});
-			const [version] = await world.db.select().from(documentVersion).where(eq(documentVersion.documentId, id));
-			expect(version).toMatchObject({
-				number: 1,
-				state: 'active',
-				size: bytes.length,
-				sha256: createHash('sha256').update(bytes).digest('hex'),
-				contentType: type,
-				fileName: name
-			});
-			const stored = await readAll(
-				(await open({
-					document: doc!,
-					context: context(fellow),
-					mode: 'download',
-					rangeHeader: null,
-					ifRangeHeader: null
-				})).body
-			);
-			expect(stored.equals(bytes)).toBe(true);
-			const events = await world.db
-				.select()
-				.from(auditEvent)
-				.where(and(eq(auditEvent.action, 'document.upload'), eq(auditEvent.targetId, String(id))));
-			expect(events).toHaveLength(1);
-			expect(events[0]!.details).toMatchObject({ documentId: id, title: 'Orbital debris note', version: 1 });
-			expect(await world.db.select().from(pendingUpload)).toEqual([]);
-			if (name.endsWith('.txt')) expect(doc!.searchText).toContain('暗号と宇宙の話');
-		});
+		])(
+			'stores %s as an active version with its hash, audit event and no pending row',
+			async (name, make, type) => {
+				const bytes = make();
+				const id = await upload(fellow, baseFields(), name, bytes);
+				const [doc] = await world.db.select().from(document).where(eq(document.id, id));
+				expect(doc).toMatchObject({
+					kind: 'file',
+					authorId: fellow.id,
+					originatorOrgId: world.org.JISS,
+					status: 'published',
+					levelRank: 1,
+					tags: ['debris', '宇宙']
+				});
+				const [version] = await world.db
+					.select()
+					.from(documentVersion)
+					.where(eq(documentVersion.documentId, id));
+				expect(version).toMatchObject({
+					number: 1,
+					state: 'active',
+					size: bytes.length,
+					sha256: createHash('sha256').update(bytes).digest('hex'),
+					contentType: type,
+					fileName: name
+				});
+				const stored = await readAll(
+					(
+						await open({
+							document: doc!,
+							context: context(fellow),
+							mode: 'download',
+							rangeHeader: null,
+							ifRangeHeader: null
+						})
+					).body
+				);
+				expect(stored.equals(bytes)).toBe(true);
+				const events = await world.db
+					.select()
+					.from(auditEvent)
+					.where(
+						and(eq(auditEvent.action, 'document.upload'), eq(auditEvent.targetId, String(id)))
+					);
+				expect(events).toHaveLength(1);
+				expect(events[0]!.details).toMatchObject({
+					documentId: id,
+					title: 'Orbital debris note',
+					version: 1
+				});
+				expect(await world.db.select().from(pendingUpload)).toEqual([]);
+				if (name.endsWith('.txt')) expect(doc!.searchText).toContain('暗号と宇宙の話');
+			}
+		);
 
 		it.each<[string, string, Buffer]>([
 			['HTML named .pdf', 'page.pdf', Buffer.from('<!doctype html><script>alert(1)</script>')],
-			['SVG named .pdf', 'image.pdf', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')],
+			[
+				'SVG named .pdf',
+				'image.pdf',
+				Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
+			],
 			['PNG named .jpg', 'photo.jpg', png()],
 			['a ZIP that is no Office file', 'brief.docx', ooxml('xlsx')],
 			['an executable', 'tool.exe', Buffer.from('MZ\x90\x00')],
@@ -247,24 +294,40 @@ for (const storeKind of ['s3', 'local'] as const) {
 }
 
 describe('what an upload may claim (mass assignment and no write up)', () => {
-	it.each<[string, (f: ReturnType<typeof baseFields>) => Record<string, string | string[]>, string]>([
+	it.each<
+		[string, (f: ReturnType<typeof baseFields>) => Record<string, string | string[]>, string]
+	>([
 		['an author', (f) => ({ ...f, authorId: '1' }), 'invalid'],
 		['a status', (f) => ({ ...f, status: 'archived' }), 'invalid'],
 		['an originator', (f) => ({ ...f, originatorOrgId: '2' }), 'invalid'],
 		['a level above the writer', (f) => ({ ...f, level: '4' }), 'write_refused:level'],
-		['a compartment not held', (f) => ({ ...f, compartments: [String(world.comp.MD)] }), 'write_refused:compartment'],
-		['no release to the own organisation', (f) => ({ ...f, releasability: [String(world.org.USA)] }), 'write_refused:release'],
+		[
+			'a compartment not held',
+			(f) => ({ ...f, compartments: [String(world.comp.MD)] }),
+			'write_refused:compartment'
+		],
+		[
+			'no release to the own organisation',
+			(f) => ({ ...f, releasability: [String(world.org.USA)] }),
+			'write_refused:release'
+		],
 		['no title', (f) => ({ ...f, title: ' ' }), 'invalid:title']
 	])('refuses a form that posts %s, before storing anything', async (_label, change, expected) => {
 		const before = await snapshot(world.store);
-		expect(await refusal(upload(fellow, change(baseFields()), 'a.txt', Buffer.from('x')))).toBe(expected);
+		expect(await refusal(upload(fellow, change(baseFields()), 'a.txt', Buffer.from('x')))).toBe(
+			expected
+		);
 		expect(await snapshot(world.store)).toEqual(before);
 	});
 
 	it("makes a liaison's upload originate from the liaison's organisation", async () => {
 		const id = await upload(
 			liaison,
-			{ ...baseFields(), level: '2', releasability: [String(world.org.USA), String(world.org.JISS)] },
+			{
+				...baseFields(),
+				level: '2',
+				releasability: [String(world.org.USA), String(world.org.JISS)]
+			},
 			'liaison.txt',
 			Buffer.from('from the USA')
 		);
@@ -272,15 +335,20 @@ describe('what an upload may claim (mass assignment and no write up)', () => {
 		expect(doc).toMatchObject({ originatorOrgId: world.org.USA, authorId: liaison.id });
 		expect(
 			await refusal(
-				upload(liaison, { ...baseFields(), level: '0', releasability: [String(world.org.USA)] }, 'x.txt', Buffer.from('x'))
+				upload(
+					liaison,
+					{ ...baseFields(), level: '0', releasability: [String(world.org.USA)] },
+					'x.txt',
+					Buffer.from('x')
+				)
 			)
 		).toBe('write_refused:release');
 	});
 
 	it('refuses a write above an analyst’s level although the form would not offer it', async () => {
-		expect(await refusal(upload(analyst, { ...baseFields(), level: '2' }, 'a.txt', Buffer.from('x')))).toBe(
-			'write_refused:level'
-		);
+		expect(
+			await refusal(upload(analyst, { ...baseFields(), level: '2' }, 'a.txt', Buffer.from('x')))
+		).toBe('write_refused:level');
 	});
 });
 
@@ -296,7 +364,10 @@ describe('new versions', () => {
 		data.append('note', 'second pass');
 		data.append('file', new File([new Uint8Array(bytes)], name));
 		return addVersionFromRequest({
-			request: new Request(`${ORIGIN}/documents/${docId}/versions/upload`, { method: 'POST', body: data }),
+			request: new Request(`${ORIGIN}/documents/${docId}/versions/upload`, {
+				method: 'POST',
+				body: data
+			}),
 			user: person.user,
 			context: context(person),
 			document: doc!
@@ -342,7 +413,9 @@ describe('new versions', () => {
 	});
 
 	it('refuses a version of a refused type', async () => {
-		expect(await refusal(addVersion(fellow, Buffer.from('<html>'), 'v2.pdf'))).toBe('type_refused:magic');
+		expect(await refusal(addVersion(fellow, Buffer.from('<html>'), 'v2.pdf'))).toBe(
+			'type_refused:magic'
+		);
 	});
 });
 
@@ -352,8 +425,20 @@ describe('downloads and previews', () => {
 		const [doc] = await world.db.select().from(document).where(eq(document.id, id));
 		return doc!;
 	}
-	const ask = (doc: Awaited<ReturnType<typeof docWith>>, mode: 'download' | 'preview', rangeHeader: string | null = null, versionNumber?: string) =>
-		open({ document: doc, context: context(fellow), mode, rangeHeader, ifRangeHeader: null, versionNumber });
+	const ask = (
+		doc: Awaited<ReturnType<typeof docWith>>,
+		mode: 'download' | 'preview',
+		rangeHeader: string | null = null,
+		versionNumber?: string
+	) =>
+		open({
+			document: doc,
+			context: context(fellow),
+			mode,
+			rangeHeader,
+			ifRangeHeader: null,
+			versionNumber
+		});
 
 	it('sends a Japanese name as RFC 6266 filename*, nosniff and no-store, after the audit event', async () => {
 		const doc = await docWith('宇宙安全保障 報告.pdf', pdf());
@@ -366,7 +451,11 @@ describe('downloads and previews', () => {
 		expect(answer.headers.get('cache-control')).toContain('no-store');
 		expect(answer.headers.get('content-type')).toBe('application/pdf');
 		const event = await lastAudit();
-		expect(event).toMatchObject({ action: 'document.download', outcome: 'allowed', actorId: fellow.id });
+		expect(event).toMatchObject({
+			action: 'document.download',
+			outcome: 'allowed',
+			actorId: fellow.id
+		});
 		expect(event.details).toMatchObject({ documentId: doc.id, title: doc.title, version: 1 });
 		await readAll(answer.body);
 	});
@@ -375,7 +464,10 @@ describe('downloads and previews', () => {
 		const pdfAnswer = await ask(await docWith('a.pdf', pdf()), 'preview');
 		expect(pdfAnswer.headers.get('content-disposition')).toMatch(/^inline;/);
 		expect(pdfAnswer.headers.get('content-security-policy')).toBeNull();
-		const md = await ask(await docWith('a.md', Buffer.from('<script>alert(1)</script>')), 'preview');
+		const md = await ask(
+			await docWith('a.md', Buffer.from('<script>alert(1)</script>')),
+			'preview'
+		);
 		expect(md.headers.get('content-type')).toBe('text/plain; charset=utf-8');
 		expect(md.headers.get('content-disposition')).toMatch(/^inline;/);
 		expect(md.headers.get('content-security-policy')).toMatch(/^sandbox;/);
@@ -408,7 +500,9 @@ describe('downloads and previews', () => {
 	it('answers a version number that does not exist with the not-found error, audited', async () => {
 		const doc = await docWith('v.txt', Buffer.from('x'));
 		for (const n of ['2', '0', '-1', 'abc', '99999999999']) {
-			await expect(ask(doc, 'download', null, n)).rejects.toMatchObject({ name: 'FileNotFoundError' });
+			await expect(ask(doc, 'download', null, n)).rejects.toMatchObject({
+				name: 'FileNotFoundError'
+			});
 			expect(await lastAudit()).toMatchObject({ action: 'document.denied', outcome: 'denied' });
 		}
 	});
@@ -441,12 +535,17 @@ describe('the upload reaper', () => {
 	it('removes stale pending uploads, and orphans only on their second sighting', async () => {
 		const store = world.store;
 		const stale = await store.put('versions', Readable.from([Buffer.from('abandoned')]));
-		await world.db
-			.insert(pendingUpload)
-			.values({ objectKey: stale.key, accountId: fellow.id, createdAt: new Date(Date.now() - 2 * 3600_000) });
+		await world.db.insert(pendingUpload).values({
+			objectKey: stale.key,
+			accountId: fellow.id,
+			createdAt: new Date(Date.now() - 2 * 3600_000)
+		});
 		const fresh = await store.put('versions', Readable.from([Buffer.from('in flight')]));
 		await world.db.insert(pendingUpload).values({ objectKey: fresh.key, accountId: fellow.id });
-		const orphan = await store.put('versions', Readable.from([Buffer.from('crashed before its row')]));
+		const orphan = await store.put(
+			'versions',
+			Readable.from([Buffer.from('crashed before its row')])
+		);
 		const kept = await upload(fellow, baseFields(), 'kept.txt', Buffer.from('kept'));
 		const [keptVersion] = await world.db
 			.select()
@@ -468,7 +567,9 @@ describe('the upload reaper', () => {
 		expect(keys).not.toContain(orphan.key);
 		expect(keys).toContain(fresh.key);
 		expect(keys).toContain(keptVersion!.objectKey);
-		expect((await world.db.select().from(pendingUpload)).map((p) => p.objectKey)).toEqual([fresh.key]);
+		expect((await world.db.select().from(pendingUpload)).map((p) => p.objectKey)).toEqual([
+			fresh.key
+		]);
 		await world.db.delete(pendingUpload);
 		await store.delete(fresh.key);
 	});

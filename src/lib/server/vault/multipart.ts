@@ -12,11 +12,7 @@ import type { Readable } from 'node:stream';
 export type Fields = Map<string, string[]>;
 
 export type ReceiveFailure =
-	| 'too_large'
-	| 'invalid'
-	| 'no_file'
-	| 'interrupted'
-	| 'unsupported_media_type';
+	'too_large' | 'invalid' | 'no_file' | 'interrupted' | 'unsupported_media_type';
 
 export class ReceiveError extends Error {
 	constructor(
@@ -43,7 +39,10 @@ export interface ReceiveOptions<T> {
 	stopNow(error: unknown): boolean;
 }
 
-export async function receiveMultipart<T>(request: Request, options: ReceiveOptions<T>): Promise<T> {
+export async function receiveMultipart<T>(
+	request: Request,
+	options: ReceiveOptions<T>
+): Promise<T> {
 	const contentType = request.headers.get('content-type') ?? '';
 	if (!/^multipart\/form-data;/i.test(contentType) || !request.body) {
 		throw new ReceiveError('unsupported_media_type');

@@ -96,7 +96,8 @@ export class UploadError extends Error {
 
 function toUploadError(error: unknown): unknown {
 	if (error instanceof UploadError || error instanceof FileNotFoundError) return error;
-	if (error instanceof ReceiveError) return new UploadError(error.code, undefined, { cause: error });
+	if (error instanceof ReceiveError)
+		return new UploadError(error.code, undefined, { cause: error });
 	if (error instanceof ObjectTooLargeError) return new UploadError('too_large');
 	if (error instanceof FileTypeRefusedError) {
 		return error.reason === 'empty'
@@ -295,7 +296,11 @@ async function runUpload<T>(
 }
 
 /** POST /documents/upload: a new file document from the form fields and one file. */
-export async function createFromRequest({ request, user, context }: UploadRequest): Promise<number> {
+export async function createFromRequest({
+	request,
+	user,
+	context
+}: UploadRequest): Promise<number> {
 	const db = getDb();
 	return runUpload(
 		request,
