@@ -107,7 +107,7 @@ function* multipart(): Generator<Uint8Array> {
 }
 let id = 0;
 const appPut = await timed('upload through the app', async () => {
-	const body = ReadableStream.from(multipart());
+	const body = Readable.toWeb(Readable.from(multipart())) as ReadableStream<Uint8Array>;
 	id = await createFromRequest({
 		request: new Request('http://bench/documents/upload', {
 			method: 'POST',

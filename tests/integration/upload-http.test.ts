@@ -195,7 +195,7 @@ describe('uploads through the built app', () => {
 				'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
 				'content-length': String(LIMIT * 2)
 			},
-			body: head('x.pdf')
+			body: new Uint8Array(head('x.pdf'))
 		}).catch((error: unknown) => error);
 		// The server may close before the body is sent; when it answers, it answers 413.
 		if (response instanceof Response) expect(response.status).toBe(413);
