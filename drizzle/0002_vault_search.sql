@@ -24,6 +24,15 @@ ALTER TABLE "document" ADD COLUMN "search_tokens" text[]
 --> statement-breakpoint
 CREATE INDEX "document_search_tokens_gin" ON "document" USING gin ("search_tokens");
 --> statement-breakpoint
+-- Keeps the long text and token columns out of line, so that the rows every list, count and
+-- facet scans stay narrow; search reads them only for the candidates the token index gives.
+ALTER TABLE "document" SET (toast_tuple_target = 256);
+--> statement-breakpoint
+-- Counts and facets read every readable row: this index holds all that the access predicate and
+-- the facets need, so they can be answered from it (index-only) without visiting the table.
+CREATE INDEX "document_access_cover_idx" ON "document" USING btree ("level_rank", "status")
+	INCLUDE ("author_id", "originator_org_id", "kind", "compartment_ids", "release_org_ids", "updated_at");
+--> statement-breakpoint
 -- Autocomplete matches titles by substring (ILIKE), which trigram indexes serve from three characters.
 CREATE INDEX "document_title_trgm" ON "document" USING gin (lower(normalize("title", NFKC)) gin_trgm_ops);
 --> statement-breakpoint

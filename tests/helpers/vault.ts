@@ -51,7 +51,7 @@ export async function createVaultWorld(): Promise<VaultWorld> {
 		endpoint: inject('s3Endpoint'),
 		region: 'us-east-1',
 		forcePathStyle: true,
-		connectTimeoutMs: 5_000,
+		connectTimeoutMs: 2000,
 		requestTimeoutMs: 30_000,
 		credentials: S3RVER_CREDENTIALS
 	});

@@ -6,7 +6,10 @@ const base = () => `http://127.0.0.1:${port()}`;
 
 /**
  * Sends a chunked POST of `totalBytes` without Content-Length, one 64 KiB chunk at a time, and
- * resolves with the status and how much had been written when the answer came.
+ * resolves with the status and how much had been written when the answer came. The server
+ * answers 413 and closes the connection; a write racing that close may see the socket end
+ * first (EPIPE/ECONNRESET), which is reported as status 0: either way the server stopped
+ * reading.
  */
 function streamPost(path: string, totalBytes: number): Promise<{ status: number; sent: number }> {
 	return new Promise((resolve, reject) => {
@@ -32,16 +35,20 @@ function streamPost(path: string, totalBytes: number): Promise<{ status: number;
 				req.destroy();
 			}
 		);
-		req.on('error', (error) => {
-			if (!answered) reject(error);
+		req.on('error', (error: NodeJS.ErrnoException) => {
+			if (answered) return;
+			answered = true;
+			if (error.code === 'EPIPE' || error.code === 'ECONNRESET') resolve({ status: 0, sent });
+			else reject(error);
 		});
 		const chunk = Buffer.alloc(64 * 1024, 'a');
 		const write = () => {
-			while (!answered && sent < totalBytes) {
-				sent += chunk.length;
-				if (!req.write(chunk)) return void req.once('drain', write);
-			}
-			if (!answered) req.end();
+			if (answered) return;
+			if (sent >= totalBytes) return void req.end();
+			sent += chunk.length;
+			// Paced, so that the answer is seen between two chunks.
+			if (req.write(chunk)) setTimeout(write, 1);
+			else req.once('drain', write);
 		};
 		req.write('email=a%40b.c&password=');
 		write();
@@ -51,7 +58,7 @@ function streamPost(path: string, totalBytes: number): Promise<{ status: number;
 test.describe('request handling', () => {
 	test('a streamed body over the limit is refused as it arrives, not after buffering', async () => {
 		const result = await streamPost('/sign-in?/password', 200 * 1024 * 1024);
-		expect(result.status).toBe(413);
+		expect([413, 0]).toContain(result.status);
 		// The answer came long before the 200 MiB were sent.
 		expect(result.sent).toBeLessThan(100 * 1024 * 1024);
 	});
@@ -62,6 +69,16 @@ test.describe('request handling', () => {
 			data: 'password=' + 'a'.repeat(1024 * 1024 + 10)
 		});
 		expect(response.status()).toBe(413);
+	});
+
+	test('a 1 MB password gets a clear answer, not a hash of it', async ({ request }) => {
+		const response = await request.post('/sign-in?/password', {
+			headers: { origin: base(), accept: 'text/html' },
+			form: { email: 'analyst@jiss.example', password: 'x'.repeat(1_000_000) },
+			maxRedirects: 0
+		});
+		expect(response.status()).toBe(400);
+		expect(await response.text()).toContain('The password is too long (at most 128 characters).');
 	});
 
 	test('a cross-site POST is refused, from a form and from fetch', async ({ request }) => {

@@ -35,6 +35,10 @@ test.describe('sign-in', () => {
 			await expect(page).toHaveURL(/\/$/);
 			await expect(page.getByText(`Welcome, ${demoAccount(en).displayName}.`)).toBeVisible();
 			await expect(page.getByRole('link', { name: heading }).first()).toBeVisible();
+			if (role === 'staff') {
+				const results = await new AxeBuilder({ page }).analyze();
+				expect(results.violations).toEqual([]);
+			}
 			await signOut(page);
 			await page.goto('/');
 			await expect(page).toHaveURL(/\/sign-in$/);
@@ -49,6 +53,10 @@ test.describe('sign-in', () => {
 			await signIn(page, ja);
 			await expect(page.getByText(`${demoAccount(ja).displayName}さん、ようこそ。`)).toBeVisible();
 			await expect(page.getByRole('link', { name: headingJa }).first()).toBeVisible();
+			if (role === 'liaison') {
+				const results = await new AxeBuilder({ page }).analyze();
+				expect(results.violations).toEqual([]);
+			}
 			await signOut(page);
 			await expect(page.getByRole('heading', { name: 'サインイン' })).toBeVisible();
 		});

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
@@ -34,6 +36,11 @@ const STEP_MS = 30_000;
 // The server accepts each time step once per account (and the neighbouring steps): remember
 // the last step used per account in this worker, and use the next one.
 const lastStep = new Map<string, number>();
+
+/** Tells the helper that a step's code was used for this account outside it. */
+export function noteCodeUsed(email: string, step: number): void {
+	lastStep.set(email, Math.max(step, lastStep.get(email) ?? -Infinity));
+}
 
 async function nextCode(email: string): Promise<{ code: string; step: number }> {
 	const account = demoAccount(email);
@@ -97,4 +104,32 @@ export async function useSession(request: APIRequestContext, email: string): Pro
 export async function signOut(page: Page) {
 	await page.locator('form[action="/sign-out"] button[type=submit]').click();
 	await page.waitForURL(/\/sign-in/);
+}
+
+/**
+ * The newest mail to an address in the demo server's outbox (tests/e2e/serve.js gives each run
+ * its own data folder under tests/.tmp), or undefined.
+ */
+export function readMailTo(address: string): string | undefined {
+	const root = path.resolve('tests/.tmp');
+	let dirs: string[];
+	try {
+		dirs = readdirSync(root).filter((d) => d.startsWith('e2e-'));
+	} catch {
+		return undefined;
+	}
+	for (const dir of dirs) {
+		const outbox = path.join(root, dir, 'outbox');
+		let files: string[];
+		try {
+			files = readdirSync(outbox);
+		} catch {
+			continue;
+		}
+		for (const file of files.sort().reverse()) {
+			const text = readFileSync(path.join(outbox, file), 'utf8');
+			if (text.includes(`To: ${address}\r\n`)) return text;
+		}
+	}
+	return undefined;
 }

@@ -4,6 +4,7 @@ export const AUDIT_ACTIONS = [
 	'auth.sign_in',
 	'auth.mfa',
 	'auth.recovery_code_used',
+	'auth.recovery_codes_regenerated',
 	'auth.sign_out',
 	'auth.session_ended',
 	'auth.password_changed',

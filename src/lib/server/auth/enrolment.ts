@@ -231,7 +231,7 @@ export async function complete(
 				passwordHash,
 				totpSecret: sealed.value,
 				totpKeyId: sealed.keyId,
-				totpLastStep: step,
+				totpLastStep: totp.laterStep(step),
 				status: 'active'
 			})
 			.where(and(eq(account.id, open.accountId), ne(account.status, 'disabled')))

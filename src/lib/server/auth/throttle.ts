@@ -62,8 +62,9 @@ export async function recordFailure(
 	now: Date = new Date()
 ): Promise<void> {
 	for (const { key, free } of throttleKeys) {
-		const forgetBefore = new Date(now.getTime() - FORGET_AFTER_SECONDS * 1000);
-		const next = sql`(case when ${throttle.updatedAt} < ${forgetBefore} then 1 else ${throttle.failures} + 1 end)`;
+		// ISO strings: postgres.js does not bind a Date inside raw SQL.
+		const forgetBefore = new Date(now.getTime() - FORGET_AFTER_SECONDS * 1000).toISOString();
+		const next = sql`(case when ${throttle.updatedAt} < ${forgetBefore}::timestamptz then 1 else ${throttle.failures} + 1 end)`;
 		await executor
 			.insert(throttle)
 			.values({ key, failures: 1, lockedUntil: null, updatedAt: now })
@@ -72,7 +73,7 @@ export async function recordFailure(
 				set: {
 					failures: next,
 					lockedUntil: sql`(case when ${next} > ${free}
-						then ${now}::timestamptz + least(power(2, ${next} - ${free}), ${MAX_LOCK_SECONDS}) * interval '1 second'
+						then ${now.toISOString()}::timestamptz + least(power(2, ${next} - ${free}), ${MAX_LOCK_SECONDS}) * interval '1 second'
 						else null end)`,
 					updatedAt: now
 				}

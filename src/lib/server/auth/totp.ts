@@ -3,7 +3,7 @@ import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
 import { createTOTPKeyURI, generateHOTP } from '@oslojs/otp';
 import { randomBytes } from 'node:crypto';
 import { renderSVG } from 'uqr';
-import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { getConfig } from '../config';
 import type { Executor } from '../db';
 import { account } from '../db/schema';
@@ -94,4 +94,12 @@ export interface TotpSetup {
 	secret: string;
 	uri: string;
 	qr: string;
+}
+
+/**
+ * The value to store after enrolling with a code of `step`: never lower than what is stored,
+ * so that enrolling again (even with the same secret) cannot make an old code valid again.
+ */
+export function laterStep(step: number): SQL<number> {
+	return sql<number>`greatest(coalesce(${account.totpLastStep}, ${step}), ${step})`;
 }

@@ -6,6 +6,7 @@ import { bodyLimit, UPLOAD_ROUTE_IDS } from './body-limit';
 import { crossSiteGuard } from './cross-site';
 import { i18n } from './i18n';
 import { readJson } from './json';
+import { requestId } from './request-id';
 
 type Resolve = Parameters<Handle>[0]['resolve'];
 
@@ -202,5 +203,35 @@ describe('readJson', () => {
 			const request = post('http://x/api', body, { 'content-type': type });
 			await expect(readJson(request, schema)).rejects.toMatchObject({ status });
 		}
+	});
+});
+
+describe('requestId', () => {
+	it('answers 400, not a stack trace, when the trusted proxy header is missing', async () => {
+		const request = new Request('http://x/');
+		const event = eventFor(request, '/', {
+			getClientAddress: () => {
+				throw new Error('Address header was specified with ADDRESS_HEADER=x-real-ip but is absent');
+			}
+		});
+		let resolved = false;
+		const response = await requestId({
+			event,
+			resolve: async () => {
+				resolved = true;
+				return new Response('ok');
+			}
+		});
+		expect(response.status).toBe(400);
+		expect(await response.text()).toBe('Bad Request');
+		expect(resolved).toBe(false);
+	});
+
+	it('takes the client IP from getClientAddress only', async () => {
+		const request = new Request('http://x/', { headers: { 'x-forwarded-for': '203.0.113.66' } });
+		const event = eventFor(request, '/', { getClientAddress: () => '192.0.2.1' });
+		const response = await requestId({ event, resolve: async () => new Response('ok') });
+		expect(event.locals.clientIp).toBe('192.0.2.1');
+		expect(response.headers.get('x-request-id')).toBe(event.locals.requestId);
 	});
 });

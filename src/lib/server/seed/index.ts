@@ -8,6 +8,7 @@ import { toNumber, type Database } from '../db';
 import * as schema from '../db/schema';
 import { log } from '../log';
 import type { ObjectStore } from '../storage';
+import { searchTextOf } from '../vault/search-text';
 import {
 	DEFAULT_LEVELS,
 	DEMO_ACCOUNTS,
@@ -17,10 +18,6 @@ import {
 } from './demo-data';
 
 const SEED_LOCK_KEY = 7_310_442_002;
-
-export function searchTextOf(...parts: string[]): string {
-	return parts.join('\n').normalize('NFKC').toLowerCase();
-}
 
 /**
  * Seeds the demo data set on an empty database. Returns false, touching nothing, when the

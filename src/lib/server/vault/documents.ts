@@ -172,10 +172,14 @@ const SEARCH_TOKENS = sql.raw('"document"."search_tokens"');
 
 function termCondition(term: string): SQL {
 	const tokens = termTokens(term);
-	return sql`(${SEARCH_TOKENS} @> array[${sql.join(
+	const contains = sql`${SEARCH_TOKENS} @> array[${sql.join(
 		tokens.map((t) => sql`${t}`),
 		sql`, `
-	)}]::text[] and strpos(${document.searchText}, ${term}) > 0)`;
+	)}]::text[]`;
+	// A term of one or two characters is itself a token, so the index answer is already exact;
+	// longer terms are confirmed as a substring (their bigrams could occur apart).
+	if ([...term].length <= 2) return sql`(${contains})`;
+	return sql`(${contains} and strpos(${document.searchText}, ${term}) > 0)`;
 }
 
 /** The WHERE clause of every list, search, count and facet: access predicate first. */
@@ -387,6 +391,8 @@ export async function count(
 }
 
 export interface Facets {
+	/** How many documents match in all: the same number `count` gives, from the same scan. */
+	total: number;
 	levels: { rank: number; count: number }[];
 	compartments: { id: number; count: number }[];
 	originators: { id: number; count: number }[];
@@ -404,46 +410,49 @@ export async function facets(
 	filters: DocumentFilters
 ): Promise<Facets> {
 	const w = filterSql(access, filters);
-	const grouped = async <K extends string | number>(key: SQL, keyIsNumber: boolean) => {
-		const rows = await queryRows<{ k: unknown; n: unknown }>(
-			executor,
-			sql`select ${key} as k, count(*) as n from ${document} where ${w} group by 1 order by 2 desc, 1 asc`
-		);
-		return rows.map((r) => ({
-			key: (keyIsNumber ? toNumber(r.k) : String(r.k)) as K,
-			count: toNumber(r.n)
-		}));
-	};
-	const unnested = async <K extends string | number>(
-		column: SQL,
-		keyIsNumber: boolean,
-		limit?: number
-	) => {
-		const rows = await queryRows<{ k: unknown; n: unknown }>(
+	// One scan for the plain columns and the total (grouping sets), one per array column.
+	const plain = queryRows<Record<string, unknown>>(
+		executor,
+		sql`select ${document.levelRank} as level, ${document.originatorOrgId} as originator,
+				${document.kind} as kind, ${document.status} as status, count(*) as n,
+				grouping(${document.levelRank}) as gl, grouping(${document.originatorOrgId}) as go,
+				grouping(${document.kind}) as gk, grouping(${document.status}) as gs
+			from ${document} where ${w}
+			group by grouping sets ((${document.levelRank}), (${document.originatorOrgId}),
+				(${document.kind}), (${document.status}), ())`
+	);
+	const unnested = async (column: SQL, limit?: number) =>
+		queryRows<{ k: unknown; n: unknown }>(
 			executor,
 			sql`select u.k as k, count(*) as n from ${document} cross join lateral unnest(${column}) as u(k)
 				where ${w} group by u.k order by 2 desc, 1 asc ${limit ? sql`limit ${limit}` : sql``}`
 		);
-		return rows.map((r) => ({
-			key: (keyIsNumber ? toNumber(r.k) : String(r.k)) as K,
-			count: toNumber(r.n)
-		}));
-	};
-	const [levels, compartments, originators, kinds, statuses, tags] = await Promise.all([
-		grouped<number>(sql`${document.levelRank}`, true),
-		unnested<number>(sql`${document.compartmentIds}`, true),
-		grouped<number>(sql`${document.originatorOrgId}`, true),
-		grouped<DocumentKind>(sql`${document.kind}`, false),
-		grouped<DocumentStatus>(sql`${document.status}`, false),
-		unnested<string>(sql`${document.tags}`, false, TOP_TAGS)
+	const [rows, compartments, tags] = await Promise.all([
+		plain,
+		unnested(sql`${document.compartmentIds}`),
+		unnested(sql`${document.tags}`, TOP_TAGS)
 	]);
+	const set = (row: Record<string, unknown>) =>
+		[row.gl, row.go, row.gk, row.gs].map((g) => toNumber(g)).join('');
+	const bySet = (pattern: string) =>
+		rows.filter((r) => set(r) === pattern).sort((x, y) => toNumber(y.n) - toNumber(x.n));
+	const total = rows.find((r) => set(r) === '1111');
 	return {
-		levels: levels.map((r) => ({ rank: r.key, count: r.count })).sort((a, b) => a.rank - b.rank),
-		compartments: compartments.map((r) => ({ id: r.key, count: r.count })),
-		originators: originators.map((r) => ({ id: r.key, count: r.count })),
-		kinds: kinds.map((r) => ({ kind: r.key, count: r.count })),
-		statuses: statuses.map((r) => ({ status: r.key, count: r.count })),
-		tags: tags.map((r) => ({ tag: r.key, count: r.count }))
+		total: total ? toNumber(total.n) : 0,
+		levels: bySet('0111')
+			.map((r) => ({ rank: toNumber(r.level), count: toNumber(r.n) }))
+			.sort((a, b) => a.rank - b.rank),
+		compartments: compartments.map((r) => ({ id: toNumber(r.k), count: toNumber(r.n) })),
+		originators: bySet('1011').map((r) => ({ id: toNumber(r.originator), count: toNumber(r.n) })),
+		kinds: bySet('1101').map((r) => ({
+			kind: String(r.kind) as DocumentKind,
+			count: toNumber(r.n)
+		})),
+		statuses: bySet('1110').map((r) => ({
+			status: String(r.status) as DocumentStatus,
+			count: toNumber(r.n)
+		})),
+		tags: tags.map((r) => ({ tag: String(r.k), count: toNumber(r.n) }))
 	};
 }
 

@@ -3,9 +3,12 @@ import * as audit from '../audit';
 import type { AuditAction } from '../audit';
 import { requireRole } from '../auth/guards';
 import type { SessionUser } from '../auth/types';
+import { getLocale } from '$lib/paraglide/runtime';
+import { getConfig } from '../config';
 import { getDb } from '../db';
 import type { Document } from '../db/schema';
 import { open, parseId } from './documents';
+import { homePanel, type VaultContext } from './pages';
 import { readerOf } from './reader';
 import type { Writer } from './write-rule';
 
@@ -62,4 +65,70 @@ export async function requireReadable(
 		}
 	});
 	error(404, 'Not Found');
+}
+
+/** Who is asking, in which language and time zone, and the audit fields of the request. */
+export function vaultContext(event: VaultEvent, vault: VaultReader): VaultContext {
+	return {
+		user: vault.user,
+		reader: vault.reader,
+		audit: audit.contextOf(event),
+		locale: getLocale() === 'ja' ? 'ja' : 'en',
+		timeZone: vault.user.timeZone ?? getConfig().displayTimeZone
+	};
+}
+
+/**
+ * For the author's own pages (edit, reclassify): the document must be readable (else the
+ * usual 404) and theirs. Someone else's readable document answers 403, audited: its existence
+ * is no secret to them, but changing it is not theirs to do.
+ */
+export async function requireOwnDocument(
+	event: VaultEvent,
+	rawId: string | undefined,
+	attempted: AuditAction
+): Promise<VaultReader & { document: Document }> {
+	const found = await requireReadable(event, rawId, attempted);
+	if (found.document.authorId !== found.reader.access.accountId) {
+		await audit.record({
+			...audit.contextOf(event),
+			action: 'document.denied',
+			outcome: 'denied',
+			target: { type: 'document', id: found.document.id },
+			details: {
+				reason: 'write:not_author',
+				documentId: found.document.id,
+				title: found.document.title,
+				attempted,
+				method: event.request.method
+			}
+		});
+		error(403, 'Forbidden');
+	}
+	return found;
+}
+
+/**
+ * The home page's documents panel for the signed-in person, or null when they do not use the
+ * vault (administrators and auditors, or an account no longer active). Audited as a list.
+ */
+export async function documentsPanel(event: VaultEvent) {
+	const user = event.locals.user;
+	if (!user || !(user.roles.includes('staff') || user.roles.includes('liaison'))) return null;
+	const reader = await readerOf(getDb(), user);
+	if (!reader) return null;
+	const ctx = vaultContext(event, { user, reader });
+	const panel = await homePanel(ctx);
+	await audit.record({
+		...ctx.audit,
+		action: 'document.list',
+		outcome: 'allowed',
+		details: {
+			source: 'home',
+			total: panel.total,
+			returned: panel.items.length,
+			documentIds: panel.items.map((i) => i.id)
+		}
+	});
+	return panel;
 }

@@ -201,6 +201,7 @@ describe('lists, filters, counts and facets over 10,000 documents', () => {
 		for (const name of Object.keys(readers)) {
 			const want = expected(name, {});
 			const f = await documents.facets(world.db, access(name), {});
+			expect(f.total).toBe(want.length);
 			const tally = <K>(keys: K[]) => {
 				const m = new Map<K, number>();
 				for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
+import { generateTOTP } from '@oslojs/otp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+	auditFor,
+	createAccount,
+	createAuthFixture,
+	type AuthFixture,
+	type TestAccount
+} from '../../../../tests/helpers/auth-fixture';
+import * as selfService from './self-service';
+import * as sessions from './sessions';
+import * as signIn from './sign-in';
+import type { SessionUser } from './types';
+
+let fixture: AuthFixture;
+beforeAll(async () => {
+	fixture = await createAuthFixture();
+});
+afterAll(async () => {
+	await fixture?.close();
+});
+
+const context = { ip: '192.0.2.50', userAgent: 'vitest', requestId: 'r' };
+
+async function signedIn(person: TestAccount, userAgent?: string) {
+	const created = await sessions.create(fixture.db, {
+		accountId: person.id,
+		mfaVerified: true,
+		userAgent
+	});
+	const valid = await sessions.validate(fixture.db, created.token);
+	return { ...created, user: valid!.user as SessionUser };
+}
+
+describe('own sessions', () => {
+	it('lists them with a device label and ends one, only of one’s own', async () => {
+		const person = await createAccount(fixture);
+		const other = await createAccount(fixture);
+		const here = await signedIn(
+			person,
+			'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36'
+		);
+		const phone = await signedIn(
+			person,
+			'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Version/18.0 Mobile/15E148 Safari/604.1'
+		);
+		const theirs = await signedIn(other);
+
+		const view = await selfService.overview(here.user, here.session.id);
+		expect(view.sessions).toHaveLength(2);
+		expect(view.sessions.find((s) => s.current)?.device).toBe('Chrome · Linux');
+		expect(view.sessions.find((s) => !s.current)?.device).toBe('Safari · iOS');
+
+		expect(await selfService.endSession(here.user, theirs.session.id, context)).toBe(false);
+		expect(await selfService.endSession(here.user, 'not-an-id', context)).toBe(false);
+		expect(await selfService.endSession(here.user, phone.session.id, context)).toBe(true);
+		expect(await sessions.validate(fixture.db, phone.token)).toBeNull();
+		expect(await sessions.validate(fixture.db, theirs.token)).not.toBeNull();
+		const actions = (await auditFor(fixture.db, person.id)).map((e) => e.action);
+		expect(actions).toContain('auth.session_ended');
+	});
+});
+
+describe('password change', () => {
+	it('needs the current password, applies the policy and ends the other sessions', async () => {
+		const person = await createAccount(fixture);
+		const here = await signedIn(person);
+		const elsewhere = await signedIn(person);
+		const next = 'a brand new passphrase for me';
+
+		expect(
+			await selfService.changePassword(
+				here.user,
+				here.session.id,
+				{ current: 'wrong', next, confirm: next },
+				context
+			)
+		).toEqual({ kind: 'problem', problem: 'wrong_password' });
+		expect(
+			await selfService.changePassword(
+				here.user,
+				here.session.id,
+				{ current: person.password, next: 'password', confirm: 'password' },
+				context
+			)
+		).toEqual({ kind: 'problem', problem: 'too_short' });
+		expect(
+			await selfService.changePassword(
+				here.user,
+				here.session.id,
+				{ current: person.password, next, confirm: next + '!' },
+				context
+			)
+		).toEqual({ kind: 'problem', problem: 'mismatch' });
+
+		const result = await selfService.changePassword(
+			here.user,
+			here.session.id,
+			{ current: person.password, next, confirm: next },
+			context
+		);
+		expect(result).toEqual({ kind: 'ok', sessionsEnded: 1 });
+		expect(await sessions.validate(fixture.db, here.token)).not.toBeNull();
+		expect(await sessions.validate(fixture.db, elsewhere.token)).toBeNull();
+		expect(
+			await signIn.passwordStep({ email: person.email, password: person.password }, context)
+		).toEqual({ kind: 'failed' });
+		expect((await signIn.passwordStep({ email: person.email, password: next }, context)).kind).toBe(
+			'second_factor'
+		);
+	});
+
+	it('throttles guesses of the current password', async () => {
+		const person = await createAccount(fixture);
+		const here = await signedIn(person);
+		for (let i = 0; i < 6; i++) {
+			await selfService.regenerateRecoveryCodes(here.user, `guess ${i}`, context);
+		}
+		expect(await selfService.regenerateRecoveryCodes(here.user, person.password, context)).toEqual({
+			kind: 'problem',
+			problem: 'wrong_password'
+		});
+	});
+});
+
+describe('authenticator and recovery codes', () => {
+	it('replaces the authenticator after the password and a code from the new one', async () => {
+		const person = await createAccount(fixture);
+		const here = await signedIn(person);
+		const secret = new Uint8Array(randomBytes(20));
+		const text = encodeBase32UpperCaseNoPadding(secret);
+		expect(
+			await selfService.reenrolTotp(
+				here.user,
+				{ password: 'wrong', secret: text, code: generateTOTP(secret, 30, 6) },
+				context
+			)
+		).toEqual({ kind: 'problem', problem: 'wrong_password' });
+		expect(
+			await selfService.reenrolTotp(
+				here.user,
+				{ password: person.password, secret: text, code: generateTOTP(person.totpSecret!, 30, 6) },
+				context
+			)
+		).toEqual({ kind: 'problem', problem: 'wrong_code' });
+		expect(
+			await selfService.reenrolTotp(
+				here.user,
+				{ password: person.password, secret: text, code: generateTOTP(secret, 30, 6) },
+				context
+			)
+		).toEqual({ kind: 'ok' });
+
+		// The old authenticator no longer works; the new one does (on its next step).
+		const pending = await signIn.passwordStep(person, context);
+		if (pending.kind !== 'second_factor') throw new Error('expected second factor');
+		expect(
+			await signIn.secondFactorStep(pending.token, generateTOTP(person.totpSecret!, 30, 6), context)
+		).toEqual({ kind: 'failed' });
+	});
+
+	it('regenerates recovery codes after the password; the old ones stop working', async () => {
+		const person = await createAccount(fixture);
+		const here = await signedIn(person);
+		const first = await selfService.regenerateRecoveryCodes(here.user, person.password, context);
+		const second = await selfService.regenerateRecoveryCodes(here.user, person.password, context);
+		if (first.kind !== 'ok' || second.kind !== 'ok') throw new Error('expected codes');
+		expect((await selfService.overview(here.user, here.session.id)).recoveryCodesLeft).toBe(10);
+		const pending = await signIn.passwordStep(person, context);
+		if (pending.kind !== 'second_factor') throw new Error('expected second factor');
+		expect(await signIn.secondFactorStep(pending.token, first.codes[0]!, context)).toEqual({
+			kind: 'failed'
+		});
+		expect((await signIn.secondFactorStep(pending.token, second.codes[0]!, context)).kind).toBe(
+			'signed_in'
+		);
+		const actions = (await auditFor(fixture.db, person.id)).map((e) => e.action);
+		expect(actions).toContain('auth.recovery_codes_regenerated');
+	});
+});

@@ -1,0 +1,402 @@
+import * as audit from '../audit';
+import type { AuditAction, AuditContext } from '../audit';
+import type { SessionUser } from '../auth/types';
+import { getDb } from '../db';
+import type { Document, DocumentKind, DocumentStatus } from '../db/schema';
+import { readMemo } from './content';
+import * as documents from './documents';
+import { renderMarkdown } from './markdown';
+import {
+	levelName,
+	loadReferences,
+	markingOf,
+	type Marking,
+	type MarkingLocale,
+	type References
+} from './markings';
+import { DocumentNotFoundError } from './write';
+import { isLiaisonOnly, WriteRefusedError, type Writer } from './write-rule';
+
+/**
+ * What the document pages show, put together from the domain functions, with the audit event
+ * of each read committed before the data is returned (so before the page is served).
+ */
+export interface VaultContext {
+	user: SessionUser;
+	reader: Writer;
+	audit: AuditContext;
+	locale: MarkingLocale;
+	timeZone: string;
+}
+
+export interface Option {
+	value: string;
+	label: string;
+	count?: number;
+}
+
+export interface ListEntry {
+	id: number;
+	kind: DocumentKind;
+	title: string;
+	summary: string;
+	status: DocumentStatus;
+	tags: string[];
+	updatedAt: Date;
+	authorName: string;
+	originator: string;
+	marking: Marking;
+	snippet: { text: string; hit: boolean }[];
+}
+
+const orgCode = (refs: References, id: number) =>
+	refs.organisations.find((o) => o.id === id)?.code ?? String(id);
+
+function entryOf(item: documents.ListItem, refs: References, locale: MarkingLocale): ListEntry {
+	return {
+		id: item.id,
+		kind: item.kind,
+		title: item.title,
+		summary: item.summary,
+		status: item.status,
+		tags: item.tags,
+		updatedAt: item.updatedAt,
+		authorName: item.authorName,
+		originator: orgCode(refs, item.originatorOrgId),
+		marking: markingOf(item, refs, locale),
+		snippet: item.snippet
+	};
+}
+
+export interface ListInput {
+	q?: string;
+	level: number[];
+	compartment?: string;
+	originator?: string;
+	kind?: DocumentKind;
+	tag?: string;
+	status?: DocumentStatus;
+	mine?: '1';
+	from?: string;
+	to?: string;
+	cursor?: string;
+}
+
+/** Codes from the query string to ids; an unknown code matches nothing rather than everything. */
+function filtersOf(
+	ctx: VaultContext,
+	refs: References,
+	input: ListInput
+): documents.DocumentFilters {
+	const byCode = <T extends { id: number; code: string }>(items: T[], code?: string) =>
+		code === undefined ? undefined : (items.find((i) => i.code === code)?.id ?? -1);
+	return {
+		q: input.q?.trim() || undefined,
+		levels: input.level.length > 0 ? input.level : undefined,
+		compartmentId: byCode(refs.compartments, input.compartment),
+		originatorOrgId: byCode(refs.organisations, input.originator),
+		kind: input.kind,
+		tag: input.tag,
+		status: input.status,
+		authorId: input.mine ? ctx.reader.access.accountId : undefined,
+		updatedFrom: input.from,
+		updatedTo: input.to,
+		timeZone: ctx.timeZone
+	};
+}
+
+export async function listPage(ctx: VaultContext, input: ListInput) {
+	const db = getDb();
+	const refs = await loadReferences(db);
+	const filters = filtersOf(ctx, refs, input);
+	const access = ctx.reader.access;
+	const [page, facets] = await Promise.all([
+		documents.list(db, access, filters, { cursor: input.cursor }),
+		documents.facets(db, access, filters)
+	]);
+	const total = facets.total;
+	const searching = filters.q !== undefined;
+	await audit.record({
+		...ctx.audit,
+		action: searching ? 'document.search' : 'document.list',
+		outcome: 'allowed',
+		target: null,
+		details: {
+			q: filters.q ?? null,
+			filters: { ...input, q: undefined, cursor: undefined },
+			page: input.cursor ? 'next' : 'first',
+			total,
+			returned: page.items.length,
+			documentIds: page.items.map((i) => i.id)
+		}
+	});
+	const locale = ctx.locale;
+	const levelLabel = (rank: number) => {
+		const ref = refs.levels.find((l) => l.rank === rank);
+		return ref ? levelName(ref, locale) : String(rank);
+	};
+	const compartmentCode = (id: number) =>
+		refs.compartments.find((c) => c.id === id)?.code ?? String(id);
+	return {
+		items: page.items.map((item) => entryOf(item, refs, locale)),
+		nextCursor: page.nextCursor,
+		total,
+		facets: {
+			levels: facets.levels.map((f) => ({
+				value: String(f.rank),
+				label: levelLabel(f.rank),
+				count: f.count
+			})),
+			compartments: facets.compartments.map((f) => ({
+				value: compartmentCode(f.id),
+				label: compartmentCode(f.id),
+				count: f.count
+			})),
+			originators: facets.originators.map((f) => ({
+				value: orgCode(refs, f.id),
+				label: orgCode(refs, f.id),
+				count: f.count
+			})),
+			kinds: facets.kinds.map((f) => ({ value: f.kind, label: f.kind, count: f.count })),
+			statuses: facets.statuses.map((f) => ({ value: f.status, label: f.status, count: f.count })),
+			tags: facets.tags.map((f) => ({ value: f.tag, label: f.tag, count: f.count }))
+		},
+		options: {
+			levels: refs.levels.map((l) => ({ value: String(l.rank), label: levelName(l, locale) })),
+			compartments: refs.compartments.map((c) => ({
+				value: c.code,
+				label: `${c.code} — ${locale === 'ja' ? c.nameJa : c.nameEn}`
+			})),
+			originators: refs.organisations.map((o) => ({
+				value: o.code,
+				label: `${o.code} — ${locale === 'ja' ? o.nameJa : o.nameEn}`
+			}))
+		}
+	};
+}
+
+/** Autocomplete: titles of readable documents, audited as a search like any other. */
+export async function suggestions(ctx: VaultContext, q: string) {
+	const found = await documents.suggest(getDb(), ctx.reader.access, q);
+	await audit.record({
+		...ctx.audit,
+		action: 'document.search',
+		outcome: 'allowed',
+		details: { q, kind: 'suggest', returned: found.length, documentIds: found.map((f) => f.id) }
+	});
+	return found;
+}
+
+/** The document page, after `requireReadable`. */
+export async function documentPage(ctx: VaultContext, doc: Document) {
+	const db = getDb();
+	const [refs, history, active, author] = await Promise.all([
+		loadReferences(db),
+		documents.versions(db, doc.id),
+		documents.activeVersion(db, doc.id),
+		documents.authorName(db, doc.authorId)
+	]);
+	let memoHtml: string | null = null;
+	if (doc.kind === 'memo' && active) {
+		const markdown = await readMemo(active);
+		memoHtml = markdown === null ? null : renderMarkdown(markdown);
+	}
+	await audit.record({
+		...ctx.audit,
+		action: 'document.view',
+		outcome: 'allowed',
+		target: { type: 'document', id: doc.id },
+		details: { documentId: doc.id, title: doc.title, version: active?.number ?? null }
+	});
+	const locale = ctx.locale;
+	const compartments = refs.compartments
+		.filter((c) => doc.compartmentIds.includes(c.id))
+		.map((c) => ({ code: c.code, name: locale === 'ja' ? c.nameJa : c.nameEn }));
+	const release = refs.organisations
+		.filter((o) => doc.releaseOrgIds.includes(o.id))
+		.map((o) => ({ code: o.code, name: locale === 'ja' ? o.nameJa : o.nameEn }));
+	const originator = refs.organisations.find((o) => o.id === doc.originatorOrgId);
+	return {
+		document: {
+			id: doc.id,
+			kind: doc.kind,
+			title: doc.title,
+			summary: doc.summary,
+			status: doc.status,
+			tags: doc.tags,
+			reviewOn: doc.reviewOn,
+			createdAt: doc.createdAt,
+			updatedAt: doc.updatedAt,
+			levelRank: doc.levelRank,
+			authorName: author,
+			originator: originator
+				? { code: originator.code, name: locale === 'ja' ? originator.nameJa : originator.nameEn }
+				: null,
+			compartments,
+			release
+		},
+		marking: markingOf(doc, refs, locale),
+		isAuthor: doc.authorId === ctx.reader.access.accountId,
+		active: active
+			? {
+					number: active.number,
+					contentType: active.contentType,
+					fileName: active.fileName,
+					size: active.size,
+					sha256: active.sha256
+				}
+			: null,
+		versions: history.map((v) => ({
+			number: v.number,
+			size: v.size,
+			sha256: v.sha256,
+			contentType: v.contentType,
+			fileName: v.fileName,
+			note: v.note,
+			createdAt: v.createdAt,
+			createdByName: v.createdByName
+		})),
+		memoHtml
+	};
+}
+
+/** The Markdown of the author's memo for the edit form: a read like any other, audited first. */
+export async function memoSource(ctx: VaultContext, doc: Document): Promise<string> {
+	const active = await documents.activeVersion(getDb(), doc.id);
+	await audit.record({
+		...ctx.audit,
+		action: 'document.view',
+		outcome: 'allowed',
+		target: { type: 'document', id: doc.id },
+		details: {
+			documentId: doc.id,
+			title: doc.title,
+			version: active?.number ?? null,
+			purpose: 'edit'
+		}
+	});
+	if (!active) return '';
+	return (await readMemo(active)) ?? '';
+}
+
+/**
+ * The choices a writer's forms offer: levels up to their own, compartments they hold, and the
+ * organisations the write rule lets them name. The actions check again; this is only the offer.
+ */
+export async function writeOptions(ctx: VaultContext) {
+	const refs = await loadReferences(getDb());
+	const { access, homeOrgId } = ctx.reader;
+	const locale = ctx.locale;
+	const liaison = isLiaisonOnly(ctx.reader) || access.organisationId !== homeOrgId;
+	const orgOption = (o: References['organisations'][number]) => ({
+		value: o.code,
+		label: `${o.code} — ${locale === 'ja' ? o.nameJa : o.nameEn}`
+	});
+	const own = refs.organisations.find((o) => o.id === access.organisationId);
+	const home = refs.organisations.find((o) => o.id === homeOrgId);
+	return {
+		levels: refs.levels
+			.filter((l) => l.rank <= access.level)
+			.map((l) => ({ value: String(l.rank), label: levelName(l, locale) })),
+		compartments: refs.compartments
+			.filter((c) => access.compartmentIds.includes(c.id))
+			.map((c) => ({
+				value: c.code,
+				label: `${c.code} — ${locale === 'ja' ? c.nameJa : c.nameEn}`
+			})),
+		release: liaison
+			? refs.organisations
+					.filter((o) => o.id === access.organisationId || o.id === homeOrgId)
+					.map(orgOption)
+			: refs.organisations.map(orgOption),
+		/** Always released to these; the form shows them checked and fixed. */
+		requiredRelease: [own?.code, liaison ? home?.code : undefined].filter((c): c is string => !!c),
+		originators: liaison ? (own ? [orgOption(own)] : []) : refs.organisations.map(orgOption),
+		defaultOriginator: own?.code ?? '',
+		liaison
+	};
+}
+
+/** Form codes to ids. Unknown codes are refused: a form cannot invent a compartment. */
+export async function idsOf(input: {
+	compartments: string[];
+	release: string[];
+	originator?: string;
+}) {
+	const refs = await loadReferences(getDb());
+	const compartmentIds = input.compartments.map(
+		(code) => refs.compartments.find((c) => c.code === code)?.id
+	);
+	const releaseOrgIds = input.release.map(
+		(code) => refs.organisations.find((o) => o.code === code)?.id
+	);
+	const originatorOrgId =
+		input.originator === undefined
+			? undefined
+			: refs.organisations.find((o) => o.code === input.originator)?.id;
+	if (compartmentIds.includes(undefined) || releaseOrgIds.includes(undefined)) return null;
+	if (input.originator !== undefined && originatorOrgId === undefined) return null;
+	return {
+		compartmentIds: compartmentIds as number[],
+		releaseOrgIds: releaseOrgIds as number[],
+		originatorOrgId
+	};
+}
+
+export type WriteOutcome<T> =
+	{ ok: true; value: T } | { ok: false; status: 403 | 404 | 409; reason: string };
+
+/**
+ * Runs a write. A refusal by the write rule is audited as a denial (with its reason) and
+ * returned for the form to show; a document that went unreadable meanwhile is a 404.
+ */
+export async function attempt<T>(
+	ctx: VaultContext,
+	action: AuditAction,
+	documentId: number | null,
+	run: () => Promise<T>
+): Promise<WriteOutcome<T>> {
+	try {
+		return { ok: true, value: await run() };
+	} catch (error) {
+		if (error instanceof WriteRefusedError || error instanceof DocumentNotFoundError) {
+			const reason = error instanceof WriteRefusedError ? error.reason : 'not_found';
+			await audit.record({
+				...ctx.audit,
+				action: 'document.denied',
+				outcome: 'denied',
+				target: documentId === null ? null : { type: 'document', id: documentId },
+				details: { reason: `write:${reason}`, attempted: action, documentId }
+			});
+			if (error instanceof DocumentNotFoundError) return { ok: false, status: 404, reason };
+			return { ok: false, status: reason === 'status' ? 409 : 403, reason };
+		}
+		throw error;
+	}
+}
+
+/** The home page panel: recent readable documents and counts. */
+export async function homePanel(ctx: VaultContext) {
+	const db = getDb();
+	const [refs, recent] = await Promise.all([
+		loadReferences(db),
+		documents.recent(db, ctx.reader.access)
+	]);
+	return {
+		total: recent.total,
+		drafts: recent.drafts,
+		items: recent.items.map((item) => entryOf(item, refs, ctx.locale))
+	};
+}
+
+/** A document's classification as form values (codes) and its marking, for the reclassify form. */
+export async function classificationCodes(ctx: VaultContext, doc: Document) {
+	const refs = await loadReferences(getDb());
+	return {
+		marking: markingOf(doc, refs, ctx.locale),
+		compartments: refs.compartments
+			.filter((c) => doc.compartmentIds.includes(c.id))
+			.map((c) => c.code),
+		release: refs.organisations.filter((o) => doc.releaseOrgIds.includes(o.id)).map((o) => o.code)
+	};
+}

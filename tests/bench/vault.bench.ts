@@ -1,0 +1,228 @@
+// Vault benchmarks on the real PostgreSQL server (DATABASE_URL, default the local server) through
+// the built app (build/index.js) over HTTP, as a signed-in mid-level staff member:
+// the document list and searches (one-, two- and four-character Japanese, an English word) with
+// BENCH_VAULT_DOCS documents (default 100,000) and BENCH_VAULT_USERS accounts (default 1,000),
+// against a bare page served by the same process (the sign-in page). Requests per second and
+// p50/p95 latency, each also as a ratio of the baseline measured in the same run.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import * as sessions from '../../src/lib/server/auth/sessions';
+import { openDatabase } from '../../src/lib/server/db';
+import * as schema from '../../src/lib/server/db/schema';
+import { DEFAULT_LEVELS } from '../../src/lib/server/seed/demo-data';
+import { seedCorpus } from '../helpers/vault-corpus';
+
+const serverUrl =
+	process.env.DATABASE_URL ||
+	process.env.BENCH_DATABASE_URL ||
+	'postgres://postgres@127.0.0.1:5432/postgres';
+const DOCS = Number(process.env.BENCH_VAULT_DOCS ?? 100_000);
+const USERS = Number(process.env.BENCH_VAULT_USERS ?? 1_000);
+const SECONDS = Number(process.env.BENCH_VAULT_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.BENCH_VAULT_CONCURRENCY ?? 8);
+
+const fmt = (n: number, digits = 0) =>
+	n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+		});
+	});
+}
+
+if (!existsSync('build/index.js')) {
+	console.log('vault bench: no build yet, building once…');
+	const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
+	if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+try {
+	await admin`select 1`;
+} catch (error) {
+	console.log(`vault bench: no PostgreSQL server at ${serverUrl} (${(error as Error).message}).`);
+	process.exit(1);
+}
+const name = `jiss_bench_${randomBytes(4).toString('hex')}`;
+await admin.unsafe(`create database ${name}`);
+const url = new URL(serverUrl);
+url.pathname = `/${name}`;
+const benchUrl = url.toString();
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-vault-bench-'));
+let app: ReturnType<typeof spawn> | undefined;
+
+try {
+	const handle = await openDatabase(
+		{ kind: 'postgres', url: benchUrl, ownerUrl: benchUrl, poolSize: 4 },
+		{ migrate: true }
+	);
+	const db = handle.db;
+	const orgs = await db
+		.insert(schema.organisation)
+		.values([
+			{ code: 'JISS', nameEn: 'JISS', nameJa: '日本宇宙安全保障研究所', isHome: true },
+			{ code: 'USA', nameEn: 'USA', nameJa: '米国' },
+			{ code: 'AUS', nameEn: 'AUS', nameJa: '豪州' }
+		])
+		.returning();
+	await db.insert(schema.level).values([...DEFAULT_LEVELS]);
+	const comps = await db
+		.insert(schema.compartment)
+		.values([
+			{ code: 'SDA', nameEn: 'SDA', nameJa: '宇宙領域把握' },
+			{ code: 'MD', nameEn: 'MD', nameJa: 'ミサイル防衛', sensitive: true },
+			{ code: 'PNT', nameEn: 'PNT', nameJa: '測位' }
+		])
+		.returning();
+	const started = performance.now();
+	const accounts: number[] = [];
+	for (let start = 0; start < USERS; start += 500) {
+		const batch = Array.from({ length: Math.min(500, USERS - start) }, (_, i) => ({
+			email: `user${start + i}@bench.example`,
+			displayName: `Bench user ${start + i}`,
+			organisationId: orgs[(start + i) % 10 === 9 ? 1 : 0]!.id,
+			roles: [(start + i) % 10 === 9 ? 'liaison' : 'staff'] as schema.Role[],
+			status: 'active' as const
+		}));
+		const rows = await db.insert(schema.account).values(batch).returning({ id: schema.account.id });
+		accounts.push(...rows.map((r) => r.id));
+	}
+	// The reader: staff, CONFIDENTIAL, read in to SDA (a mid-level user).
+	const reader = accounts[0]!;
+	await db.insert(schema.grant).values([
+		{ accountId: reader, kind: 'level', levelRank: 2, reason: 'bench' },
+		{ accountId: reader, kind: 'compartment', compartmentId: comps[0]!.id, reason: 'bench' }
+	]);
+	await seedCorpus(db, {
+		count: DOCS,
+		orgIds: orgs.map((o) => o.id),
+		compartmentIds: comps.map((c) => c.id),
+		authorIds: accounts.slice(0, 200)
+	});
+	// As autovacuum leaves a table soon after a bulk load: statistics, and the visibility map that
+	// lets counts and facets read the covering index alone.
+	await db.execute(sql`vacuum analyze document`);
+	const { token } = await sessions.create(db, {
+		accountId: reader,
+		mfaVerified: true,
+		lifetimes: { idleMinutes: 600, absoluteHours: 12 }
+	});
+	await handle.close();
+	console.log(
+		`seeded ${fmt(DOCS)} documents and ${fmt(USERS)} accounts in ${fmt((performance.now() - started) / 1000, 1)} s`
+	);
+
+	const port = await freePort();
+	const origin = `http://127.0.0.1:${port}`;
+	app = spawn(process.execPath, ['build/index.js'], {
+		stdio: ['ignore', 'ignore', 'inherit'],
+		env: {
+			...process.env,
+			DATABASE_URL: benchUrl,
+			INTRANET_MODE: 'demo',
+			DATA_DIR: dataDir,
+			PORT: String(port),
+			HOST: '127.0.0.1',
+			ORIGIN: origin,
+			LOG_LEVEL: 'error'
+		}
+	});
+	for (let i = 0; i < 600; i++) {
+		const ready = await fetch(`${origin}/readyz`).catch(() => null);
+		if (ready?.ok) break;
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+
+	const cookie = `session=${token}`;
+	async function measure(label: string, target: string, signedIn: boolean) {
+		const headers: Record<string, string> = { accept: 'text/html' };
+		if (signedIn) headers.cookie = cookie;
+		// Warm-up, and a check that the route answers what we think.
+		const probe = await fetch(origin + target, { headers, redirect: 'manual' });
+		await probe.arrayBuffer();
+		if (probe.status !== 200) throw new Error(`${target} answered ${probe.status}`);
+		const latencies: number[] = [];
+		const until = performance.now() + SECONDS * 1000;
+		await Promise.all(
+			Array.from({ length: CONCURRENCY }, async () => {
+				while (performance.now() < until) {
+					const t0 = performance.now();
+					const response = await fetch(origin + target, { headers, redirect: 'manual' });
+					await response.arrayBuffer();
+					latencies.push(performance.now() - t0);
+				}
+			})
+		);
+		latencies.sort((a, b) => a - b);
+		const at = (q: number) =>
+			latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+		return { label, rps: latencies.length / SECONDS, p50: at(0.5), p95: at(0.95) };
+	}
+
+	const baseline = await measure('bare page (/sign-in)', '/sign-in', false);
+	const runs = [
+		await measure('document list, first page', '/documents', true),
+		await measure(
+			'list filtered by level and compartment',
+			'/documents?level=1&level=2&compartment=SDA',
+			true
+		),
+		await measure('search "宇" (1 character)', `/documents?q=${encodeURIComponent('宇')}`, true),
+		await measure(
+			'search "暗号" (2 characters)',
+			`/documents?q=${encodeURIComponent('暗号')}`,
+			true
+		),
+		await measure(
+			'search "安全保障" (4 characters)',
+			`/documents?q=${encodeURIComponent('安全保障')}`,
+			true
+		),
+		await measure('search "orbit"', '/documents?q=orbit', true)
+	];
+	console.log(
+		`\n${fmt(DOCS)} documents, ${fmt(USERS)} accounts, ${CONCURRENCY} concurrent clients, ${SECONDS} s each, reader CONFIDENTIAL + SDA`
+	);
+	console.log(
+		[
+			'route'.padEnd(42),
+			'req/s'.padStart(8),
+			'p50 ms'.padStart(8),
+			'p95 ms'.padStart(8),
+			'req/s vs bare'.padStart(14),
+			'p95 vs bare'.padStart(12)
+		].join(' ')
+	);
+	for (const r of [baseline, ...runs]) {
+		console.log(
+			[
+				r.label.padEnd(42),
+				fmt(r.rps).padStart(8),
+				fmt(r.p50, 1).padStart(8),
+				fmt(r.p95, 1).padStart(8),
+				`${fmt((r.rps / baseline.rps) * 100)} %`.padStart(14),
+				`${fmt(r.p95 / baseline.p95, 1)}×`.padStart(12)
+			].join(' ')
+		);
+	}
+	console.log('(each list and search request also appends its audit event to the hash chain)');
+} finally {
+	if (app && app.exitCode === null) {
+		app.kill('SIGTERM');
+		await new Promise((resolve) => app!.once('exit', resolve));
+	}
+	await admin.unsafe(`drop database if exists ${name} with (force)`);
+	await admin.end();
+	rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,181 @@
+import AxeBuilder from '@axe-core/playwright';
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateHOTP } from '@oslojs/otp';
+import { expect, test, type Page } from '@playwright/test';
+import en from '../../../messages/en.json' with { type: 'json' };
+import ja from '../../../messages/ja.json' with { type: 'json' };
+import { DEMO, demoAccount, noteCodeUsed, useSession } from '../helpers/auth';
+
+const base = () => `http://127.0.0.1:${process.env.E2E_PORT}`;
+
+// One account per test, so that no test waits for the next authenticator time step.
+const LANGS = [
+	{ lang: 'en', t: en, sessions: DEMO.analyst, password: DEMO.researcher, totp: DEMO.staff },
+	{ lang: 'ja', t: ja, sessions: DEMO.liaison2, password: DEMO.liaison, totp: DEMO.administrator2 }
+] as const;
+
+async function axe(page: Page) {
+	const results = await new AxeBuilder({ page }).analyze();
+	expect(results.violations).toEqual([]);
+}
+
+function codeFor(secret: string, offset = 0): { code: string; step: number } {
+	const step = Math.floor(Date.now() / 30_000) + offset;
+	return { code: generateHOTP(decodeBase32IgnorePadding(secret), BigInt(step), 6), step };
+}
+
+for (const { lang, t, ...emails } of LANGS) {
+	test.describe(`account page (${lang})`, () => {
+		test.beforeEach(async ({ context }) => {
+			await context.addCookies([{ name: 'locale', value: lang, url: base() }]);
+		});
+
+		test('lists the sessions and ends another one', async ({ page, browser }) => {
+			const email = emails.sessions;
+			const other = await browser.newContext({
+				extraHTTPHeaders: { 'X-Forwarded-For': '203.0.113.99', 'X-Real-IP': '203.0.113.99' }
+			});
+			await useSession(other.request, email);
+			await useSession(page.request, email);
+			await page.goto('/account');
+			await expect(page.locator('html')).toHaveAttribute('lang', lang);
+			await expect(page.getByRole('heading', { level: 1 })).toHaveText(t.auth_account_title);
+			const rows = page.locator('tbody tr');
+			await expect(rows).toHaveCount(2);
+			// The other browser claimed another address; only the real one is recorded.
+			await expect(rows.filter({ hasText: '203.0.113.99' })).toHaveCount(0);
+			await expect(rows.filter({ hasText: '127.0.0.1' })).toHaveCount(2);
+			await expect(page.getByText(t.auth_session_current)).toBeVisible();
+			await axe(page);
+
+			await rows.getByRole('button', { name: t.auth_session_end, exact: false }).click();
+			await expect(page.getByRole('status')).toHaveText(t.auth_session_ended);
+			await expect(page.locator('tbody tr')).toHaveCount(1);
+			// The other browser is signed out on its next request.
+			const response = await other.request.get('/account', {
+				headers: { accept: 'text/html' },
+				maxRedirects: 0
+			});
+			expect(response.status()).toBe(303);
+			await other.close();
+		});
+
+		test('changes the password (ending the other sessions) and back', async ({ page, browser }) => {
+			const email = emails.password;
+			const account = demoAccount(email);
+			const other = await browser.newContext();
+			await useSession(other.request, email);
+			await useSession(page.request, email);
+			await page.goto('/account');
+			const next = `a new passphrase for ${lang} testing`;
+			const form = page.locator('form[action="?/changePassword"]');
+
+			await form.getByLabel(t.auth_current_password, { exact: true }).fill('not my password');
+			await form.getByLabel(t.auth_new_password, { exact: true }).fill(next);
+			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill(next);
+			await form.getByRole('button').click();
+			await expect(page.getByRole('alert')).toHaveText(t.auth_problem_wrong_password);
+
+			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			// Long enough for the browser's own check, but one of the most common passwords.
+			await form.getByLabel(t.auth_new_password, { exact: true }).fill('123qweasdzxc');
+			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill('123qweasdzxc');
+			await form.getByRole('button').click();
+			await expect(page.getByRole('alert')).toHaveText(t.auth_problem_common);
+			await axe(page);
+
+			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await form.getByLabel(t.auth_new_password, { exact: true }).fill(next);
+			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill(next);
+			await form.getByRole('button').click();
+			await expect(page.getByRole('status')).toHaveText(t.auth_password_changed);
+			const ended = await other.request.get('/account', {
+				headers: { accept: 'text/html' },
+				maxRedirects: 0
+			});
+			expect(ended.status()).toBe(303);
+			await other.close();
+
+			// Back to the demo password, which other tests sign in with.
+			await form.getByLabel(t.auth_current_password, { exact: true }).fill(next);
+			await form.getByLabel(t.auth_new_password, { exact: true }).fill(account.password);
+			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill(account.password);
+			await form.getByRole('button').click();
+			await expect(page.getByRole('status')).toHaveText(t.auth_password_changed);
+		});
+
+		test('sets up a new authenticator and new recovery codes', async ({ page, browser }) => {
+			const email = emails.totp;
+			const account = demoAccount(email);
+			await useSession(page.request, email);
+			await page.goto('/account');
+			await page.getByRole('link', { name: t.auth_totp_start }).click();
+			await expect(page.getByRole('img', { name: t.auth_totp_qr_alt })).toBeVisible();
+			await axe(page);
+			const secret = (await page.getByTestId('totp-secret').textContent())!.replace(/\s/g, '');
+			expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+			const form = page.locator('form[action="?/reenrolTotp"]');
+			const first = codeFor(secret);
+			await form.getByLabel(t.auth_totp_code_label).fill(first.code);
+			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await form.getByRole('button').click();
+			await expect(page.getByRole('status')).toHaveText(t.auth_totp_replaced);
+			noteCodeUsed(email, first.step);
+
+			// Sign in elsewhere with the new authenticator.
+			const other = await browser.newContext();
+			const headers = { Origin: base(), Accept: 'text/html' };
+			const step1 = await other.request.post('/sign-in?/password', {
+				form: { email, password: account.password, next: '/' },
+				headers,
+				maxRedirects: 0
+			});
+			expect(step1.status()).toBe(303);
+			const second = codeFor(secret, 1);
+			const step2 = await other.request.post('/sign-in?/code', {
+				form: { code: second.code, next: '/' },
+				headers,
+				maxRedirects: 0
+			});
+			expect(step2.status()).toBe(303);
+			noteCodeUsed(email, second.step);
+			await other.close();
+
+			// New recovery codes, shown once.
+			await page.goto('/account');
+			const codes = page.locator('form[action="?/recoveryCodes"]');
+			await codes.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await codes.getByRole('button').click();
+			await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+			await axe(page);
+
+			// Back to the demo secret (documented in the README) for the other tests.
+			await page.goto('/account?totp=new');
+			await page.locator('input[name=secret]').evaluate((input, value) => {
+				(input as HTMLInputElement).value = value;
+			}, account.totpSecret);
+			const back = codeFor(account.totpSecret, 1);
+			await form.getByLabel(t.auth_totp_code_label).fill(back.code);
+			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await form.getByRole('button').click();
+			await expect(page.getByRole('status')).toHaveText(t.auth_totp_replaced);
+			noteCodeUsed(email, back.step);
+		});
+	});
+}
+
+test.describe('enrolment page', () => {
+	for (const { lang, t } of LANGS) {
+		test(`an unknown, used or expired link says so, without detail (${lang})`, async ({
+			page,
+			context
+		}) => {
+			await context.addCookies([{ name: 'locale', value: lang, url: base() }]);
+			for (const token of ['A'.repeat(43), 'short', 'x'.repeat(500)]) {
+				await page.goto(`/enrol/${token}`);
+				await expect(page.getByRole('alert')).toHaveText(t.auth_enrol_invalid);
+			}
+			await axe(page);
+		});
+	}
+});
