@@ -13,7 +13,8 @@ const TEXT = {
 		refusedType: 'This type of file is not allowed',
 		mismatch: "The file's contents do not match its extension",
 		cancelled: 'The upload was cancelled',
-		download: 'Download'
+		download: 'Download',
+		newVersion: 'Upload new version'
 	},
 	ja: {
 		title: '表題',
@@ -23,7 +24,8 @@ const TEXT = {
 		refusedType: 'この種類のファイルはアップロードできません',
 		mismatch: 'ファイルの内容が拡張子と一致しない',
 		cancelled: 'アップロードを中止しました',
-		download: 'ダウンロード'
+		download: 'ダウンロード',
+		newVersion: '新しい版をアップロード'
 	}
 } as const;
 
@@ -112,8 +114,23 @@ for (const [locale, account] of [
 		await expect(page.getByText(/UNRESTRICTED|一般/).first()).toBeVisible();
 		await axe(page);
 
+		// The author adds a version; the viewer then shows it.
+		await page.goto(`/documents/${id}/versions/upload`);
+		await axe(page);
+		await page
+			.getByLabel(t.file, { exact: true })
+			.setInputFiles({
+				name: 'v2.txt',
+				mimeType: 'text/plain',
+				buffer: Buffer.from('第二版の本文')
+			});
+		await page.getByRole('button', { name: t.newVersion }).click();
+		await page.waitForURL(new RegExp(`/documents/${id}$`));
+		await page.goto(`/documents/${id}/viewer`);
+		await expect(page.getByText('第二版の本文')).toBeVisible();
+
 		const download = page.waitForEvent('download');
 		await page.getByRole('link', { name: t.download }).click();
-		expect((await download).suggestedFilename()).toBe('宇宙メモ.txt');
+		expect((await download).suggestedFilename()).toBe('v2.txt');
 	});
 }
