@@ -117,13 +117,11 @@ for (const [locale, account] of [
 		// The author adds a version; the viewer then shows it.
 		await page.goto(`/documents/${id}/versions/upload`);
 		await axe(page);
-		await page
-			.getByLabel(t.file, { exact: true })
-			.setInputFiles({
-				name: 'v2.txt',
-				mimeType: 'text/plain',
-				buffer: Buffer.from('第二版の本文')
-			});
+		await page.getByLabel(t.file, { exact: true }).setInputFiles({
+			name: 'v2.txt',
+			mimeType: 'text/plain',
+			buffer: Buffer.from('第二版の本文')
+		});
 		await page.getByRole('button', { name: t.newVersion }).click();
 		await page.waitForURL(new RegExp(`/documents/${id}$`));
 		await page.goto(`/documents/${id}/viewer`);
