@@ -5,7 +5,8 @@ import { withDemoKeys } from './demo-keys';
 import { log } from './log';
 import { createMailer, getMailer, setMailer } from './mail';
 import { seedDemoData } from './seed';
-import { createObjectStore, setObjectStore } from './storage';
+import { createObjectStore, getObjectStore, setObjectStore } from './storage';
+import { startUploadReaper } from './vault/reaper';
 
 export interface Started {
 	config: Config;
@@ -49,8 +50,10 @@ export async function startOrExit(): Promise<void> {
 	try {
 		const { database } = await start();
 		const stopNotices = startNotices(getDb, getMailer);
+		const stopReaper = startUploadReaper(database.db, getObjectStore());
 		process.once('sveltekit:shutdown', () => {
 			stopNotices();
+			stopReaper();
 			void database.close();
 		});
 	} catch (error) {
