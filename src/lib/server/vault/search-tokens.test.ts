@@ -29,7 +29,7 @@ describe('vault_search_tokens', () => {
 			database.handle.db,
 			sql`select vault_search_tokens(${text}) as tokens`
 		);
-		return row.tokens;
+		return row?.tokens ?? [];
 	}
 
 	it('gives the distinct one- and two-character tokens of mixed Japanese and Latin text', async () => {
