@@ -6,7 +6,8 @@ import { withDemoKeys } from './demo-keys';
 import { log } from './log';
 import { createMailer, getMailer, setMailer } from './mail';
 import { seedDemoData } from './seed';
-import { createObjectStore, setObjectStore } from './storage';
+import { createObjectStore, getObjectStore, setObjectStore } from './storage';
+import { startUploadReaper } from './vault/reaper';
 
 export interface Started {
 	config: Config;
@@ -51,9 +52,11 @@ export async function startOrExit(): Promise<void> {
 		const { database } = await start();
 		const stopCheckpoints = startCheckpoints();
 		const stopNotices = startNotices(getDb, getMailer);
+		const stopReaper = startUploadReaper(database.db, getObjectStore());
 		process.once('sveltekit:shutdown', () => {
 			stopCheckpoints();
 			stopNotices();
+			stopReaper();
 			void database.close();
 		});
 	} catch (error) {

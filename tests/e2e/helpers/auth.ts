@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
@@ -33,24 +33,44 @@ function origin(): string {
 }
 
 const STEP_MS = 30_000;
-// The server accepts each time step once per account (and the neighbouring steps): remember
-// the last step used per account in this worker, and use the next one.
-const lastStep = new Map<string, number>();
+// The server accepts each time step once per account (and the neighbouring steps): remember the
+// last step used per account, and use the next one. Kept in a file for this run's server, so that
+// a worker restarted after a failure still knows which steps the earlier worker used.
+function stepsFile(): string {
+	return path.resolve('tests/.tmp', `totp-steps-${process.env.E2E_PORT}.json`);
+}
+
+function readSteps(): Record<string, number> {
+	try {
+		return JSON.parse(readFileSync(stepsFile(), 'utf8')) as Record<string, number>;
+	} catch {
+		return {};
+	}
+}
 
 /** Tells the helper that a step's code was used for this account outside it. */
 export function noteCodeUsed(email: string, step: number): void {
-	lastStep.set(email, Math.max(step, lastStep.get(email) ?? -Infinity));
+	const steps = readSteps();
+	steps[email] = Math.max(step, steps[email] ?? -Infinity);
+	mkdirSync(path.dirname(stepsFile()), { recursive: true });
+	writeFileSync(stepsFile(), JSON.stringify(steps));
 }
 
-async function nextCode(email: string): Promise<{ code: string; step: number }> {
-	const account = demoAccount(email);
+/**
+ * A code for the account's next unused step, from its demo secret or the given one (an
+ * authenticator just set up); waits when the next step is beyond the server's window.
+ */
+export async function nextCode(
+	email: string,
+	secret = demoAccount(email).totpSecret
+): Promise<{ code: string; step: number }> {
 	const now = Math.floor(Date.now() / STEP_MS);
-	const step = Math.max(now, (lastStep.get(email) ?? -Infinity) + 1);
+	const step = Math.max(now, (readSteps()[email] ?? -Infinity) + 1);
 	// The server accepts one step ahead; beyond that, wait for time to catch up.
 	const waitMs = (step - 1) * STEP_MS - Date.now();
 	if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 200));
-	lastStep.set(email, step);
-	const code = generateHOTP(decodeBase32IgnorePadding(account.totpSecret), BigInt(step), 6);
+	noteCodeUsed(email, step);
+	const code = generateHOTP(decodeBase32IgnorePadding(secret), BigInt(step), 6);
 	return { code, step };
 }
 

@@ -1,0 +1,163 @@
+import { and, eq } from 'drizzle-orm';
+import { Readable } from 'node:stream';
+import * as audit from '../audit';
+import { getDb } from '../db';
+import { documentVersion, type Document, type DocumentVersion } from '../db/schema';
+import { getObjectStore } from '../storage';
+import { activeVersion, parseId } from './documents';
+import { denyVersion } from './file-access';
+import { contentDisposition } from './file-names';
+import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
+
+/**
+ * Downloads and previews of a document the route's guard (`requireReadable`) already found
+ * readable. Order matters and is the point of this module: the access check, then the audit
+ * event committed, then the object opened and the first byte sent. A failed audit write throws
+ * before the object store is even asked.
+ */
+
+export type FileMode = 'download' | 'preview';
+
+export interface FileRequest {
+	document: Document;
+	context: audit.AuditContext;
+	/** Raw route parameter; absent for the current version. */
+	versionNumber?: string;
+	mode: FileMode;
+	rangeHeader: string | null;
+	ifRangeHeader: string | null;
+}
+
+export interface FileAnswer {
+	status: 200 | 206 | 416;
+	headers: Headers;
+	body: ReadableStream<Uint8Array> | null;
+}
+
+/** One `bytes=a-b`, `a-` or `-n` range; anything else (several ranges included) is ignored. */
+export function parseRange(
+	header: string | null,
+	size: number
+): { start: number; end: number } | 'unsatisfiable' | null {
+	if (!header) return null;
+	const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+	if (!match || (match[1] === '' && match[2] === '')) return null;
+	if (match[1] === '') {
+		const suffix = Number(match[2]);
+		if (suffix === 0 || size === 0) return 'unsatisfiable';
+		return { start: Math.max(0, size - suffix), end: size - 1 };
+	}
+	const start = Number(match[1]);
+	const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+	if (!Number.isSafeInteger(start) || start >= size || end < start) return 'unsatisfiable';
+	return { start, end };
+}
+
+function previewKindOf(version: Pick<DocumentVersion, 'contentType'>): PreviewKind {
+	const kind = kindFromContentType(version.contentType);
+	return kind ? FILE_TYPES[kind].preview : 'none';
+}
+
+/** What a preview or download sends as Content-Type: only types from the allowlist. */
+function safeContentType(version: Pick<DocumentVersion, 'contentType'>, mode: FileMode): string {
+	const kind = kindFromContentType(version.contentType);
+	if (!kind) return 'application/octet-stream';
+	// Text of any flavour is shown as plain text: never as HTML, never sniffed.
+	if (FILE_TYPES[kind].preview === 'text' && mode === 'preview') return 'text/plain; charset=utf-8';
+	return FILE_TYPES[kind].contentType;
+}
+
+export async function open(request: FileRequest): Promise<FileAnswer> {
+	const db = getDb();
+	const doc = request.document;
+	const attempted = request.mode === 'preview' ? 'document.preview' : 'document.download';
+	let version: DocumentVersion | null | undefined;
+	if (request.versionNumber === undefined) {
+		version = await activeVersion(db, doc.id);
+	} else {
+		const number = parseId(request.versionNumber);
+		[version] = await db
+			.select()
+			.from(documentVersion)
+			.where(
+				and(
+					eq(documentVersion.documentId, doc.id),
+					eq(documentVersion.number, number),
+					eq(documentVersion.state, 'active')
+				)
+			)
+			.limit(1);
+	}
+	if (!version) return denyVersion(request.context, doc, request.versionNumber, attempted);
+
+	const headers = new Headers({
+		'Content-Type': safeContentType(version, request.mode),
+		'X-Content-Type-Options': 'nosniff',
+		'Cache-Control': 'no-store, private',
+		'Accept-Ranges': 'bytes',
+		ETag: `"${version.sha256}"`
+	});
+	const preview = previewKindOf(version);
+	const inline = request.mode === 'preview' && preview !== 'none';
+	headers.set(
+		'Content-Disposition',
+		contentDisposition(inline ? 'inline' : 'attachment', version.fileName)
+	);
+	if (inline && preview !== 'pdf') {
+		// Whatever is inside an image or a text file, it runs nothing and reaches nothing.
+		headers.set(
+			'Content-Security-Policy',
+			"sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+		);
+	}
+
+	const ifRange = request.ifRangeHeader;
+	const range =
+		ifRange && ifRange !== headers.get('ETag')
+			? null
+			: parseRange(request.rangeHeader, version.size);
+	if (range === 'unsatisfiable') {
+		headers.set('Content-Range', `bytes */${version.size}`);
+		return { status: 416, headers, body: null };
+	}
+
+	// Committed before the object is opened: no record, no byte.
+	await audit.record({
+		...request.context,
+		action: attempted,
+		outcome: 'allowed',
+		target: { type: 'document', id: doc.id },
+		details: {
+			documentId: doc.id,
+			title: doc.title,
+			version: version.number,
+			fileName: version.fileName,
+			...(range ? { range: `${range.start}-${range.end}` } : {})
+		}
+	});
+
+	const object = await getObjectStore().get(version.objectKey, range ?? undefined);
+	const body = Readable.toWeb(object.body) as ReadableStream<Uint8Array>;
+	if (object.range) {
+		headers.set('Content-Range', `bytes ${object.range.start}-${object.range.end}/${object.size}`);
+		headers.set('Content-Length', String(object.range.end - object.range.start + 1));
+		return { status: 206, headers, body };
+	}
+	headers.set('Content-Length', String(object.size));
+	return { status: 200, headers, body };
+}
+
+/** For the viewer page: how the current version of a readable document can be shown. */
+export async function describe(context: audit.AuditContext, doc: Document) {
+	const version = await activeVersion(getDb(), doc.id);
+	if (!version) return denyVersion(context, doc, undefined, 'document.preview');
+	return {
+		version: {
+			number: version.number,
+			fileName: version.fileName,
+			size: version.size,
+			contentType: version.contentType
+		},
+		preview: previewKindOf(version)
+	};
+}

@@ -1,0 +1,33 @@
+import * as audit from '../audit';
+import type { Document } from '../db/schema';
+
+/** A file route's "does not exist for you" past the document guard: the same 404 as any other. */
+export class FileNotFoundError extends Error {
+	constructor() {
+		super('Not Found');
+		this.name = 'FileNotFoundError';
+	}
+}
+
+/** A version number that is no version of this (readable) document: audited, then 404. */
+export async function denyVersion(
+	context: audit.AuditContext,
+	doc: Pick<Document, 'id' | 'title'>,
+	rawNumber: string | undefined,
+	attempted: audit.AuditAction
+): Promise<never> {
+	await audit.record({
+		...context,
+		action: 'document.denied',
+		outcome: 'denied',
+		target: { type: 'document', id: doc.id },
+		details: {
+			reason: 'no_such_version',
+			documentId: doc.id,
+			title: doc.title,
+			version: rawNumber ?? null,
+			attempted
+		}
+	});
+	throw new FileNotFoundError();
+}

@@ -1,0 +1,116 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { jpeg, ooxml, pdf, png, zip } from '../../../../tests/helpers/files';
+import {
+	FileInspector,
+	FileTypeRefusedError,
+	checkOoxmlPackage,
+	kindFromFileName,
+	type FileKind
+} from './file-types';
+
+/** Runs bytes through the inspector (in small chunks, as a network would) and the zip check. */
+async function inspect(fileName: string, bytes: Buffer, chunk = 7): Promise<string> {
+	const kind = kindFromFileName(fileName);
+	if (!kind) throw new FileTypeRefusedError('extension');
+	const inspector = new FileInspector(kind);
+	const parts: Buffer[] = [];
+	for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
+	await pipeline(Readable.from(parts), inspector, new Writable({ write: (_c, _e, cb) => cb() }));
+	await checkOoxmlPackage(kind, bytes.length, async (offset, length) =>
+		bytes.subarray(offset, offset + length)
+	);
+	return inspector.text();
+}
+
+async function refusal(fileName: string, bytes: Buffer): Promise<string> {
+	try {
+		await inspect(fileName, bytes);
+	} catch (error) {
+		if (error instanceof FileTypeRefusedError) return error.reason;
+		throw error;
+	}
+	return 'accepted';
+}
+
+describe('the upload allowlist', () => {
+	const allowed: [string, Buffer][] = [
+		['report.pdf', pdf()],
+		['Report.PDF', pdf()],
+		['brief.docx', ooxml('docx')],
+		['budget.xlsx', ooxml('xlsx')],
+		['slides.pptx', ooxml('pptx')],
+		['orbit.png', png()],
+		['photo.jpg', jpeg()],
+		['photo.jpeg', jpeg()],
+		['notes.txt', Buffer.from('宇宙安全保障\nspace security\n', 'utf8')],
+		['notes.md', Buffer.from('# 暗号\n\n- item\n', 'utf8')],
+		['table.csv', Buffer.from('a,b\n1,2\n', 'utf8')]
+	];
+	it.each(allowed)('accepts %s', async (name, bytes) => {
+		expect(await refusal(name, bytes)).toBe('accepted');
+	});
+
+	it('keeps the text of text files for search, across chunk boundaries inside a character', async () => {
+		expect(await inspect('n.txt', Buffer.from('宇宙と暗号', 'utf8'), 1)).toBe('宇宙と暗号');
+		expect(await inspect('r.pdf', pdf())).toBe('');
+	});
+
+	it.each([
+		['script.html', Buffer.from('<html></html>')],
+		['image.svg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')],
+		['run.exe', Buffer.from('MZ')],
+		['macro.docm', ooxml('docx')],
+		['no-extension', pdf()],
+		['trailing.', pdf()],
+		['.pdf', pdf()]
+	])('refuses the extension of %s', async (name, bytes) => {
+		expect(await refusal(name, bytes)).toBe('extension');
+	});
+
+	it.each<[string, Buffer]>([
+		['really-html.pdf', Buffer.from('<!doctype html><script>alert(1)</script>')],
+		['really-svg.pdf', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')],
+		['png-named.jpg', png()],
+		['pdf-named.png', pdf()],
+		['text-named.docx', Buffer.from('hello')],
+		['short.png', Buffer.from([0x89, 0x50])],
+		['pdf-late-magic.pdf', Buffer.concat([Buffer.from('<html>'), pdf()])]
+	])('refuses %s by its magic bytes', async (name, bytes) => {
+		expect(await refusal(name, bytes)).toBe('magic');
+	});
+
+	it.each<[string, Buffer]>([
+		['word-named-excel.xlsx', ooxml('xlsx', 'docx')],
+		['slides-named-word.docx', ooxml('docx', 'pptx')],
+		['plain-zip.docx', zip([{ name: 'a.txt', data: 'x' }])],
+		['truncated.docx', ooxml('docx').subarray(0, 60)]
+	])('refuses %s by its package contents', async (name, bytes) => {
+		expect(await refusal(name, bytes)).toBe('package');
+	});
+
+	it.each<[string, Buffer, string]>([
+		['latin1.txt', Buffer.from('caf\xe9', 'latin1'), 'encoding'],
+		['overlong.md', Buffer.from([0x61, 0xc0, 0xaf]), 'encoding'],
+		['cut.csv', Buffer.from('宇', 'utf8').subarray(0, 2), 'encoding'],
+		['nul.txt', Buffer.from('a\0b'), 'nul'],
+		['utf16.txt', Buffer.from('\ufeffhi', 'utf16le'), 'nul'],
+		['empty.txt', Buffer.alloc(0), 'empty'],
+		['empty.pdf', Buffer.alloc(0), 'empty']
+	])('refuses %s (%s)', async (name, bytes, reason) => {
+		expect(await refusal(name, bytes)).toBe(reason);
+	});
+
+	it('maps every extension to one kind, case-insensitively', () => {
+		const kinds: Record<string, FileKind | null> = {
+			'a.PdF': 'pdf',
+			'a.tar.gz': null,
+			'a.pdf.exe': null,
+			'a.exe.pdf': 'pdf',
+			'a.markdown': 'md'
+		};
+		for (const [name, kind] of Object.entries(kinds)) expect(kindFromFileName(name)).toBe(kind);
+	});
+});

@@ -1,0 +1,155 @@
+import busboy from 'busboy';
+import type { Readable } from 'node:stream';
+
+/**
+ * Reads a multipart/form-data request as a stream: metadata fields first, then ONE file part
+ * named `file`, which is handed over as a Node stream and never held in memory. The request
+ * body is pulled by our own loop, so that a refusal can stop reading at once (413 before the
+ * body ends) without cancelling the body, which would destroy the socket before the answer
+ * is written.
+ */
+
+export type Fields = Map<string, string[]>;
+
+export type ReceiveFailure =
+	'too_large' | 'invalid' | 'no_file' | 'interrupted' | 'unsupported_media_type';
+
+export class ReceiveError extends Error {
+	constructor(
+		readonly code: ReceiveFailure,
+		options?: { cause?: unknown }
+	) {
+		super(`Upload refused: ${code}`, options);
+		this.name = 'ReceiveError';
+	}
+}
+
+/** Room for the metadata fields and multipart framing on top of the file's own limit. */
+export const METADATA_ALLOWANCE = 256 * 1024;
+
+export interface ReceiveOptions<T> {
+	maxBytes: number;
+	/**
+	 * Called with the fields sent before the file, its name, and its byte stream. Must consume
+	 * the stream (or throw). Whatever it throws decides the answer: `stopNow(error)` tells
+	 * whether to stop reading the request at once (too large, interrupted) or to read and
+	 * discard the rest so that a browser gets to see the answer.
+	 */
+	onFile(fields: Fields, fileName: string, file: Readable): Promise<T>;
+	stopNow(error: unknown): boolean;
+}
+
+export async function receiveMultipart<T>(
+	request: Request,
+	options: ReceiveOptions<T>
+): Promise<T> {
+	const contentType = request.headers.get('content-type') ?? '';
+	if (!/^multipart\/form-data;/i.test(contentType) || !request.body) {
+		throw new ReceiveError('unsupported_media_type');
+	}
+	const declared = Number(request.headers.get('content-length'));
+	if (Number.isFinite(declared) && declared > options.maxBytes + METADATA_ALLOWANCE) {
+		throw new ReceiveError('too_large');
+	}
+
+	const parser = busboy({
+		headers: { 'content-type': contentType },
+		// Browsers send UTF-8 file names; busboy's default would read them as Latin-1.
+		defParamCharset: 'utf8',
+		limits: { fieldNameSize: 100, fieldSize: 16 * 1024, fields: 60, files: 1, parts: 61 }
+	});
+
+	let failure: unknown = null;
+	// An object, not a local: TypeScript would narrow a local that only callbacks change.
+	const state: { mode: 'parse' | 'discard' | 'stop' } = { mode: 'parse' };
+	let wake: () => void = () => {};
+	let woken = new Promise<void>((resolve) => (wake = resolve));
+	const decide = (error: unknown) => {
+		if (failure !== null) return;
+		failure = error;
+		state.mode = options.stopNow(error) ? 'stop' : 'discard';
+		wake();
+		woken = new Promise<void>((resolve) => (wake = resolve));
+	};
+
+	const fields: Fields = new Map();
+	let fileTask: Promise<T> | null = null;
+	parser.on('field', (name, value, info) => {
+		if (info.nameTruncated || info.valueTruncated) {
+			decide(new ReceiveError('invalid'));
+			return;
+		}
+		fields.set(name, [...(fields.get(name) ?? []), value]);
+	});
+	parser.on('file', (name, stream, info) => {
+		if (name !== 'file' || fileTask) {
+			stream.resume();
+			decide(new ReceiveError('invalid'));
+			return;
+		}
+		// The reader of the stream learns of its failure through its own pipeline; without a
+		// listener here a failure before the reader attaches would be an uncaught exception.
+		stream.on('error', () => {});
+		fileTask = options.onFile(fields, info.filename ?? '', stream);
+		fileTask.catch((error: unknown) => {
+			stream.resume();
+			decide(error);
+		});
+	});
+	for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
+		parser.on(limit, () => decide(new ReceiveError('invalid')));
+	}
+	const parsed = new Promise<void>((resolve) => {
+		parser.on('close', resolve);
+		parser.on('error', (error) => {
+			decide(new ReceiveError('invalid', { cause: error }));
+			resolve();
+		});
+	});
+
+	const reader = request.body.getReader();
+	let total = 0;
+	try {
+		for (;;) {
+			if (state.mode === 'stop') break;
+			const next = await Promise.race([reader.read(), woken.then(() => null)]);
+			if (next === null) continue;
+			if (next.done) {
+				if (state.mode === 'parse') parser.end();
+				break;
+			}
+			total += next.value.byteLength;
+			if (total > options.maxBytes + METADATA_ALLOWANCE) {
+				const tooLarge = new ReceiveError('too_large');
+				parser.destroy(tooLarge);
+				decide(tooLarge);
+				// A refusal decided earlier gave way to this one: the size is what the client must hear.
+				failure = tooLarge;
+				break;
+			}
+			if (state.mode !== 'parse') continue;
+			if (!parser.write(next.value)) {
+				await Promise.race([new Promise((resolve) => parser.once('drain', resolve)), woken]);
+			}
+		}
+	} catch (error) {
+		// The client went away or the connection broke: nothing more will come.
+		const interrupted = new ReceiveError('interrupted', { cause: error });
+		parser.destroy(interrupted);
+		decide(interrupted);
+	} finally {
+		// Never cancel: cancelling destroys the socket before the refusal can be written.
+		reader.releaseLock();
+	}
+
+	if (failure === null) {
+		await Promise.race([parsed, woken]);
+	}
+	if (failure === null && !fileTask) decide(new ReceiveError('no_file'));
+	if (failure !== null) {
+		// The file handler cleans up after itself; wait for it so nothing outlives the request.
+		if (fileTask) await (fileTask as Promise<T>).catch(() => {});
+		throw failure;
+	}
+	return await (fileTask as unknown as Promise<T>);
+}

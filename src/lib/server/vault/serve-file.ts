@@ -1,0 +1,28 @@
+import { error, type RequestEvent } from '@sveltejs/kit';
+import * as audit from '../audit';
+import type { Document } from '../db/schema';
+import { open, type FileMode } from './download';
+import { FileNotFoundError } from './file-access';
+
+/** The shared body of the download and preview endpoints, after `requireReadable`. */
+export async function serveFile(
+	event: RequestEvent,
+	document: Document,
+	mode: FileMode,
+	versionNumber?: string
+): Promise<Response> {
+	try {
+		const answer = await open({
+			document,
+			context: audit.contextOf(event),
+			versionNumber,
+			mode,
+			rangeHeader: event.request.headers.get('range'),
+			ifRangeHeader: event.request.headers.get('if-range')
+		});
+		return new Response(answer.body, { status: answer.status, headers: answer.headers });
+	} catch (caught) {
+		if (caught instanceof FileNotFoundError) error(404, 'Not Found');
+		throw caught;
+	}
+}

@@ -1,0 +1,261 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateHOTP } from '@oslojs/otp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ACCOUNTS } from '../../src/lib/server/seed/demo-data';
+
+/**
+ * Uploads through the BUILT app (`npm run build` first), started with node on a free port
+ * with its own data folder (PGlite and the local object store), as in production.
+ */
+const LIMIT = 256 * 1024 * 1024;
+let server: ChildProcess;
+let origin: string;
+let dataDir: string;
+let cookie = '';
+
+async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const s = createServer();
+		s.once('error', reject);
+		s.listen(0, '127.0.0.1', () => {
+			const address = s.address();
+			s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+		});
+	});
+}
+
+function rssOf(pid: number): number {
+	const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+	return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+function collectCookies(response: Response) {
+	for (const line of response.headers.getSetCookie()) {
+		const pair = line.split(';')[0]!;
+		const name = pair.split('=')[0]!;
+		const kept = cookie
+			.split('; ')
+			.filter((c) => c && !c.startsWith(`${name}=`))
+			.concat(pair);
+		cookie = kept.join('; ');
+	}
+}
+
+async function signIn(email: string) {
+	const account = DEMO_ACCOUNTS.find((a) => a.email === email)!;
+	const headers = {
+		origin,
+		accept: 'text/html',
+		'content-type': 'application/x-www-form-urlencoded'
+	};
+	const first = await fetch(`${origin}/sign-in?/password`, {
+		method: 'POST',
+		headers,
+		body: new URLSearchParams({ email, password: account.password, next: '/' }),
+		redirect: 'manual'
+	});
+	expect(first.status).toBe(303);
+	collectCookies(first);
+	const step = Math.floor(Date.now() / 30_000);
+	for (const s of [step, step + 1]) {
+		const code = generateHOTP(decodeBase32IgnorePadding(account.totpSecret), BigInt(s), 6);
+		const second = await fetch(`${origin}/sign-in?/code`, {
+			method: 'POST',
+			headers: { ...headers, cookie },
+			body: new URLSearchParams({ code, next: '/' }),
+			redirect: 'manual'
+		});
+		collectCookies(second);
+		if (second.status === 303) return;
+	}
+	throw new Error('sign-in failed');
+}
+
+beforeAll(async () => {
+	if (!existsSync('build/index.js')) {
+		// `npm test` builds only for Playwright, after the unit tests: build once here if needed.
+		const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], {
+			stdio: 'ignore'
+		});
+		if (built.status !== 0) throw new Error('The app did not build');
+	}
+	dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-upload-http-'));
+	const port = await freePort();
+	origin = `http://127.0.0.1:${port}`;
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		PORT: String(port),
+		HOST: '127.0.0.1',
+		ORIGIN: origin,
+		BODY_SIZE_LIMIT: 'Infinity',
+		DATA_DIR: dataDir,
+		INTRANET_MODE: 'demo',
+		LOG_LEVEL: 'warn',
+		UPLOAD_MAX_BYTES: String(LIMIT)
+	};
+	// The embedded database and local store: the server's memory is what is measured here.
+	delete env.DATABASE_URL;
+	delete env.S3_BUCKET;
+	server = spawn(process.execPath, ['build/index.js'], {
+		env,
+		stdio: ['ignore', 'ignore', 'inherit']
+	});
+	for (let i = 0; i < 240; i++) {
+		try {
+			if ((await fetch(`${origin}/readyz`)).ok) break;
+		} catch {
+			/* not listening yet */
+		}
+		await new Promise((r) => setTimeout(r, 500));
+	}
+	await signIn('fellow@jiss.example');
+}, 400_000);
+
+afterAll(async () => {
+	if (server && server.exitCode === null) {
+		server.kill('SIGTERM');
+		await new Promise((r) => server.once('exit', r));
+	}
+	if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const BOUNDARY = '----jissupload';
+function head(fileName: string): Buffer {
+	const field = (name: string, value: string) =>
+		`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+	return Buffer.from(
+		field('title', 'Large upload') +
+			field('level', '0') +
+			field('releasability', '1') +
+			field('publish', 'on') +
+			`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\n` +
+			`Content-Type: application/octet-stream\r\n\r\n`
+	);
+}
+const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+
+/** A raw upload request; `write` decides the pacing. */
+function post(pathname: string) {
+	return http.request(`${origin}${pathname}`, {
+		method: 'POST',
+		headers: {
+			origin,
+			cookie,
+			accept: 'application/json',
+			'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+			'transfer-encoding': 'chunked'
+		}
+	});
+}
+
+describe('uploads through the built app', () => {
+	it('answers 413 while an over-limit body is still being sent', async () => {
+		const request = post('/documents/upload');
+		let stillSending = true;
+		const answer = new Promise<{ status: number; whileSending: boolean }>((resolve, reject) => {
+			request.on('response', (response) => {
+				resolve({ status: response.statusCode ?? 0, whileSending: stillSending });
+				response.resume();
+			});
+			request.on('error', reject);
+		});
+		request.write(head('huge.pdf'));
+		request.write(Buffer.from('%PDF-1.7\n'));
+		const chunk = Buffer.alloc(1024 * 1024, 0x20);
+		let sent = 0;
+		let answered = false;
+		void answer.then(() => (answered = true)).catch(() => {});
+		// Past the limit quickly, then slowly, never ending the body: only the limit can answer.
+		while (!answered && sent < LIMIT + 64 * 1024 * 1024) {
+			const ok = request.write(chunk);
+			sent += chunk.length;
+			if (!ok) await Promise.race([new Promise((r) => request.once('drain', r)), answer]);
+			if (sent > LIMIT) await new Promise((r) => setTimeout(r, 50));
+		}
+		const result = await answer;
+		stillSending = false;
+		request.destroy();
+		expect(result).toEqual({ status: 413, whileSending: true });
+		expect(sent).toBeGreaterThan(LIMIT);
+	}, 120_000);
+
+	it('answers 413 at once when Content-Length says too much', async () => {
+		const response = await fetch(`${origin}/documents/upload`, {
+			method: 'POST',
+			headers: {
+				origin,
+				cookie,
+				accept: 'application/json',
+				'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+				'content-length': String(LIMIT * 2)
+			},
+			body: new Uint8Array(head('x.pdf'))
+		}).catch((error: unknown) => error);
+		// The server may close before the body is sent; when it answers, it answers 413.
+		if (response instanceof Response) expect(response.status).toBe(413);
+		else expect(String(response)).toMatch(/fetch failed|other side closed|ECONNRESET|EPIPE/);
+	});
+
+	it('stores a 200 MiB upload with bounded server memory and serves it back', async () => {
+		const size = 200 * 1024 * 1024;
+		const pid = server.pid!;
+		const before = rssOf(pid);
+		let peak = before;
+		const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
+		const request = post('/documents/upload');
+		const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+			request.on('response', (response) => {
+				let body = '';
+				response.on('data', (c) => (body += c));
+				response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+			});
+			request.on('error', reject);
+		});
+		request.write(head('big.pdf'));
+		const first = Buffer.alloc(1024 * 1024, 0x20);
+		first.write('%PDF-1.7\n');
+		const chunk = Buffer.alloc(1024 * 1024, 0x20);
+		for (let sent = 0; sent < size; sent += chunk.length) {
+			if (!request.write(sent === 0 ? first : chunk)) {
+				await new Promise((r) => request.once('drain', r));
+			}
+		}
+		request.end(tail);
+		const result = await answer;
+		clearInterval(sampler);
+		expect(result.status, result.body).toBe(201);
+		const growth = peak - before;
+		console.log(
+			`200 MiB upload: server RSS ${Math.round(before / 2 ** 20)} MiB before, peak growth ${Math.round(growth / 2 ** 20)} MiB`
+		);
+		// A buffered body would add at least the file's size; streaming stays far below.
+		expect(growth).toBeLessThan(150 * 1024 * 1024);
+
+		const { id } = JSON.parse(result.body) as { id: number };
+		const download = await fetch(`${origin}/documents/${id}/download`, { headers: { cookie } });
+		expect(download.status).toBe(200);
+		expect(download.headers.get('content-length')).toBe(String(size));
+		let received = 0;
+		for await (const part of download.body as unknown as AsyncIterable<Uint8Array>) {
+			received += part.byteLength;
+		}
+		expect(received).toBe(size);
+	}, 300_000);
+
+	it('refuses a cross-site upload by its Origin', async () => {
+		const data = new FormData();
+		data.append('file', new File(['x'], 'x.txt'));
+		const response = await fetch(`${origin}/documents/upload`, {
+			method: 'POST',
+			headers: { origin: 'https://evil.example', cookie, accept: 'application/json' },
+			body: data
+		});
+		expect(response.status).toBe(403);
+	});
+});
