@@ -1,3 +1,4 @@
+import { startCheckpoints } from './audit/integrity';
 import { ConfigError, loadConfig, setConfig, type Config } from './config';
 import { startNotices } from './admin/notifications';
 import { getDb, openDatabase, setDatabase, type DatabaseHandle } from './db';
@@ -49,9 +50,11 @@ export async function start(
 export async function startOrExit(): Promise<void> {
 	try {
 		const { database } = await start();
+		const stopCheckpoints = startCheckpoints();
 		const stopNotices = startNotices(getDb, getMailer);
 		const stopReaper = startUploadReaper(database.db, getObjectStore());
 		process.once('sveltekit:shutdown', () => {
+			stopCheckpoints();
 			stopNotices();
 			stopReaper();
 			void database.close();

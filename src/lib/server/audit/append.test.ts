@@ -1,9 +1,11 @@
-import { asc } from 'drizzle-orm';
+import { asc, getTableColumns, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { auditEvent } from '../db/schema';
+import { setDatabase } from '../db';
 import { appendAuditEvents } from './append';
-import { GENESIS_HASH, chainHash } from './chain';
+import { record } from './index';
+import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -31,8 +33,14 @@ describe('appendAuditEvents', () => {
 				{ action: 'document.download', outcome: 'allowed', target: { type: 'document', id: 42 } }
 			]);
 		});
-		const rows = await db.select().from(auditEvent).orderBy(asc(auditEvent.seq));
+		const rows = await db
+			.select({ ...getTableColumns(auditEvent), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
 		expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+		// Database clock, microseconds, one time for a batch appended in one locked step.
+		expect(rows[1]!.occurredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+		expect(rows[2]!.occurredAt).toBe(rows[1]!.occurredAt);
 		let prev = GENESIS_HASH;
 		for (const row of rows) {
 			expect(row.prevHash).toBe(prev);
@@ -56,5 +64,41 @@ describe('appendAuditEvents', () => {
 		await appendAuditEvents(db, [{ action: 'document.edit', outcome: 'allowed' }]);
 		const last = await db.select().from(auditEvent).orderBy(asc(auditEvent.seq));
 		expect(last.at(-1)!.seq).toBe(before.length + 1);
+	});
+});
+
+describe('record', () => {
+	it('writes concurrent events together, each committed before its promise resolves', async () => {
+		const db = database.handle.db;
+		setDatabase(database.handle);
+		const before = (await db.select({ seq: auditEvent.seq }).from(auditEvent)).length;
+		await Promise.all(
+			Array.from({ length: 40 }, (_, i) =>
+				record({ action: 'document.search', outcome: 'allowed', details: { i } })
+			)
+		);
+		const rows = await db.select({ seq: auditEvent.seq }).from(auditEvent);
+		expect(rows.length).toBe(before + 40);
+	});
+
+	it('fails only the event that cannot be written when a shared step fails', async () => {
+		const db = database.handle.db;
+		setDatabase(database.handle);
+		await db.execute(sql`create function test_poison() returns trigger language plpgsql as $$
+			begin if new.details ? 'poison' then raise exception 'refused'; end if; return new; end $$`);
+		await db.execute(
+			sql`create trigger test_poison before insert on audit_event for each row execute function test_poison()`
+		);
+		try {
+			const results = await Promise.allSettled([
+				record({ action: 'document.view', outcome: 'allowed', details: { n: 1 } }),
+				record({ action: 'document.view', outcome: 'allowed', details: { poison: true } }),
+				record({ action: 'document.view', outcome: 'allowed', details: { n: 3 } })
+			]);
+			expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+		} finally {
+			await db.execute(sql`drop trigger test_poison on audit_event`);
+			await db.execute(sql`drop function test_poison()`);
+		}
 	});
 });

@@ -1,8 +1,8 @@
-import { desc, sql } from 'drizzle-orm';
-import type { Executor } from '../db';
+import { sql } from 'drizzle-orm';
+import { queryRows, toNumber, type Executor } from '../db';
 import { auditEvent } from '../db/schema';
 import type { AuditAction, AuditOutcome } from './catalogue';
-import { GENESIS_HASH, chainHash, type ChainedFields } from './chain';
+import { chainHash, timeText, type ChainedFields } from './chain';
 
 export interface AuditActor {
 	id: number;
@@ -23,9 +23,6 @@ export interface AuditEventInput extends AuditContext {
 	target?: { type: string; id: string | number } | null;
 	details?: Record<string, unknown>;
 }
-
-// One key for the whole chain: appends from every instance queue here, inside their transaction.
-const CHAIN_LOCK_KEY = 7_310_442_100;
 
 const MAX_TEXT = 2000;
 
@@ -72,15 +69,19 @@ export async function appendAuditEvents(
 ): Promise<ChainedFields[]> {
 	if (events.length === 0) return [];
 	const run = async (tx: Executor) => {
-		await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
-		const [head] = await tx
-			.select({ seq: auditEvent.seq, hash: auditEvent.hash })
-			.from(auditEvent)
-			.orderBy(desc(auditEvent.seq))
-			.limit(1);
-		let seq = head ? Number(head.seq) : 0;
-		let prevHash = head?.hash ?? GENESIS_HASH;
-		const occurredAt = new Date();
+		// The one-row head table is the lock: UPDATE waits for the row, then sees the head as the
+		// previous appender committed it (READ COMMITTED re-reads the row), so taking the lock,
+		// reading the head, reserving the sequence numbers and reading the database clock are one
+		// round trip. The time is hashed exactly as the database will return it.
+		const [head] = await queryRows<{ now: string; seq: unknown; hash: string }>(
+			tx,
+			sql`update audit_head set seq = seq + ${events.length} where id = 1
+				returning seq - ${events.length} as seq, hash, ${timeText(sql`clock_timestamp()`)} as now`
+		);
+		if (!head) throw new Error('The audit chain head is missing (migration 0003 creates it)');
+		let seq = toNumber(head.seq);
+		let prevHash = head.hash;
+		const occurredAt = head.now;
 		const rows = events.map((event) => {
 			seq += 1;
 			const fields: ChainedFields = {
@@ -103,9 +104,14 @@ export async function appendAuditEvents(
 			prevHash = hash;
 			return row;
 		});
-		await tx.insert(auditEvent).values(rows);
+		const insert = tx
+			.insert(auditEvent)
+			.values(rows.map((row) => ({ ...row, occurredAt: sql`${row.occurredAt}::timestamptz` })));
+		await tx.execute(
+			sql`with inserted as (${insert.getSQL()}) update audit_head set hash = ${prevHash} where id = 1`
+		);
 		return rows;
 	};
-	// A bare database handle gets its own transaction: the lock must be held until commit.
+	// A bare database handle gets its own transaction: the head row stays locked until commit.
 	return 'rollback' in executor ? run(executor) : executor.transaction(run);
 }

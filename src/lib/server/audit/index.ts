@@ -13,9 +13,59 @@ export async function appendMany(executor: Executor, events: AuditEventInput[]):
 	await appendAuditEvents(executor, events);
 }
 
-/** Records one event in its own transaction, for events that go with no other write. */
-export async function record(event: AuditEventInput): Promise<void> {
-	await appendAuditEvents(getDb(), [event]);
+interface Queued {
+	event: AuditEventInput;
+	resolve: () => void;
+	reject: (error: unknown) => void;
+}
+let queue: Queued[] = [];
+let flushing = false;
+const MAX_BATCH = 500;
+
+async function flush(): Promise<void> {
+	flushing = true;
+	try {
+		while (queue.length > 0) {
+			const batch = queue.slice(0, MAX_BATCH);
+			queue = queue.slice(MAX_BATCH);
+			try {
+				await appendAuditEvents(
+					getDb(),
+					batch.map((q) => q.event)
+				);
+				for (const q of batch) q.resolve();
+			} catch (error) {
+				if (batch.length === 1) {
+					batch[0]!.reject(error);
+					continue;
+				}
+				// One bad event must not take the others down: each is retried on its own.
+				for (const q of batch) {
+					try {
+						await appendAuditEvents(getDb(), [q.event]);
+						q.resolve();
+					} catch (single) {
+						q.reject(single);
+					}
+				}
+			}
+		}
+	} finally {
+		flushing = false;
+	}
+}
+
+/**
+ * Records one event that goes with no other write (a view, a search, a denial) in its own
+ * transaction. Concurrent calls in this process share one locked step: the chain serialises
+ * commits, so writing what queued up during the previous commit together is what lets
+ * throughput grow with load. Resolves only once the event is committed; rejects if it is not.
+ */
+export function record(event: AuditEventInput): Promise<void> {
+	return new Promise((resolve, reject) => {
+		queue.push({ event, resolve, reject });
+		if (!flushing) void flush();
+	});
 }
 
 /** The request-derived part of every event: actor, client IP, user agent and request id. */
@@ -28,3 +78,7 @@ export function contextOf(event: { locals: App.Locals; request: Request }): Audi
 		requestId: event.locals.requestId
 	};
 }
+
+export { checkpointNow, publicKeys, signingKeys, startCheckpoints, verifyLog } from './integrity';
+export type { PublicKeyInfo } from './integrity';
+export type { VerifyProblem, VerifyReport } from './verify';

@@ -1,0 +1,52 @@
+// `npm run audit:verify`: checks the whole audit log against its hash chain and the signed
+// checkpoints; exits 1 when anything fails. `-- --checkpoint` first writes a checkpoint, `--json`
+// prints the report as JSON.
+import { verifyChain } from '../src/lib/server/audit/verify';
+import { writeCheckpoint } from '../src/lib/server/audit/checkpoint';
+import { loadSigningKey } from '../src/lib/server/audit/signing';
+import { ConfigError, loadConfig } from '../src/lib/server/config';
+import { openDatabase } from '../src/lib/server/db';
+import { withDemoKeys } from '../src/lib/server/demo-keys';
+import { createObjectStore } from '../src/lib/server/storage';
+
+const args = new Set(process.argv.slice(2));
+let exitCode = 0;
+try {
+	const config = withDemoKeys(loadConfig());
+	const keys = (config.auditSigningKeys ?? []).map(loadSigningKey);
+	if (keys.length === 0) throw new Error('No audit signing key is configured (AUDIT_SIGNING_KEY).');
+	const handle = await openDatabase(config.database);
+	try {
+		const store = await createObjectStore(config.storage);
+		if (args.has('--checkpoint')) {
+			const written = await writeCheckpoint(handle.db, store, keys);
+			console.log(
+				written ? `Checkpoint written at event ${written.checkpoint.seq}.` : 'The log is empty.'
+			);
+		}
+		const report = await verifyChain({ db: handle.db, store, keys });
+		if (args.has('--json')) {
+			console.log(JSON.stringify(report, null, 2));
+		} else {
+			console.log(
+				`${report.events} events, head ${report.headSeq} (${report.headHash.slice(0, 16)}…), ` +
+					`${report.checkpoints} valid checkpoints, ${report.durationMs} ms`
+			);
+			if (report.ok) console.log('The audit log is intact.');
+			else {
+				console.log(
+					`FAILED at event ${report.firstFailure?.seq ?? '?'}: ${report.firstFailure?.message}`
+				);
+				for (const p of report.problems) console.log(`  - [${p.kind}] ${p.message}`);
+				if (report.truncated) console.log('  … more problems were found than are listed');
+			}
+		}
+		if (!report.ok) exitCode = 1;
+	} finally {
+		await handle.close();
+	}
+} catch (error) {
+	console.error(error instanceof ConfigError ? error.message : (error as Error).message);
+	exitCode = 2;
+}
+process.exit(exitCode);

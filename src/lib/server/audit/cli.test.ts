@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig, setConfig } from '../config';
+import { openDatabase, setDatabase } from '../db';
+import { withDemoKeys } from '../demo-keys';
+import { createObjectStore, setObjectStore } from '../storage';
+import { appendAuditEvents } from './append';
+import { lastCheckpointRecorded } from './checkpoint';
+import { startCheckpoints } from './integrity';
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-audit-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+// The CLI opens the database itself: an embedded one in a folder is what it meets on a laptop.
+const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+const cli = (...args: string[]) =>
+	spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts', ...args], {
+		env: { ...process.env, ...env, DATABASE_URL: '', INTRANET_MODE: '' },
+		encoding: 'utf8'
+	});
+
+async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>) {
+	const config = withDemoKeys(loadConfig(env));
+	const handle = await openDatabase(config.database, { migrate: true });
+	try {
+		return await work(handle);
+	} finally {
+		await handle.close();
+	}
+}
+
+describe('checkpoints and npm run audit:verify on the embedded defaults', () => {
+	it('writes periodic checkpoints, then the CLI passes an intact log and fails a tampered one', async () => {
+		await withDatabase(async (handle) => {
+			const config = withDemoKeys(loadConfig({ ...env, AUDIT_CHECKPOINT_EVERY: '3' }));
+			setConfig(config);
+			setDatabase(handle);
+			setObjectStore(await createObjectStore(config.storage));
+			for (let i = 0; i < 4; i++) {
+				await appendAuditEvents(handle.db, [{ action: 'document.search', outcome: 'allowed' }]);
+			}
+			const stop = startCheckpoints(20);
+			try {
+				await vi.waitFor(
+					async () => expect(await lastCheckpointRecorded(handle.db)).not.toBeNull(),
+					{
+						timeout: 30_000,
+						interval: 50
+					}
+				);
+			} finally {
+				stop();
+				setDatabase(undefined);
+			}
+			expect((await lastCheckpointRecorded(handle.db))?.seq).toBe(4);
+		});
+
+		const intact = cli('--checkpoint');
+		expect(intact.stdout).toContain('Checkpoint written at event 5.');
+		expect(intact.stdout).toContain('The audit log is intact.');
+		expect(intact.status).toBe(0);
+
+		await withDatabase(async ({ db }) => {
+			await db.transaction(async (tx) => {
+				await tx.execute(sql`set local session_replication_role = replica`);
+				await tx.execute(sql`update audit_event set outcome = 'denied' where seq = 2`);
+			});
+		});
+		const tampered = cli();
+		expect(tampered.stdout).toContain('FAILED at event 2');
+		expect(tampered.stdout).toContain('[altered_event]');
+		expect(tampered.status).toBe(1);
+	});
+});

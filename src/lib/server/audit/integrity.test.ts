@@ -1,0 +1,413 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { asc, eq, sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+	createTestDatabase,
+	onServer,
+	needsServerReason,
+	serverUrl,
+	type TestDatabase
+} from '../../../../tests/helpers/database';
+import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../tests/helpers/s3';
+import { queryRows, type Database } from '../db';
+import { auditEvent } from '../db/schema';
+import { createObjectStore, type ObjectStore } from '../storage';
+import { appendAuditEvents } from './append';
+import { CHECKPOINT_FORMAT, checkpointDue, checkpointMessage, writeCheckpoint } from './checkpoint';
+import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
+import { loadSigningKey, signMessage } from './signing';
+import { verifyChain } from './verify';
+
+const keyA = loadSigningKey({ id: 'k2025', key: randomBytes(32) });
+const keyB = loadSigningKey({ id: 'k2026', key: randomBytes(32) });
+
+interface Setup {
+	database: TestDatabase;
+	db: Database;
+	s3: RunningS3;
+	store: ObjectStore;
+}
+let current: Setup | undefined;
+
+async function setUp(): Promise<Setup> {
+	const database = await createTestDatabase();
+	const s3 = await startS3Server(`audit-${randomBytes(3).toString('hex')}`);
+	const store = await createObjectStore({
+		kind: 's3',
+		bucket: s3.bucket,
+		endpoint: s3.endpoint,
+		region: 'us-east-1',
+		forcePathStyle: true,
+		connectTimeoutMs: 5000,
+		requestTimeoutMs: 30_000,
+		credentials: S3RVER_CREDENTIALS
+	});
+	current = { database, db: database.handle.db, s3, store };
+	return current;
+}
+
+afterEach(async () => {
+	if (!current) return;
+	await current.database.drop();
+	await current.s3.stop();
+	current = undefined;
+});
+
+async function addEvents(db: Database, count: number, from = 0) {
+	for (let i = 0; i < count; i++) {
+		await appendAuditEvents(db, [
+			{
+				action: 'document.view',
+				outcome: 'allowed',
+				actor: { id: 3, name: 'Kato Ren', roles: ['staff'] },
+				target: { type: 'document', id: from + i },
+				details: { documentId: from + i, title: `Memo ${from + i}` }
+			}
+		]);
+	}
+}
+
+/** Tampering as the superuser would: row triggers off for this transaction only. */
+async function tamper(db: Database, statement: ReturnType<typeof sql>) {
+	await db.transaction(async (tx) => {
+		await tx.execute(sql`set local session_replication_role = replica`);
+		await tx.execute(statement);
+	});
+}
+
+const verify = (s: Setup, keys = [keyA]) =>
+	verifyChain({ db: s.db, store: s.store, keys, batchSize: 7 });
+
+describe('append-only in the database itself', () => {
+	it('refuses UPDATE, DELETE and TRUNCATE from a normal session', async () => {
+		const { db } = await setUp();
+		await addEvents(db, 3);
+		await expect(
+			db.execute(sql`update audit_event set outcome = 'denied' where seq = 2`)
+		).rejects.toThrow();
+		await expect(db.execute(sql`delete from audit_event where seq = 3`)).rejects.toThrow();
+		await expect(db.execute(sql`truncate audit_event`)).rejects.toThrow();
+		const rows = await db
+			.select({ seq: auditEvent.seq, outcome: auditEvent.outcome })
+			.from(auditEvent);
+		expect(rows).toHaveLength(3);
+		expect(rows.every((r) => r.outcome === 'allowed')).toBe(true);
+	});
+});
+
+describe('verification', () => {
+	it('passes on an intact log with checkpoints, batch after batch', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 10);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 10, 10);
+		await s.db.transaction(async (tx) => {
+			await appendAuditEvents(tx, [
+				{
+					action: 'document.edit',
+					outcome: 'allowed',
+					details: { before: { b: 2, a: [1.5, 'x'] } }
+				},
+				{ action: 'document.edit', outcome: 'failed', details: { text: '\u0000\r\n<script>' } }
+			]);
+		});
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		const report = await verify(s);
+		expect(report.problems).toEqual([]);
+		expect(report.ok).toBe(true);
+		expect(report.events).toBe(24);
+		expect(report.checkpoints).toBe(2);
+		expect(report.latestCheckpoint?.seq).toBe(23);
+	});
+
+	it('names an event whose details were edited', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 12);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await tamper(
+			s.db,
+			sql`update audit_event set details = jsonb_set(details, '{title}', '"Innocent"') where seq = 5`
+		);
+		const report = await verify(s);
+		expect(report.ok).toBe(false);
+		expect(report.firstFailure).toMatchObject({ kind: 'altered_event', seq: 5 });
+		expect(report.problems.map((p) => p.kind)).toEqual(['altered_event']);
+	});
+
+	it('names an event whose time moved by one microsecond', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 4);
+		await tamper(
+			s.db,
+			sql`update audit_event set occurred_at = occurred_at + interval '1 microsecond' where seq = 2`
+		);
+		const report = await verify(s);
+		expect(report.firstFailure).toMatchObject({ kind: 'altered_event', seq: 2 });
+	});
+
+	it('names an event whose hash was edited, and the broken link after it', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 6);
+		await tamper(s.db, sql`update audit_event set hash = repeat('a', 64) where seq = 3`);
+		const report = await verify(s);
+		expect(report.firstFailure).toMatchObject({ kind: 'altered_event', seq: 3 });
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
+			['altered_event', 3],
+			['broken_link', 4]
+		]);
+	});
+
+	it('names a deleted middle event', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 9);
+		await tamper(s.db, sql`delete from audit_event where seq = 4`);
+		const report = await verify(s);
+		expect(report.firstFailure).toMatchObject({ kind: 'missing_events', seq: 4 });
+		expect(report.problems).toHaveLength(1);
+	});
+
+	it('finds a deleted tail through the checkpoint', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 20);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await tamper(s.db, sql`delete from audit_event where seq >= 15`);
+		const report = await verify(s);
+		expect(report.headSeq).toBe(14);
+		expect(report.firstFailure).toMatchObject({ kind: 'chain_behind_checkpoint', seq: 20 });
+	});
+
+	it('finds a consistently rewritten table through the checkpoint', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 8);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		// The attacker changes event 2 and recomputes every later hash, as the code would.
+		const rows = await s.db
+			.select({ ...auditColumns(), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
+		let prev = GENESIS_HASH;
+		await s.db.transaction(async (tx) => {
+			await tx.execute(sql`set local session_replication_role = replica`);
+			for (const row of rows) {
+				const details = row.seq === 2 ? { ...row.details, title: 'Nothing to see' } : row.details;
+				const hash = chainHash(prev, { ...row, details });
+				await tx
+					.update(auditEvent)
+					.set({ details, prevHash: prev, hash })
+					.where(eq(auditEvent.seq, row.seq));
+				prev = hash;
+			}
+		});
+		const report = await verify(s);
+		expect(report.problems.map((p) => p.kind)).toEqual(['checkpoint_mismatch']);
+		expect(report.firstFailure?.seq).toBe(8);
+	});
+
+	it('finds a deleted checkpoint object through the event that recorded it', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 5);
+		const written = await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 2, 5);
+		await s.store.delete(written!.objectKey);
+		const report = await verify(s);
+		expect(report.firstFailure).toMatchObject({
+			kind: 'checkpoint_missing',
+			seq: 6,
+			objectKey: written!.objectKey
+		});
+	});
+
+	it('rejects a forged checkpoint and one signed by an unknown key', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 5);
+		const [head] = await s.db.select().from(auditEvent).where(eq(auditEvent.seq, 5));
+		const unsigned = {
+			format: CHECKPOINT_FORMAT,
+			seq: 5,
+			hash: head!.hash,
+			time: '2026-01-01T00:00:00.000000Z',
+			keyId: 'k2025'
+		} as const;
+		const forged = {
+			...unsigned,
+			seq: 99,
+			signature: signMessage(keyA, checkpointMessage(unsigned))
+		};
+		const stranger = loadSigningKey({ id: 'k2025', key: randomBytes(32) });
+		const foreign = { ...unsigned, signature: signMessage(stranger, checkpointMessage(unsigned)) };
+		const unknown = { ...unsigned, keyId: 'mallory', signature: 'AAAA' };
+		for (const c of [forged, foreign, unknown]) {
+			await s.store.put('checkpoints', Readable.from([Buffer.from(JSON.stringify(c))]));
+		}
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq]).sort()).toEqual([
+			['checkpoint_forged', 5],
+			['checkpoint_forged', 99],
+			['checkpoint_unknown_key', 5]
+		]);
+		expect(report.checkpoints).toBe(0);
+	});
+
+	it('keeps verifying old checkpoints after a key rotation', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 3);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 3, 3);
+		await writeCheckpoint(s.db, s.store, [keyB, keyA]);
+		const rotated = await verify(s, [keyB, keyA]);
+		expect(rotated.ok).toBe(true);
+		expect(rotated.checkpoints).toBe(2);
+		const forgotten = await verify(s, [keyB]);
+		expect(forgotten.problems.map((p) => p.kind)).toEqual(['checkpoint_unknown_key']);
+	});
+
+	it('says a checkpoint is due after N events or M minutes, not for checkpoint records alone', async () => {
+		const s = await setUp();
+		expect(await checkpointDue(s.db, 5, 15)).toBe(false);
+		await addEvents(s.db, 2);
+		expect(await checkpointDue(s.db, 5, 15)).toBe(true);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		expect(await checkpointDue(s.db, 5, 15)).toBe(false);
+		await addEvents(s.db, 2);
+		expect(await checkpointDue(s.db, 5, 15)).toBe(false);
+		expect(await checkpointDue(s.db, 5, 15, new Date(Date.now() + 16 * 60_000))).toBe(true);
+		await addEvents(s.db, 3);
+		expect(await checkpointDue(s.db, 5, 15)).toBe(true);
+	});
+});
+
+function auditColumns() {
+	const { seq, actorId, actorName, actorRoles, ip, userAgent, requestId, action } = auditEvent;
+	const { targetType, targetId, outcome, details } = auditEvent;
+	return {
+		seq,
+		actorId,
+		actorName,
+		actorRoles,
+		ip,
+		userAgent,
+		requestId,
+		action,
+		targetType,
+		targetId,
+		outcome,
+		details
+	};
+}
+
+describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, () => {
+	let database: TestDatabase;
+	beforeAll(async () => {
+		// Roles are cluster-wide: created once, before the migration that restricts them.
+		const admin = postgres(serverUrl!, { max: 1, onnotice: () => {} });
+		try {
+			await admin.unsafe(`do $$ begin
+				if not exists (select 1 from pg_roles where rolname = 'jiss_app') then
+					create role jiss_app nologin;
+				end if;
+			end $$`);
+		} finally {
+			await admin.end();
+		}
+		database = await createTestDatabase();
+	});
+	afterAll(async () => {
+		await database?.drop();
+	});
+
+	it('gives the application role INSERT and SELECT only', async () => {
+		const db = database.handle.db;
+		await db.transaction(async (tx) => {
+			await tx.execute(sql`set local role jiss_app`);
+			await appendAuditEvents(tx, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+		});
+		for (const statement of [
+			sql`update audit_event set outcome = 'denied'`,
+			sql`delete from audit_event`,
+			sql`truncate audit_event`
+		]) {
+			const failure = await db
+				.transaction(async (tx) => {
+					// Triggers off as well: the privilege alone must refuse.
+					await tx.execute(sql`set local session_replication_role = replica`);
+					await tx.execute(sql`set local role jiss_app`);
+					await tx.execute(statement);
+				})
+				.then(
+					() => null,
+					(error: Error) => error
+				);
+			expect(String((failure?.cause as Error | undefined)?.message)).toMatch(
+				/permission denied for table audit_event/
+			);
+		}
+		const privileges = await queryRows<{ privilege_type: string }>(
+			db,
+			sql`select privilege_type from information_schema.role_table_grants
+				where grantee = 'jiss_app' and table_name = 'audit_event' order by 1`
+		);
+		expect(privileges.map((p) => p.privilege_type)).toEqual(['INSERT', 'SELECT']);
+		const head = await queryRows<{ privilege_type: string }>(
+			db,
+			sql`select privilege_type from information_schema.role_table_grants
+				where grantee = 'jiss_app' and table_name = 'audit_head' order by 1`
+		);
+		expect(head.map((p) => p.privilege_type)).toEqual(['SELECT', 'UPDATE']);
+	});
+
+	it('forms one gap-free chain from 8 connections appending concurrently', async () => {
+		const clients = Array.from({ length: 8 }, () =>
+			postgres(database.url!, { max: 1, onnotice: () => {} })
+		);
+		const { drizzle } = await import('drizzle-orm/postgres-js');
+		const dbs = clients.map((c) => drizzle(c) as unknown as Database);
+		const before = (await database.handle.db.select({ seq: auditEvent.seq }).from(auditEvent))
+			.length;
+		try {
+			await Promise.all(
+				dbs.map(async (db, writer) => {
+					for (let i = 0; i < 250; i++) {
+						const batch = i % 10 === 0 ? 3 : 1;
+						await appendAuditEvents(
+							db,
+							Array.from({ length: batch }, (_, j) => ({
+								action: 'document.search' as const,
+								outcome: 'allowed' as const,
+								actor: { id: writer, name: `writer ${writer}`, roles: ['staff'] },
+								details: { i, j }
+							}))
+						);
+					}
+				})
+			);
+		} finally {
+			await Promise.all(clients.map((c) => c.end()));
+		}
+		const rows = await database.handle.db
+			.select({ seq: auditEvent.seq })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
+		const expected = before + 8 * (225 + 25 * 3);
+		expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
+		const s3 = await startS3Server('audit-concurrent');
+		try {
+			const store = await createObjectStore({
+				kind: 's3',
+				bucket: s3.bucket,
+				endpoint: s3.endpoint,
+				region: 'us-east-1',
+				forcePathStyle: true,
+				connectTimeoutMs: 5000,
+				requestTimeoutMs: 30_000,
+				credentials: S3RVER_CREDENTIALS
+			});
+			const report = await verifyChain({ db: database.handle.db, store, keys: [keyA] });
+			expect(report.problems).toEqual([]);
+			expect(report.events).toBe(expected);
+		} finally {
+			await s3.stop();
+		}
+	});
+});

@@ -1,0 +1,333 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { and, desc, eq, not, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
+import { effectiveAccess, readableSql, type Access } from '../access';
+import type { SessionUser } from '../auth/types';
+import { loadConfig, setConfig } from '../config';
+import { setDatabase, type Database } from '../db';
+import { account, auditEvent, document, grant } from '../db/schema';
+import { withDemoKeys } from '../demo-keys';
+import { seedDemoData } from '../seed';
+import { createObjectStore, setObjectStore } from '../storage';
+import { appendAuditEvents } from './append';
+import * as workspace from './workspace';
+
+let database: TestDatabase;
+let db: Database;
+let dataDir: string;
+let auditor: SessionUser;
+let access: Access;
+let readable: { id: number; title: string };
+let secret: { id: number; title: string };
+const label = (id: number) => `restricted document #${id}`;
+
+async function userByEmail(email: string): Promise<SessionUser> {
+	const [row] = await db.select().from(account).where(eq(account.email, email));
+	return {
+		id: row!.id,
+		email: row!.email,
+		displayName: row!.displayName,
+		organisationId: row!.organisationId,
+		roles: row!.roles,
+		locale: null,
+		timeZone: 'Asia/Tokyo'
+	};
+}
+
+beforeAll(async () => {
+	dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-audit-ws-'));
+	database = await createTestDatabase();
+	db = database.handle.db;
+	const config = withDemoKeys(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
+	setConfig(config);
+	setDatabase(database.handle);
+	const store = await createObjectStore(config.storage);
+	setObjectStore(store);
+	await seedDemoData(db, store, config);
+	auditor = await userByEmail('auditor@jiss.example');
+	access = (await effectiveAccess(db, auditor.id))!;
+	readable = (
+		await db
+			.select({ id: document.id, title: document.title })
+			.from(document)
+			.where(readableSql(access))
+			.limit(1)
+	)[0]!;
+	secret = (
+		await db
+			.select({ id: document.id, title: document.title })
+			.from(document)
+			.where(not(readableSql(access)))
+			.limit(1)
+	)[0]!;
+});
+
+afterAll(async () => {
+	setDatabase(undefined);
+	await database?.drop();
+	rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the auditor sees titles only where their own access reaches', () => {
+	it('names readable documents and hides the others, inside details too', async () => {
+		const actor = { id: 1, name: 'Someone on staff', roles: ['staff'] };
+		await appendAuditEvents(db, [
+			{
+				action: 'document.view',
+				outcome: 'allowed',
+				actor,
+				target: { type: 'document', id: readable.id },
+				details: { documentId: readable.id, title: readable.title }
+			},
+			{
+				action: 'document.reclassify',
+				outcome: 'allowed',
+				actor,
+				target: { type: 'document', id: secret.id },
+				details: {
+					documentId: secret.id,
+					title: secret.title,
+					before: { title: secret.title, level: 3 },
+					after: { title: secret.title, level: 4 }
+				}
+			}
+		]);
+		const { events } = await workspace.listEvents(auditor, {}, undefined, label);
+		const [hidden, shown] = events;
+		expect(shown!.document).toEqual({ id: readable.id, title: readable.title });
+		expect(hidden!.document).toEqual({ id: secret.id, title: null });
+		expect(JSON.stringify(hidden)).not.toContain(secret.title);
+		expect(hidden!.details).toMatchObject({
+			title: label(secret.id),
+			before: { title: label(secret.id), level: 3 }
+		});
+		const history = await workspace.listEvents(auditor, { document: secret.id }, undefined, label);
+		expect(history.events.map((e) => e.seq)).toEqual([hidden!.seq]);
+		expect(await workspace.documentTitle(auditor, secret.id)).toBeNull();
+		expect(await workspace.documentTitle(auditor, readable.id)).toBe(readable.title);
+	});
+});
+
+describe('filters and keyset pagination', () => {
+	it('filters by person, document, action, outcome, IP and time range', async () => {
+		await appendAuditEvents(db, [
+			{
+				action: 'auth.sign_in',
+				outcome: 'denied',
+				ip: '198.51.100.7',
+				details: { reason: 'bad password' }
+			},
+			{
+				action: 'document.download',
+				outcome: 'allowed',
+				ip: '198.51.100.8',
+				actor: { id: auditor.id, name: auditor.displayName, roles: ['auditor'] },
+				target: { type: 'document', id: readable.id }
+			}
+		]);
+		const byIp = await workspace.listEvents(auditor, { ip: '198.51.100.7' }, undefined, label);
+		expect(byIp.events.map((e) => e.action)).toEqual(['auth.sign_in']);
+		const denied = await workspace.listEvents(auditor, { outcome: 'denied' }, undefined, label);
+		expect(denied.events.every((e) => e.outcome === 'denied')).toBe(true);
+		expect(denied.events.length).toBeGreaterThan(0);
+		const mine = await workspace.listEvents(
+			auditor,
+			{ person: auditor.id, action: 'document.download' },
+			undefined,
+			label
+		);
+		expect(mine.events).toHaveLength(1);
+		expect(mine.events[0]!.document?.id).toBe(readable.id);
+		const future = await workspace.listEvents(auditor, { from: '2999-01-01' }, undefined, label);
+		expect(future.events).toEqual([]);
+		const past = await workspace.listEvents(auditor, { to: '2000-01-01T00:00' }, undefined, label);
+		expect(past.events).toEqual([]);
+		const around = await workspace.listEvents(
+			auditor,
+			{ from: '2000-01-01', to: '2999-01-01', ip: '198.51.100.8' },
+			undefined,
+			label
+		);
+		expect(around.events).toHaveLength(1);
+	});
+
+	it('pages through the log with no overlap and no gap', async () => {
+		const batch = Array.from({ length: 130 }, (_, i) => ({
+			action: 'document.search' as const,
+			outcome: 'allowed' as const,
+			details: { query: `q${i}` }
+		}));
+		await appendAuditEvents(db, batch);
+		const [head] = await db
+			.select({ seq: auditEvent.seq })
+			.from(auditEvent)
+			.orderBy(desc(auditEvent.seq))
+			.limit(1);
+		const seen: number[] = [];
+		let before: number | undefined;
+		for (;;) {
+			const page = await workspace.listEvents(auditor, {}, before, label);
+			expect(page.events.length).toBeLessThanOrEqual(workspace.PAGE_SIZE);
+			seen.push(...page.events.map((e) => e.seq));
+			if (page.next === null) break;
+			before = page.next;
+		}
+		expect(seen).toEqual(Array.from({ length: head!.seq }, (_, i) => head!.seq - i));
+	});
+
+	it('reads a time typed in the reader’s zone as that zone’s instant', () => {
+		expect(workspace.zonedToUtc('2026-03-01T09:00', 'Asia/Tokyo').toISOString()).toBe(
+			'2026-03-01T00:00:00.000Z'
+		);
+		expect(workspace.zonedToUtc('2026-07-01', 'Europe/London').toISOString()).toBe(
+			'2026-06-30T23:00:00.000Z'
+		);
+	});
+});
+
+describe('export', () => {
+	it('records the export first, then streams CSV with a BOM and neutralised formulas', async () => {
+		await appendAuditEvents(db, [
+			{
+				action: 'document.search',
+				outcome: 'allowed',
+				ip: '192.0.2.44',
+				userAgent: '=HYPERLINK("http://evil.example","click")',
+				details: { query: '+cmd|calc', line: 'a\r\nb' }
+			}
+		]);
+		const context = {
+			actor: { id: auditor.id, name: auditor.displayName, roles: ['auditor'] },
+			requestId: 'exp-1'
+		};
+		const stream = await workspace.exportEvents(
+			context,
+			auditor,
+			{ ip: '192.0.2.44' },
+			'csv',
+			label
+		);
+		// Recorded before a single byte was read from the stream.
+		const [recorded] = await db.select().from(auditEvent).orderBy(desc(auditEvent.seq)).limit(1);
+		expect(recorded).toMatchObject({
+			action: 'audit.exported',
+			actorId: auditor.id,
+			requestId: 'exp-1'
+		});
+		expect(recorded!.details).toMatchObject({ format: 'csv', filter: { ip: '192.0.2.44' } });
+		const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+		expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+		const text = new TextDecoder().decode(bytes);
+		expect(text).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);
+		expect(text).not.toMatch(/(^|,)"=/m);
+		const lines = text.trim().split('\r\n');
+		expect(lines).toHaveLength(2);
+		expect(workspace.csvCell('-1+1')).toBe(`"'-1+1"`);
+		expect(workspace.csvCell('@SUM(A1)')).toBe(`"'@SUM(A1)"`);
+		expect(workspace.csvCell('\tx')).toBe(`"'\tx"`);
+		expect(workspace.csvCell('宇宙')).toBe('"宇宙"');
+	});
+
+	it('streams JSON Lines with titles withheld as in the log', async () => {
+		const stream = await workspace.exportEvents(
+			{},
+			auditor,
+			{ document: secret.id },
+			'jsonl',
+			label
+		);
+		const text = await new Response(stream).text();
+		const rows = text
+			.trim()
+			.split('\n')
+			.map((l) => JSON.parse(l) as workspace.AuditEventView);
+		expect(rows.length).toBeGreaterThan(0);
+		expect(rows.every((r) => r.document?.id === secret.id && r.document.title === null)).toBe(true);
+		expect(text).not.toContain(secret.title);
+	});
+
+	it('fails closed: no stream when the export cannot be recorded', async () => {
+		await db.execute(sql`create function test_refuse() returns trigger language plpgsql as $$
+			begin raise exception 'audit store down'; end $$`);
+		await db.execute(
+			sql`create trigger test_refuse before insert on audit_event for each row execute function test_refuse()`
+		);
+		try {
+			await expect(workspace.exportEvents({}, auditor, {}, 'csv', label)).rejects.toThrow();
+			await expect(workspace.recordView({}, 'log')).rejects.toThrow();
+		} finally {
+			await db.execute(sql`drop trigger test_refuse on audit_event`);
+			await db.execute(sql`drop function test_refuse()`);
+		}
+	});
+});
+
+describe('access review', () => {
+	it('lists valid grants with who granted them and flags those ending within 30 days', async () => {
+		const rows = await workspace.accessReview();
+		const mine = rows.filter((r) => r.accountId === auditor.id);
+		expect(mine.map((r) => r.levelCode ?? r.compartmentCode).sort()).toEqual([
+			'CONFIDENTIAL',
+			'SDA'
+		]);
+		expect(mine.every((r) => r.grantedBy && r.reason)).toBe(true);
+		expect(mine.some((r) => r.expiringSoon)).toBe(false);
+
+		const [someGrant] = await db
+			.select()
+			.from(grant)
+			.where(eq(grant.accountId, auditor.id))
+			.limit(1);
+		const inTenDays = new Date(Date.now() + 10 * 24 * 3600_000);
+		await db.insert(grant).values({
+			accountId: auditor.id,
+			kind: 'level',
+			levelRank: 1,
+			reason: 'Temporary cover',
+			grantedBy: someGrant!.grantedBy,
+			validUntil: inTenDays
+		});
+		await db.insert(grant).values({
+			accountId: auditor.id,
+			kind: 'level',
+			levelRank: 3,
+			reason: 'Revoked already',
+			grantedBy: someGrant!.grantedBy,
+			revokedAt: new Date()
+		});
+		const expiring = await workspace.accessReview({ expiringOnly: true });
+		expect(expiring.map((r) => [r.accountId, r.reason, r.expiringSoon])).toEqual([
+			[auditor.id, 'Temporary cover', true]
+		]);
+		const all = await workspace.accessReview();
+		expect(all.some((r) => r.reason === 'Revoked already')).toBe(false);
+	});
+});
+
+describe('verification and the home panel', () => {
+	it('records who verified and what was found; the panel shows it with recent denials', async () => {
+		const context = { actor: { id: auditor.id, name: auditor.displayName, roles: ['auditor'] } };
+		const report = await workspace.verify(context);
+		expect(report.ok).toBe(true);
+		const [recorded] = await db
+			.select()
+			.from(auditEvent)
+			.where(and(eq(auditEvent.action, 'audit.verified')))
+			.orderBy(desc(auditEvent.seq))
+			.limit(1);
+		expect(recorded).toMatchObject({ actorId: auditor.id, outcome: 'allowed' });
+		expect(recorded!.details).toMatchObject({
+			ok: true,
+			events: report.events,
+			firstFailure: null
+		});
+		const panel = await workspace.panel(auditor, label);
+		expect(panel.lastVerification).toMatchObject({ ok: true, actorName: auditor.displayName });
+		expect(panel.recentDenials.length).toBeGreaterThan(0);
+		expect(panel.recentDenials.every((e) => e.outcome === 'denied')).toBe(true);
+		expect(panel.eventsLast24h).toBeGreaterThan(100);
+	});
+});

@@ -1,0 +1,568 @@
+import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { AuditFilter } from '$lib/schemas/audit';
+import { effectiveAccess, grantValidAt, readableSql, type Access } from '../access';
+import type { SessionUser } from '../auth/types';
+import { getConfig } from '../config';
+import { getDb, queryRows, toNumber } from '../db';
+import {
+	account,
+	auditEvent,
+	compartment,
+	document,
+	grant,
+	level,
+	organisation
+} from '../db/schema';
+import type { AuditContext } from './append';
+import { record } from './index';
+import { occurredAtText } from './chain';
+import { verifyLog } from './integrity';
+import type { VerifyReport } from './verify';
+
+/**
+ * The auditor's workspace: reading, filtering and exporting the log, the access review and
+ * verification. Auditors read no document content; a title appears only when the auditor's
+ * own access would let them read that document, checked inside SQL.
+ */
+
+export const PAGE_SIZE = 50;
+
+export interface AuditEventView {
+	seq: number;
+	occurredAt: string;
+	actorId: number | null;
+	actorName: string | null;
+	actorRoles: string[];
+	ip: string | null;
+	userAgent: string | null;
+	requestId: string | null;
+	action: string;
+	targetType: string | null;
+	targetId: string | null;
+	outcome: 'allowed' | 'denied' | 'failed';
+	details: Record<string, unknown>;
+	/** The document the event concerns; title null when the auditor may not read it. */
+	document: { id: number; title: string | null } | null;
+	prevHash: string;
+	hash: string;
+}
+
+export type RestrictedLabel = (documentId: number) => string;
+
+const columns = {
+	seq: auditEvent.seq,
+	occurredAt: sql<string>`${occurredAtText}`,
+	actorId: auditEvent.actorId,
+	actorName: auditEvent.actorName,
+	actorRoles: auditEvent.actorRoles,
+	ip: auditEvent.ip,
+	userAgent: auditEvent.userAgent,
+	requestId: auditEvent.requestId,
+	action: auditEvent.action,
+	targetType: auditEvent.targetType,
+	targetId: auditEvent.targetId,
+	outcome: auditEvent.outcome,
+	details: auditEvent.details,
+	prevHash: auditEvent.prevHash,
+	hash: auditEvent.hash
+};
+type Row = Omit<AuditEventView, 'document'>;
+
+function tzOffsetMs(at: Date, timeZone: string): number {
+	const parts = Object.fromEntries(
+		new Intl.DateTimeFormat('en-US', {
+			timeZone,
+			hourCycle: 'h23',
+			year: 'numeric',
+			month: '2-digit',
+			day: '2-digit',
+			hour: '2-digit',
+			minute: '2-digit',
+			second: '2-digit'
+		})
+			.formatToParts(at)
+			.map((p) => [p.type, p.value])
+	);
+	const asUtc = Date.UTC(
+		Number(parts.year),
+		Number(parts.month) - 1,
+		Number(parts.day),
+		Number(parts.hour),
+		Number(parts.minute),
+		Number(parts.second)
+	);
+	return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** A wall-clock time typed by the reader, in their time zone, as a UTC instant. */
+export function zonedToUtc(local: string, timeZone: string): Date {
+	const [day, time = '00:00'] = local.split('T');
+	const wall = new Date(`${day}T${time.length === 5 ? `${time}:00` : time}Z`);
+	const first = new Date(wall.getTime() - tzOffsetMs(wall, timeZone));
+	const second = tzOffsetMs(first, timeZone);
+	return new Date(wall.getTime() - second);
+}
+
+export function readerTimeZone(viewer: SessionUser): string {
+	return viewer.timeZone ?? getConfig().displayTimeZone;
+}
+
+const NO_SEQ = sql`9223372036854775807`;
+
+/**
+ * Time bounds become sequence bounds: times come from the database clock under the chain lock,
+ * so they rise with the sequence, and one index probe replaces a range scan at any table size.
+ */
+function firstSeqAtOrAfter(at: Date): SQL {
+	return sql`coalesce((select ${auditEvent.seq} from ${auditEvent}
+		where ${auditEvent.occurredAt} >= ${at.toISOString()}::timestamptz
+		order by ${auditEvent.occurredAt}, ${auditEvent.seq} limit 1), ${NO_SEQ})`;
+}
+
+function conditions(filter: AuditFilter, timeZone: string): SQL[] {
+	const where: SQL[] = [];
+	if (filter.person !== undefined) where.push(eq(auditEvent.actorId, filter.person));
+	if (filter.document !== undefined) {
+		const id = String(filter.document);
+		where.push(
+			sql`((${auditEvent.targetType} = 'document' and ${auditEvent.targetId} = ${id})
+				or ${auditEvent.details} ->> 'documentId' = ${id})`
+		);
+	}
+	if (filter.action !== undefined) where.push(eq(auditEvent.action, filter.action));
+	if (filter.outcome !== undefined) where.push(eq(auditEvent.outcome, filter.outcome));
+	if (filter.ip !== undefined) where.push(eq(auditEvent.ip, filter.ip));
+	if (filter.from !== undefined) {
+		where.push(sql`${auditEvent.seq} >= ${firstSeqAtOrAfter(zonedToUtc(filter.from, timeZone))}`);
+	}
+	if (filter.to !== undefined) {
+		let end = zonedToUtc(filter.to, timeZone);
+		// A bare date means the whole of that day.
+		if (!filter.to.includes('T')) end = zonedToUtc(nextDay(filter.to), timeZone);
+		where.push(sql`${auditEvent.seq} < ${firstSeqAtOrAfter(end)}`);
+	}
+	return where;
+}
+
+function nextDay(day: string): string {
+	const d = new Date(`${day}T00:00:00Z`);
+	d.setUTCDate(d.getUTCDate() + 1);
+	return d.toISOString().slice(0, 10);
+}
+
+function documentIdsOf(row: Row): number[] {
+	const ids = new Set<number>();
+	const visit = (value: unknown) => {
+		if (Array.isArray(value)) value.forEach(visit);
+		else if (value && typeof value === 'object') {
+			for (const [k, v] of Object.entries(value)) {
+				if (k === 'documentId') {
+					const id = Number(v);
+					if (Number.isSafeInteger(id) && id > 0) ids.add(id);
+				} else visit(v);
+			}
+		}
+	};
+	visit(row.details);
+	if (row.targetType === 'document' && row.targetId && /^\d{1,10}$/.test(row.targetId)) {
+		ids.add(Number(row.targetId));
+	}
+	return [...ids];
+}
+
+function redactTitles(value: unknown, label: string): unknown {
+	if (Array.isArray(value)) return value.map((v) => redactTitles(v, label));
+	if (value && typeof value === 'object') {
+		return Object.fromEntries(
+			Object.entries(value).map(([k, v]) => [k, k === 'title' ? label : redactTitles(v, label)])
+		);
+	}
+	return value;
+}
+
+/** Titles of the documents the reader may read, among these ids; the rule applied in SQL. */
+async function readableTitles(access: Access | null, ids: number[]): Promise<Map<number, string>> {
+	if (!access || ids.length === 0) return new Map();
+	const rows = await getDb()
+		.select({ id: document.id, title: document.title })
+		.from(document)
+		.where(and(inArray(document.id, ids), readableSql(access)));
+	return new Map(rows.map((r) => [r.id, r.title]));
+}
+
+async function present(
+	access: Access | null,
+	rows: Row[],
+	restricted: RestrictedLabel
+): Promise<AuditEventView[]> {
+	const idsByRow = rows.map(documentIdsOf);
+	const titles = await readableTitles(access, [...new Set(idsByRow.flat())]);
+	return rows.map((row, i) => {
+		const ids = idsByRow[i]!;
+		const main = Number(row.details.documentId) || ids[0];
+		const seq = Number(row.seq);
+		if (main === undefined) return { ...row, seq, document: null };
+		const hidden = ids.find((id) => !titles.has(id));
+		if (hidden !== undefined) {
+			return {
+				...row,
+				seq,
+				details: redactTitles(row.details, restricted(hidden)) as Record<string, unknown>,
+				document: { id: main, title: null }
+			};
+		}
+		const stored = row.details.title;
+		return {
+			...row,
+			seq,
+			document: { id: main, title: typeof stored === 'string' ? stored : titles.get(main)! }
+		};
+	});
+}
+
+export interface EventPage {
+	events: AuditEventView[];
+	/** Cursor for the next (older) page, or null at the start of the log. */
+	next: number | null;
+}
+
+export async function listEvents(
+	viewer: SessionUser,
+	filter: AuditFilter,
+	before: number | undefined,
+	restricted: RestrictedLabel
+): Promise<EventPage> {
+	const db = getDb();
+	const where = conditions(filter, readerTimeZone(viewer));
+	if (before !== undefined) where.push(lt(auditEvent.seq, before));
+	const rows = await db
+		.select(columns)
+		.from(auditEvent)
+		.where(and(...where))
+		.orderBy(desc(auditEvent.seq))
+		.limit(PAGE_SIZE + 1);
+	const page = rows.slice(0, PAGE_SIZE);
+	const access = await effectiveAccess(db, viewer.id);
+	return {
+		events: await present(access, page, restricted),
+		next: rows.length > PAGE_SIZE ? Number(page.at(-1)!.seq) : null
+	};
+}
+
+export async function getEvent(
+	viewer: SessionUser,
+	seq: number,
+	restricted: RestrictedLabel
+): Promise<AuditEventView | null> {
+	const db = getDb();
+	const rows = await db.select(columns).from(auditEvent).where(eq(auditEvent.seq, seq));
+	if (rows.length === 0) return null;
+	const [view] = await present(await effectiveAccess(db, viewer.id), rows, restricted);
+	return view ?? null;
+}
+
+/** The document's title for a history page header, only if the auditor may read it. */
+export async function documentTitle(viewer: SessionUser, id: number): Promise<string | null> {
+	const titles = await readableTitles(await effectiveAccess(getDb(), viewer.id), [id]);
+	return titles.get(id) ?? null;
+}
+
+export interface PersonSummary {
+	id: number;
+	displayName: string;
+	email: string;
+	organisation: string;
+	roles: string[];
+	status: string;
+}
+
+export async function getPerson(id: number): Promise<PersonSummary | null> {
+	const [row] = await getDb()
+		.select({
+			id: account.id,
+			displayName: account.displayName,
+			email: account.email,
+			organisation: organisation.code,
+			roles: account.roles,
+			status: account.status
+		})
+		.from(account)
+		.innerJoin(organisation, eq(organisation.id, account.organisationId))
+		.where(eq(account.id, id));
+	return row ?? null;
+}
+
+/** People to pick from in the filter. */
+export async function listPeople(): Promise<{ id: number; displayName: string }[]> {
+	return getDb()
+		.select({ id: account.id, displayName: account.displayName })
+		.from(account)
+		.orderBy(asc(account.displayName), asc(account.id));
+}
+
+export interface ReviewRow {
+	accountId: number;
+	displayName: string;
+	email: string;
+	organisation: string;
+	roles: string[];
+	grantId: number | null;
+	kind: 'level' | 'compartment' | null;
+	levelCode: string | null;
+	compartmentCode: string | null;
+	reason: string | null;
+	grantedBy: string | null;
+	approvedBy: string | null;
+	grantedAt: Date | null;
+	validUntil: Date | null;
+	expiringSoon: boolean;
+}
+
+/**
+ * Who holds what now: every active account with each grant valid at this moment, who granted
+ * and approved it, when, why and until when. `expiringOnly` keeps grants ending within 30 days.
+ */
+export async function accessReview(options: { expiringOnly?: boolean } = {}): Promise<ReviewRow[]> {
+	const now = new Date();
+	const soon = new Date(now.getTime() + 30 * 24 * 3600_000);
+	const granter = alias(account, 'granter');
+	const approver = alias(account, 'approver');
+	const rows = await getDb()
+		.select({
+			accountId: account.id,
+			displayName: account.displayName,
+			email: account.email,
+			organisation: organisation.code,
+			roles: account.roles,
+			grantId: grant.id,
+			kind: grant.kind,
+			levelCode: level.code,
+			compartmentCode: compartment.code,
+			reason: grant.reason,
+			grantedBy: granter.displayName,
+			approvedBy: approver.displayName,
+			grantedAt: grant.grantedAt,
+			validUntil: grant.validUntil
+		})
+		.from(account)
+		.innerJoin(organisation, eq(organisation.id, account.organisationId))
+		.leftJoin(grant, and(eq(grant.accountId, account.id), grantValidAt(now)))
+		.leftJoin(level, eq(level.rank, grant.levelRank))
+		.leftJoin(compartment, eq(compartment.id, grant.compartmentId))
+		.leftJoin(granter, eq(granter.id, grant.grantedBy))
+		.leftJoin(approver, eq(approver.id, grant.approvedBy))
+		.where(
+			and(
+				eq(account.status, 'active'),
+				options.expiringOnly
+					? sql`${grant.validUntil} is not null and ${grant.validUntil} < ${soon.toISOString()}::timestamptz`
+					: undefined
+			)
+		)
+		.orderBy(asc(account.displayName), asc(account.id), asc(grant.kind), asc(grant.id));
+	return rows.map((r) => ({
+		...r,
+		expiringSoon: r.validUntil !== null && r.validUntil.getTime() < soon.getTime()
+	}));
+}
+
+/** Records that an auditor looked at something; the view fails if this cannot be written. */
+export async function recordView(
+	context: AuditContext,
+	page: string,
+	details: Record<string, unknown> = {}
+): Promise<void> {
+	await record({
+		...context,
+		action: 'audit.viewed',
+		outcome: 'allowed',
+		details: { page, ...details }
+	});
+}
+
+/** Runs verification and records who ran it and what it found. */
+export async function verify(context: AuditContext): Promise<VerifyReport> {
+	const report = await verifyLog();
+	await record({
+		...context,
+		action: 'audit.verified',
+		outcome: 'allowed',
+		details: {
+			ok: report.ok,
+			events: report.events,
+			headSeq: report.headSeq,
+			problems: report.problems.length,
+			firstFailure: report.firstFailure
+				? { kind: report.firstFailure.kind, seq: report.firstFailure.seq }
+				: null
+		}
+	});
+	return report;
+}
+
+export type ExportFormat = 'csv' | 'jsonl';
+
+const CSV_COLUMNS = [
+	'seq',
+	'occurred_at',
+	'actor_id',
+	'actor_name',
+	'actor_roles',
+	'ip',
+	'user_agent',
+	'request_id',
+	'action',
+	'target_type',
+	'target_id',
+	'outcome',
+	'document_id',
+	'document_title',
+	'details',
+	'prev_hash',
+	'hash'
+] as const;
+
+/**
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab or CR before them) as a formula;
+ * a leading apostrophe keeps it text. Quoting handles commas, quotes and newlines.
+ */
+export function csvCell(value: unknown): string {
+	let text = value === null || value === undefined ? '' : String(value);
+	if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+	return `"${text.replaceAll('"', '""')}"`;
+}
+
+function csvLine(e: AuditEventView, restricted: RestrictedLabel): string {
+	const cells = [
+		e.seq,
+		e.occurredAt,
+		e.actorId,
+		e.actorName,
+		e.actorRoles.join(' '),
+		e.ip,
+		e.userAgent,
+		e.requestId,
+		e.action,
+		e.targetType,
+		e.targetId,
+		e.outcome,
+		e.document?.id,
+		e.document ? (e.document.title ?? restricted(e.document.id)) : null,
+		JSON.stringify(e.details),
+		e.prevHash,
+		e.hash
+	];
+	return cells.map(csvCell).join(',') + '\r\n';
+}
+
+/**
+ * Records the export (committed before anything is sent), then streams the filtered events in
+ * sequence order, a batch at a time, as CSV (UTF-8 with BOM, for Excel in Japanese) or JSON Lines.
+ */
+export async function exportEvents(
+	context: AuditContext,
+	viewer: SessionUser,
+	filter: AuditFilter,
+	format: ExportFormat,
+	restricted: RestrictedLabel
+): Promise<ReadableStream<Uint8Array>> {
+	const db = getDb();
+	await record({
+		...context,
+		action: 'audit.exported',
+		outcome: 'allowed',
+		details: { format, filter }
+	});
+	const access = await effectiveAccess(db, viewer.id);
+	const where = conditions(filter, readerTimeZone(viewer));
+	const [head] = await queryRows<{ head: unknown }>(
+		db,
+		sql`select coalesce(max(${auditEvent.seq}), 0) as head from ${auditEvent}`
+	);
+	const last = toNumber(head?.head ?? 0);
+	const encoder = new TextEncoder();
+	let after = 0;
+	let started = false;
+	return new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			if (!started) {
+				started = true;
+				if (format === 'csv') {
+					controller.enqueue(encoder.encode('\uFEFF' + CSV_COLUMNS.join(',') + '\r\n'));
+					return;
+				}
+			}
+			const rows = await db
+				.select(columns)
+				.from(auditEvent)
+				.where(and(...where, gt(auditEvent.seq, after), sql`${auditEvent.seq} <= ${last}`))
+				.orderBy(asc(auditEvent.seq))
+				.limit(1000);
+			if (rows.length === 0) {
+				controller.close();
+				return;
+			}
+			after = Number(rows.at(-1)!.seq);
+			const views = await present(access, rows, restricted);
+			const chunk = views
+				.map((v) => (format === 'csv' ? csvLine(v, restricted) : JSON.stringify(v) + '\n'))
+				.join('');
+			controller.enqueue(encoder.encode(chunk));
+		}
+	});
+}
+
+export interface AuditPanelData {
+	eventsLast24h: number;
+	recentDenials: AuditEventView[];
+	lastVerification: { occurredAt: string; ok: boolean; actorName: string | null } | null;
+	lastCheckpoint: { occurredAt: string; seq: number } | null;
+}
+
+/** The auditor's home panel: activity, recent denials, the last verification and checkpoint. */
+export async function panel(
+	viewer: SessionUser,
+	restricted: RestrictedLabel
+): Promise<AuditPanelData> {
+	const db = getDb();
+	const since = new Date(Date.now() - 24 * 3600_000);
+	const [counts] = await queryRows<{ head: unknown; first: unknown }>(
+		db,
+		sql`select coalesce(max(${auditEvent.seq}), 0) as head, ${firstSeqAtOrAfter(since)} as first
+			from ${auditEvent}`
+	);
+	const head = toNumber(counts?.head ?? 0);
+	const first = toNumber(counts?.first ?? 0);
+	const denials = await db
+		.select(columns)
+		.from(auditEvent)
+		.where(eq(auditEvent.outcome, 'denied'))
+		.orderBy(desc(auditEvent.seq))
+		.limit(5);
+	const latest = async (action: string) => {
+		const [row] = await db
+			.select(columns)
+			.from(auditEvent)
+			.where(eq(auditEvent.action, action))
+			.orderBy(desc(auditEvent.seq))
+			.limit(1);
+		return row;
+	};
+	const verified = await latest('audit.verified');
+	const checkpoint = await latest('audit.checkpoint_written');
+	return {
+		eventsLast24h: first > head ? 0 : head - first + 1,
+		recentDenials: await present(await effectiveAccess(db, viewer.id), denials, restricted),
+		lastVerification: verified
+			? {
+					occurredAt: verified.occurredAt,
+					ok: verified.details.ok === true,
+					actorName: verified.actorName
+				}
+			: null,
+		lastCheckpoint: checkpoint
+			? { occurredAt: checkpoint.occurredAt, seq: Number(checkpoint.details.checkpointSeq) }
+			: null
+	};
+}

@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { desc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
+import type { SessionUser } from '$lib/server/auth/types';
+import { loadConfig, setConfig } from '$lib/server/config';
+import { setDatabase, type Database } from '$lib/server/db';
+import { account, auditEvent } from '$lib/server/db/schema';
+import { withDemoKeys } from '$lib/server/demo-keys';
+import { seedDemoData } from '$lib/server/seed';
+import { createObjectStore, setObjectStore } from '$lib/server/storage';
+import * as logPage from './+page.server';
+import * as documentPage from './documents/[id]/+page.server';
+import * as eventPage from './events/[seq]/+page.server';
+import * as exportEndpoint from './export/+server';
+import * as integrityPage from './integrity/+page.server';
+import * as personPage from './people/[id]/+page.server';
+import * as reviewPage from './review/+page.server';
+
+let database: TestDatabase;
+let db: Database;
+let dataDir: string;
+
+async function userByEmail(email: string): Promise<SessionUser> {
+	const [row] = await db.select().from(account).where(eq(account.email, email));
+	return { ...row!, locale: null, timeZone: null };
+}
+
+function requestEvent(user: SessionUser | null, url: string, params: Record<string, string> = {}) {
+	const parsed = new URL(url, 'http://intranet.test');
+	return {
+		locals: { user, session: null, requestId: 'req-test', clientIp: '203.0.113.5' },
+		url: parsed,
+		request: new Request(parsed, { headers: { 'user-agent': 'vitest' } }),
+		params
+	};
+}
+
+// The generated event types are wide; the guards and loads read only these fields.
+type AnyEvent = Parameters<typeof logPage.load>[0];
+const as = (e: ReturnType<typeof requestEvent>) => e as unknown as AnyEvent;
+
+const calls = [
+	['log', (e: AnyEvent) => logPage.load(e), '/audit', {}],
+	['event', (e: AnyEvent) => eventPage.load(e as never), '/audit/events/1', { seq: '1' }],
+	['document', (e: AnyEvent) => documentPage.load(e as never), '/audit/documents/1', { id: '1' }],
+	['person', (e: AnyEvent) => personPage.load(e as never), '/audit/people/1', { id: '1' }],
+	['review', (e: AnyEvent) => reviewPage.load(e as never), '/audit/review', {}],
+	['integrity', (e: AnyEvent) => integrityPage.load(e as never), '/audit/integrity', {}],
+	['verify', (e: AnyEvent) => integrityPage.actions.default!(e as never), '/audit/integrity', {}],
+	['export', (e: AnyEvent) => exportEndpoint.GET(e as never), '/audit/export?format=csv', {}]
+] as const;
+
+beforeAll(async () => {
+	dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-audit-routes-'));
+	database = await createTestDatabase();
+	db = database.handle.db;
+	const config = withDemoKeys(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
+	setConfig(config);
+	setDatabase(database.handle);
+	const store = await createObjectStore(config.storage);
+	setObjectStore(store);
+	await seedDemoData(db, store, config);
+});
+
+afterAll(async () => {
+	setDatabase(undefined);
+	await database?.drop();
+	rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('audit routes', () => {
+	it('answer 404 to everyone but auditors, and audit each refusal', async () => {
+		const admin = await userByEmail('admin@jiss.example');
+		for (const [name, call, url, params] of calls) {
+			const failure = await Promise.resolve(call(as(requestEvent(admin, url, params)))).then(
+				() => null,
+				(error: unknown) => error
+			);
+			expect(failure, name).toMatchObject({ status: 404 });
+			const [last] = await db.select().from(auditEvent).orderBy(desc(auditEvent.seq)).limit(1);
+			expect(last, name).toMatchObject({
+				action: 'audit.denied',
+				outcome: 'denied',
+				actorId: admin.id,
+				ip: '203.0.113.5',
+				targetType: 'route',
+				targetId: new URL(url, 'http://x').pathname
+			});
+		}
+	});
+
+	it('send a signed-out visitor to sign in', async () => {
+		const failure = await Promise.resolve(logPage.load(as(requestEvent(null, '/audit')))).then(
+			() => null,
+			(error: unknown) => error
+		);
+		expect(failure).toMatchObject({ status: 303 });
+	});
+
+	it('serve the auditor, recording each view', async () => {
+		const auditor = await userByEmail('auditor@jiss.example');
+		const before = (await db.select().from(auditEvent)).length;
+		for (const [name, call, url, params] of calls) {
+			const result = await call(as(requestEvent(auditor, url, params)));
+			expect(result, name).toBeTruthy();
+			if (result instanceof Response) {
+				expect(result.headers.get('content-type')).toContain('text/csv');
+				const bytes = new Uint8Array(await result.arrayBuffer());
+				expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+			}
+		}
+		const recorded = await db
+			.select({ action: auditEvent.action, actorId: auditEvent.actorId })
+			.from(auditEvent)
+			.orderBy(desc(auditEvent.seq))
+			.limit((await db.select().from(auditEvent)).length - before);
+		expect(recorded.every((r) => r.actorId === auditor.id)).toBe(true);
+		expect(recorded.filter((r) => r.action === 'audit.viewed')).toHaveLength(6);
+		expect(recorded.filter((r) => r.action === 'audit.verified')).toHaveLength(1);
+		expect(recorded.filter((r) => r.action === 'audit.exported')).toHaveLength(1);
+	});
+
+	it('answer 404 for an event or person that does not exist', async () => {
+		const auditor = await userByEmail('auditor@jiss.example');
+		for (const [call, params] of [
+			[eventPage.load, { seq: '999999' }],
+			[eventPage.load, { seq: 'abc' }],
+			[personPage.load, { id: '999999' }]
+		] as const) {
+			const failure = await Promise.resolve(
+				call(requestEvent(auditor, '/audit/x', params) as never)
+			).then(
+				() => null,
+				(error: unknown) => error
+			);
+			expect(failure).toMatchObject({ status: 404 });
+		}
+	});
+});

@@ -1,0 +1,319 @@
+// Audit log benchmarks on the real PostgreSQL server (DATABASE_URL, default the local server):
+// append throughput with 1 and 8 writers against plain inserts, verification time for a chain of
+// BENCH_AUDIT_EVENTS events (default 1,000,000) against a bare read of the same rows, and p95 of
+// filtered log pages with BENCH_AUDIT_PAGE_EVENTS rows (default 2,000,000) against a key lookup.
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { appendAuditEvents } from '../../src/lib/server/audit/append';
+import { record } from '../../src/lib/server/audit/index';
+import { chainHash, type ChainedFields } from '../../src/lib/server/audit/chain';
+import { loadSigningKey } from '../../src/lib/server/audit/signing';
+import { verifyChain } from '../../src/lib/server/audit/verify';
+import * as workspace from '../../src/lib/server/audit/workspace';
+import type { SessionUser } from '../../src/lib/server/auth/types';
+import { loadConfig, setConfig } from '../../src/lib/server/config';
+import { openDatabase, setDatabase, type Database } from '../../src/lib/server/db';
+import { createLocalObjectStore } from '../../src/lib/server/storage/local';
+
+const serverUrl =
+	process.env.DATABASE_URL ||
+	process.env.BENCH_DATABASE_URL ||
+	'postgres://postgres@127.0.0.1:5432/postgres';
+const EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
+const PAGE_EVENTS = Math.max(EVENTS, Number(process.env.BENCH_AUDIT_PAGE_EVENTS ?? 2_000_000));
+const SECONDS = Number(process.env.BENCH_AUDIT_SECONDS ?? 5);
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const withDatabase = (url: string, name: string) => {
+	const u = new URL(url);
+	u.pathname = `/${name}`;
+	return u.toString();
+};
+
+async function forDuration(
+	writers: number,
+	work: (db: Database, writer: number) => Promise<number>
+) {
+	const clients = Array.from({ length: writers }, () =>
+		postgres(benchUrl, { max: 1, onnotice: () => {} })
+	);
+	const dbs = clients.map((c) => drizzle(c) as unknown as Database);
+	const until = performance.now() + SECONDS * 1000;
+	const counts = await Promise.all(
+		dbs.map(async (db, w) => {
+			let n = 0;
+			while (performance.now() < until) n += await work(db, w);
+			return n;
+		})
+	);
+	await Promise.all(clients.map((c) => c.end()));
+	return counts.reduce((a, b) => a + b, 0) / SECONDS;
+}
+
+const name = `jiss_bench_${randomBytes(4).toString('hex')}`;
+const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+try {
+	await admin`select 1`;
+} catch (error) {
+	console.log(
+		`audit bench: no PostgreSQL server at ${serverUrl} (${(error as Error).message}); nothing measured.`
+	);
+	process.exit(1);
+}
+await admin.unsafe(`create database ${name}`);
+const benchUrl = withDatabase(serverUrl, name);
+const handle = await openDatabase(
+	{ kind: 'postgres', url: benchUrl, ownerUrl: benchUrl, poolSize: 4 },
+	{ migrate: true }
+);
+const db = handle.db;
+const raw = postgres(benchUrl, { max: 1, onnotice: () => {} });
+
+try {
+	// --- append throughput --------------------------------------------------------------------
+	await raw.unsafe(`create table bench_plain (like audit_event including defaults)`);
+	await raw.unsafe(`alter table bench_plain add column id bigserial primary key`);
+	const event = (w: number, i: number) => ({
+		action: 'document.view' as const,
+		outcome: 'allowed' as const,
+		actor: { id: w + 1, name: `Writer ${w}`, roles: ['staff'] },
+		ip: '192.0.2.10',
+		userAgent: 'bench',
+		requestId: `r-${w}-${i}`,
+		target: { type: 'document', id: i % 500 },
+		details: { documentId: i % 500, title: `Document ${i % 500}` }
+	});
+	let seqPlain = 0;
+	const plain = async (dbw: Database, w: number) => {
+		await dbw.transaction(async (tx) => {
+			const e = event(w, seqPlain++);
+			await tx.execute(
+				// The same row written without the chain: what the lock and hashing cost on top.
+				sql`insert into bench_plain (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
+				values (0, clock_timestamp(), ${e.actor.id}, ${e.actor.name}, ${'{staff}'}, ${e.ip}, ${e.userAgent}, ${e.requestId}, ${e.action}, 'document', ${String(e.target.id)}, 'allowed', ${JSON.stringify(e.details)}::jsonb, '', '')`
+			);
+		});
+		return 1;
+	};
+	let i = 0;
+	const chained = (batch: number) => async (dbw: Database, w: number) => {
+		await appendAuditEvents(
+			dbw,
+			Array.from({ length: batch }, () => event(w, i++))
+		);
+		return batch;
+	};
+	const baseline8 = await forDuration(8, plain);
+	const one = await forDuration(1, chained(1));
+	const eight = await forDuration(8, chained(1));
+	const eightBatched = await forDuration(8, chained(10));
+	// Eight request handlers in one instance recording reads (views, searches, denials).
+	setDatabase(handle);
+	const until = performance.now() + SECONDS * 1000;
+	const perHandler = await Promise.all(
+		Array.from({ length: 8 }, async (_, w) => {
+			let n = 0;
+			while (performance.now() < until) {
+				await record(event(w, i++));
+				n++;
+			}
+			return n;
+		})
+	);
+	const coalesced = perHandler.reduce((a, b) => a + b, 0) / SECONDS;
+	console.log(
+		`append, baseline: plain INSERT transactions, 8 writers   ${fmt(baseline8)} events/s`
+	);
+	console.log(
+		`append, chained, 1 writer                               ${fmt(one)} events/s (${(one / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, chained, 8 writers                              ${fmt(eight)} events/s (${(eight / baseline8).toFixed(2)}× baseline; target ≥ 3,000)`
+	);
+	console.log(
+		`append, chained, 8 writers, 10 events per locked step   ${fmt(eightBatched)} events/s (${(eightBatched / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, record() from 8 concurrent handlers, 1 instance ${fmt(coalesced)} events/s (${(coalesced / baseline8).toFixed(2)}× baseline; target ≥ 3,000)`
+	);
+
+	// --- a valid chain of EVENTS rows, written with COPY ---------------------------------------
+	const [counted] = await raw`select count(*)::int as n from audit_event`;
+	const [headRow] = await raw`select hash from audit_event order by seq desc limit 1`;
+	const already = Number(counted!.n);
+	let prev = String(headRow!.hash);
+	let seq: number = already;
+	const start = Date.parse('2025-01-01T00:00:00Z');
+	const esc = (v: string) =>
+		v
+			.replaceAll('\\', '\\\\')
+			.replaceAll('\t', '\\t')
+			.replaceAll('\n', '\\n')
+			.replaceAll('\r', '\\r');
+	const actions = [
+		'document.view',
+		'document.search',
+		'document.download',
+		'auth.sign_in',
+		'document.denied'
+	];
+	function* lines(count: number) {
+		let chunk = '';
+		for (let k = 0; k < count; k++) {
+			seq += 1;
+			const at = new Date(start + seq).toISOString().replace('Z', '000Z');
+			const doc = seq % 20_000;
+			const fields: ChainedFields = {
+				seq,
+				occurredAt: at,
+				actorId: (seq % 400) + 1,
+				actorName: `Person ${(seq % 400) + 1}`,
+				actorRoles: ['staff'],
+				ip: `10.0.${seq % 250}.${seq % 200}`,
+				userAgent: 'Mozilla/5.0 bench',
+				requestId: `req-${seq}`,
+				action: actions[seq % actions.length]!,
+				targetType: 'document',
+				targetId: String(doc),
+				outcome: seq % 37 === 0 ? 'denied' : 'allowed',
+				details: { documentId: doc, title: `Document ${doc}` }
+			};
+			const hash = chainHash(prev, fields);
+			chunk +=
+				[
+					seq,
+					at,
+					fields.actorId,
+					fields.actorName,
+					'{staff}',
+					fields.ip,
+					fields.userAgent,
+					fields.requestId,
+					fields.action,
+					fields.targetType,
+					fields.targetId,
+					fields.outcome,
+					JSON.stringify(fields.details),
+					prev,
+					hash
+				]
+					.map((v) => esc(String(v)))
+					.join('\t') + '\n';
+			prev = hash;
+			if (chunk.length > 1 << 20) {
+				yield chunk;
+				chunk = '';
+			}
+		}
+		if (chunk) yield chunk;
+	}
+	let t = performance.now();
+	const copy =
+		await raw`copy audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash) from stdin`.writable();
+	await pipeline(Readable.from(lines(EVENTS - already)), copy);
+	await raw`analyze audit_event`;
+	console.log(
+		`(setup: ${fmt(EVENTS)} chained events written in ${((performance.now() - t) / 1000).toFixed(1)} s)`
+	);
+
+	// --- verification ------------------------------------------------------------------------
+	const storeDir = `/tmp/${name}-objects`;
+	const store = createLocalObjectStore(storeDir);
+	const key = loadSigningKey({ id: 'bench', key: randomBytes(32) });
+	t = performance.now();
+	let rows = 0;
+	let last = 0;
+	for (;;) {
+		const batch = await raw`select * from audit_event where seq > ${last} order by seq limit 5000`;
+		rows += batch.length;
+		if (batch.length < 5000) break;
+		last = Number(batch.at(-1)!.seq);
+	}
+	const readSeconds = (performance.now() - t) / 1000;
+	const report = await verifyChain({ db, store, keys: [key] });
+	const verifySeconds = report.durationMs / 1000;
+	console.log(
+		`verify, baseline: read ${fmt(rows)} rows in batches        ${readSeconds.toFixed(1)} s`
+	);
+	console.log(
+		`verify ${fmt(report.events)} events (${report.ok ? 'intact' : 'FAILED'})             ${verifySeconds.toFixed(1)} s (${(verifySeconds / readSeconds).toFixed(2)}× baseline; target < 15 s, memory ${fmt(process.memoryUsage().rss / 1048576)} MB rss)`
+	);
+
+	// --- filtered pages ----------------------------------------------------------------------
+	if (PAGE_EVENTS > EVENTS) {
+		t = performance.now();
+		// Filler rows for page timings only (their hashes are not a chain; verification ran above).
+		await raw.unsafe(`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
+			select s, timestamptz '2025-01-01' + s * interval '1 millisecond', s % 400 + 1, 'Person ' || (s % 400 + 1), '{staff}',
+				'10.0.' || (s % 250) || '.' || (s % 200), 'bench', 'req-' || s,
+				(array['document.view','document.search','document.download','auth.sign_in','document.denied'])[s % 5 + 1],
+				'document', (s % 20000)::text, case when s % 37 = 0 then 'denied' else 'allowed' end,
+				jsonb_build_object('documentId', s % 20000, 'title', 'Document ' || (s % 20000)), '', ''
+			from generate_series(${EVENTS + 1}, ${PAGE_EVENTS}) as s`);
+		await raw`analyze audit_event`;
+		console.log(
+			`(setup: filled to ${fmt(PAGE_EVENTS)} events in ${((performance.now() - t) / 1000).toFixed(1)} s)`
+		);
+	}
+	const config = loadConfig({ DATABASE_URL: benchUrl, INTRANET_MODE: 'demo', LOG_LEVEL: 'silent' });
+	setConfig(config);
+	setDatabase(handle);
+	const viewer: SessionUser = {
+		id: 999_999,
+		email: 'a@b',
+		displayName: 'Bench',
+		organisationId: 1,
+		roles: ['auditor'],
+		locale: null,
+		timeZone: 'UTC'
+	};
+	const label = (id: number) => `#${id}`;
+	const middle = Math.floor(PAGE_EVENTS / 2);
+	const cases: [string, Parameters<typeof workspace.listEvents>[1], number | undefined][] = [
+		['newest', {}, undefined],
+		['deep cursor', {}, middle],
+		['person', { person: 17 }, undefined],
+		['person, deep', { person: 17 }, middle],
+		['document', { document: 4242 }, undefined],
+		['action + outcome', { action: 'document.denied', outcome: 'denied' }, undefined],
+		['IP', { ip: '10.0.17.17' }, undefined],
+		['time range', { from: '2025-01-01T00:10', to: '2025-01-01T00:20' }, undefined]
+	];
+	const timings: number[] = [];
+	const perCase = new Map<string, number[]>();
+	const lookups: number[] = [];
+	for (let round = 0; round < 25; round++) {
+		for (const [caseName, filter, before] of cases) {
+			const s = performance.now();
+			await workspace.listEvents(viewer, filter, before, label);
+			const took = performance.now() - s;
+			timings.push(took);
+			perCase.set(caseName, [...(perCase.get(caseName) ?? []), took]);
+		}
+		const s = performance.now();
+		await raw`select seq from audit_event where seq = ${middle}`;
+		lookups.push(performance.now() - s);
+	}
+	const p95 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.95)]!;
+	for (const [caseName, values] of perCase) {
+		console.log(`  page p95, ${caseName.padEnd(18)} ${p95(values).toFixed(1)} ms`);
+	}
+	console.log(
+		`page, baseline: primary-key lookup p95                 ${p95(lookups).toFixed(1)} ms`
+	);
+	console.log(
+		`page of 50, ${cases.length} filters, at ${fmt(PAGE_EVENTS)} events, p95   ${p95(timings).toFixed(1)} ms (${(p95(timings) / p95(lookups)).toFixed(1)}× baseline; target < 50 ms)`
+	);
+} finally {
+	await raw.end();
+	await handle.close();
+	if (process.env.BENCH_KEEP) console.log(`(kept database ${name})`);
+	else await admin.unsafe(`drop database if exists ${name} with (force)`);
+	await admin.end();
+	rmSync(`/tmp/${name}-objects`, { recursive: true, force: true });
+}
