@@ -98,6 +98,8 @@ for (const { lang, t, ...emails } of LANGS) {
 		});
 
 		test('sets up a new authenticator and new recovery codes', async ({ page, browser }) => {
+			// Three codes for one account need three time steps: up to a minute of waiting.
+			test.setTimeout(180_000);
 			const email = emails.totp;
 			const account = demoAccount(email);
 			await useSession(page.request, email);
