@@ -54,12 +54,17 @@ export function readableSql(access: Access): SQL {
 		and (${document.status} <> 'draft' or ${document.authorId} = ${access.accountId}))`;
 }
 
-/** A grant counts while valid_from <= at < valid_until and it is not revoked. */
-export function grantValidAt(at: Date): SQL {
+/**
+ * A grant counts while valid_from <= at < valid_until and it is not revoked. Without `at`, "now"
+ * is the database's clock: valid_from is written by it with microseconds, and a JavaScript Date
+ * (milliseconds) taken just after a grant was made can be earlier than the grant's start.
+ */
+export function grantValidAt(at?: Date): SQL {
+	const moment = at ? sql`${at.toISOString()}::timestamptz` : sql`clock_timestamp()`;
 	return and(
 		isNull(grant.revokedAt),
-		sql`${grant.validFrom} <= ${at.toISOString()}::timestamptz`,
-		or(isNull(grant.validUntil), sql`${grant.validUntil} > ${at.toISOString()}::timestamptz`)
+		sql`${grant.validFrom} <= ${moment}`,
+		or(isNull(grant.validUntil), sql`${grant.validUntil} > ${moment}`)
 	)!;
 }
 
@@ -71,7 +76,7 @@ export function grantValidAt(at: Date): SQL {
 export async function effectiveAccess(
 	executor: Executor,
 	accountId: number,
-	at: Date = new Date()
+	at?: Date
 ): Promise<Access | null> {
 	const [holder] = await executor
 		.select({ organisationId: account.organisationId, status: account.status })
