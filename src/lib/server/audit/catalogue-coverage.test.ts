@@ -1,0 +1,491 @@
+import { randomBytes } from 'node:crypto';
+import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
+import { generateTOTP } from '@oslojs/otp';
+import { and, eq, gt, max } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+	createAccount,
+	currentCode,
+	type AuthFixture
+} from '../../../../tests/helpers/auth-fixture';
+import { createVaultWorld, type VaultWorld } from '../../../../tests/helpers/vault';
+import * as enrolments from '../auth/enrolment';
+import * as recoveryCodes from '../auth/recovery-codes';
+import * as selfService from '../auth/self-service';
+import * as sessions from '../auth/sessions';
+import * as signIn from '../auth/sign-in';
+import type { SessionUser } from '../auth/types';
+import { requireRole } from '../auth/guards';
+import * as accounts from '../admin/accounts';
+import * as approvals from '../admin/approvals';
+import type { AdminContext } from '../admin/context';
+import * as grants from '../admin/grants';
+import { notifyAdministrators } from '../admin/notifications';
+import * as reference from '../admin/reference';
+import * as review from '../admin/review';
+import * as settings from '../admin/settings';
+import { loadConfig, setConfig, type Config } from '../config';
+import { auditEvent, type Role } from '../db/schema';
+import { setMailer, type MailMessage } from '../mail';
+import { AUDIT_ACTIONS, type AuditAction, type AuditOutcome } from './catalogue';
+
+/**
+ * The issue's promise "every catalogue action produces exactly one event with the right actor,
+ * target and outcome", checked action by action against the real database and object store: each
+ * case performs the real operation and reads back what the log gained.
+ */
+
+interface Expected {
+	actorId: number | null;
+	target: { type: string; id: number | string } | null;
+	outcome: AuditOutcome;
+}
+
+type Case = () => Promise<Expected>;
+
+let world: VaultWorld;
+let config: Config;
+const outbox: MailMessage[] = [];
+const context = { ip: '192.0.2.77', userAgent: 'vitest catalogue', requestId: 'catalogue' };
+
+beforeAll(async () => {
+	config = loadConfig({
+		INTRANET_MODE: 'demo',
+		DATA_DIR: 'tests/.tmp/audit-catalogue',
+		LOG_LEVEL: 'silent',
+		ORIGIN: 'http://127.0.0.1:5173',
+		MFA_ENCRYPTION_KEYS: `test:${randomBytes(32).toString('base64')}`
+	});
+	setConfig(config);
+	setMailer({ send: async (message) => void outbox.push(message) });
+	world = await createVaultWorld();
+});
+afterAll(async () => {
+	setMailer(undefined);
+	await world?.close();
+});
+
+/** The auth helpers need only the database, the config and a home organisation. */
+function authFixture(): AuthFixture {
+	return { db: world.db, config, organisationId: world.org.JISS } as AuthFixture;
+}
+
+async function signedIn(accountId: number) {
+	const created = await sessions.create(world.db, { accountId, mfaVerified: true });
+	const valid = await sessions.validate(world.db, created.token);
+	return { ...created, user: valid!.user as SessionUser };
+}
+
+async function pendingSecondFactor(person: { email: string; password: string }) {
+	const result = await signIn.passwordStep(person, context);
+	if (result.kind !== 'second_factor') throw new Error(`expected second factor: ${result.kind}`);
+	return result.token;
+}
+
+async function enrolmentToken(accountId: number): Promise<string> {
+	const issued = await enrolments.issue(world.db, {
+		accountId,
+		purpose: 'enrol',
+		requestedBy: null
+	});
+	await issued.send();
+	return /\/enrol\/([A-Za-z0-9_-]+)/.exec(outbox.at(-1)!.text)![1]!;
+}
+
+const account = (id: number) => ({ type: 'account', id });
+const approval = (id: number) => ({ type: 'approval_request', id });
+
+/** An administrator (or anyone) as the admin domain sees them. */
+async function adminPerson(roles: Role[] = ['administrator']) {
+	const person = await world.person({ roles });
+	const ctx: AdminContext = {
+		actor: person.user,
+		audit: {
+			actor: { id: person.id, name: person.user.displayName, roles: person.user.roles },
+			...context
+		},
+		timeZone: 'Asia/Tokyo'
+	};
+	return { id: person.id, user: person.user, ctx };
+}
+
+/** A pending role change filed by one administrator about a staff member. */
+async function filedRoleChange() {
+	const requester = await adminPerson();
+	const subject = await adminPerson(['staff']);
+	const result = await accounts.changeRoles(world.db, requester.ctx, {
+		accountId: subject.id,
+		roles: ['staff', 'auditor'],
+		justification: 'Joins the internal audit team'
+	});
+	if (result.status !== 'pending') throw new Error('expected a pending request');
+	return { requester, subject, requestId: result.requestId };
+}
+
+/** The request a browser would send, with the person in locals as the hooks set them. */
+function routeEvent(user: SessionUser, pathname: string) {
+	const url = new URL(`http://127.0.0.1:5173${pathname}`);
+	return {
+		url,
+		request: new Request(url, { headers: { 'user-agent': 'vitest catalogue' } }),
+		locals: { user, session: null, requestId: 'catalogue', clientIp: '192.0.2.77' }
+	} as unknown as Parameters<typeof requireRole>[0];
+}
+
+async function deniedRoute(roles: Role[], pathname: string, required: Role) {
+	const person = await world.person({ roles });
+	await expect(requireRole(routeEvent(person.user, pathname), required)).rejects.toMatchObject({
+		status: 404
+	});
+	return {
+		actorId: person.id,
+		target: { type: 'route', id: pathname },
+		outcome: 'denied'
+	} as const;
+}
+
+const CASES: Partial<Record<AuditAction, Case>> = {
+	'auth.sign_in': async () => {
+		const person = await createAccount(authFixture());
+		await pendingSecondFactor(person);
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.mfa': async () => {
+		const person = await createAccount(authFixture());
+		const token = await pendingSecondFactor(person);
+		const result = await signIn.secondFactorStep(token, currentCode(person.totpSecret!), context);
+		expect(result.kind).toBe('signed_in');
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.recovery_code_used': async () => {
+		const person = await createAccount(authFixture());
+		const codes = await recoveryCodes.regenerate(world.db, person.id);
+		const token = await pendingSecondFactor(person);
+		const result = await signIn.secondFactorStep(token, codes[0]!, context);
+		expect(result.kind).toBe('signed_in');
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.recovery_codes_regenerated': async () => {
+		const person = await createAccount(authFixture());
+		const here = await signedIn(person.id);
+		const result = await selfService.regenerateRecoveryCodes(here.user, person.password, context);
+		expect(result.kind).toBe('ok');
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.sign_out': async () => {
+		const person = await createAccount(authFixture());
+		const here = await signedIn(person.id);
+		await signIn.signOut(here.session.id, here.user, context);
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.session_ended': async () => {
+		const person = await createAccount(authFixture());
+		const here = await signedIn(person.id);
+		const other = await signedIn(person.id);
+		expect(await selfService.endSession(here.user, other.session.id, context)).toBe(true);
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.password_changed': async () => {
+		const person = await createAccount(authFixture());
+		const here = await signedIn(person.id);
+		const next = 'an entirely new passphrase here';
+		const result = await selfService.changePassword(
+			here.user,
+			here.session.id,
+			{ current: person.password, next, confirm: next },
+			context
+		);
+		expect(result.kind).toBe('ok');
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.totp_enrolled': async () => {
+		const person = await createAccount(authFixture());
+		const here = await signedIn(person.id);
+		const secret = new Uint8Array(randomBytes(20));
+		const result = await selfService.reenrolTotp(
+			here.user,
+			{
+				password: person.password,
+				secret: encodeBase32UpperCaseNoPadding(secret),
+				code: generateTOTP(secret, 30, 6)
+			},
+			context
+		);
+		expect(result).toEqual({ kind: 'ok' });
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.enrolment_sent': async () => {
+		const person = await createAccount(authFixture(), { status: 'pending', totp: false });
+		await enrolmentToken(person.id);
+		return { actorId: null, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.enrolment_used': async () => {
+		const person = await createAccount(authFixture(), { status: 'pending', totp: false });
+		const token = await enrolmentToken(person.id);
+		const secret = new Uint8Array(randomBytes(20));
+		const result = await enrolments.complete(
+			{
+				token,
+				password: 'a long and private passphrase',
+				confirm: 'a long and private passphrase',
+				secret: encodeBase32UpperCaseNoPadding(secret),
+				code: generateTOTP(secret, 30, 6)
+			},
+			context
+		);
+		expect(result.kind).toBe('done');
+		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+
+	'account.created': async () => {
+		const admin = await adminPerson();
+		const { accountId } = await accounts.create(world.db, admin.ctx, {
+			displayName: 'Catalogue Created',
+			email: `created-${randomBytes(4).toString('hex')}@jiss.example`,
+			organisationId: world.org.JISS,
+			roles: ['staff']
+		});
+		return { actorId: admin.id, target: account(accountId), outcome: 'allowed' };
+	},
+	'account.disabled': async () => {
+		const admin = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		await accounts.disable(world.db, admin.ctx, { accountId: subject.id, reason: 'Left JISS' });
+		return { actorId: admin.id, target: account(subject.id), outcome: 'allowed' };
+	},
+	'account.enabled': async () => {
+		const admin = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		await accounts.disable(world.db, admin.ctx, { accountId: subject.id, reason: 'On leave' });
+		await accounts.enable(world.db, admin.ctx, { accountId: subject.id, reason: 'Back' });
+		return { actorId: admin.id, target: account(subject.id), outcome: 'allowed' };
+	},
+	'account.role_changed': async () => {
+		const admin = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		const result = await accounts.changeRoles(world.db, admin.ctx, {
+			accountId: subject.id,
+			roles: ['staff', 'liaison'],
+			justification: ''
+		});
+		expect(result.status).toBe('applied');
+		return { actorId: admin.id, target: account(subject.id), outcome: 'allowed' };
+	},
+	'account.organisation_changed': async () => {
+		const requester = await adminPerson();
+		const approver = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		const { requestId } = await accounts.requestOrganisationChange(world.db, requester.ctx, {
+			accountId: subject.id,
+			organisationId: world.org.USA,
+			justification: 'Seconded to the US liaison office'
+		});
+		await approvals.approve(world.db, approver.ctx, { requestId, comment: 'Confirmed' });
+		return { actorId: approver.id, target: account(subject.id), outcome: 'allowed' };
+	},
+	'approval.requested': async () => {
+		const { requester, requestId } = await filedRoleChange();
+		return { actorId: requester.id, target: approval(requestId), outcome: 'allowed' };
+	},
+	'approval.approved': async () => {
+		const { requestId } = await filedRoleChange();
+		const approver = await adminPerson();
+		await approvals.approve(world.db, approver.ctx, { requestId, comment: 'Agreed' });
+		return { actorId: approver.id, target: approval(requestId), outcome: 'allowed' };
+	},
+	'approval.rejected': async () => {
+		const { requestId } = await filedRoleChange();
+		const approver = await adminPerson();
+		await approvals.reject(world.db, approver.ctx, { requestId, comment: 'Not needed' });
+		return { actorId: approver.id, target: approval(requestId), outcome: 'allowed' };
+	},
+	'approval.withdrawn': async () => {
+		const { requester, requestId } = await filedRoleChange();
+		await approvals.withdraw(world.db, requester.ctx, { requestId });
+		return { actorId: requester.id, target: approval(requestId), outcome: 'allowed' };
+	},
+	'grant.requested': async () => {
+		const admin = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		const result = await grants.request(world.db, admin.ctx, {
+			accountId: subject.id,
+			kind: 'level',
+			levelRank: 3,
+			justification: 'SECRET programme briefings',
+			endDate: new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10)
+		});
+		if (result.status !== 'pending') throw new Error('expected a pending request');
+		return { actorId: admin.id, target: approval(result.requestId), outcome: 'allowed' };
+	},
+	'grant.created': async () => {
+		const admin = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		const result = await grants.request(world.db, admin.ctx, {
+			accountId: subject.id,
+			kind: 'level',
+			levelRank: 1,
+			justification: 'RESTRICTED working papers',
+			endDate: null
+		});
+		if (result.status !== 'created') throw new Error('expected an immediate grant');
+		return { actorId: admin.id, target: { type: 'grant', id: result.grantId }, outcome: 'allowed' };
+	},
+	'grant.revoked': async () => {
+		const admin = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		const result = await grants.request(world.db, admin.ctx, {
+			accountId: subject.id,
+			kind: 'compartment',
+			compartmentId: world.comp.SDA,
+			justification: 'SDA read-in',
+			endDate: null
+		});
+		if (result.status !== 'created') throw new Error('expected an immediate grant');
+		await grants.revoke(world.db, admin.ctx, { grantId: result.grantId, reason: 'Read-out' });
+		return { actorId: admin.id, target: { type: 'grant', id: result.grantId }, outcome: 'allowed' };
+	},
+	'grant.attested': async () => {
+		const granter = await adminPerson();
+		const reviewer = await adminPerson();
+		const subject = await adminPerson(['staff']);
+		const result = await grants.request(world.db, granter.ctx, {
+			accountId: subject.id,
+			kind: 'level',
+			levelRank: 1,
+			justification: 'RESTRICTED working papers',
+			endDate: null
+		});
+		if (result.status !== 'created') throw new Error('expected an immediate grant');
+		await review.attest(world.db, reviewer.ctx, result.grantId);
+		return {
+			actorId: reviewer.id,
+			target: { type: 'grant', id: result.grantId },
+			outcome: 'allowed'
+		};
+	},
+	'reference.changed': async () => {
+		const admin = await adminPerson();
+		const created = await reference.createOrganisation(world.db, admin.ctx, {
+			code: `C${randomBytes(3).toString('hex').toUpperCase()}`,
+			nameEn: 'Catalogue partner',
+			nameJa: 'カタログ協力機関'
+		});
+		return {
+			actorId: admin.id,
+			target: { type: 'organisation', id: created.id },
+			outcome: 'allowed'
+		};
+	},
+	'review.exported': async () => {
+		const admin = await adminPerson();
+		const now = new Date();
+		await review.exportCsv(world.db, admin.ctx, now);
+		return {
+			actorId: admin.id,
+			target: { type: 'access_review', id: now.toISOString() },
+			outcome: 'allowed'
+		};
+	},
+	'setting.changed': async () => {
+		const admin = await adminPerson();
+		const current = await settings.get(world.db, 'end_date_required_level');
+		await settings.setEndDateLevel(world.db, admin.ctx, current === 2 ? 3 : 2);
+		return {
+			actorId: admin.id,
+			target: { type: 'setting', id: 'end_date_required_level' },
+			outcome: 'allowed'
+		};
+	},
+	'admin.notified': async () => {
+		await filedRoleChange();
+		await notifyAdministrators(world.db, { send: async () => {} });
+		return {
+			actorId: null,
+			target: { type: 'notice', id: new Date().toISOString().slice(0, 10) },
+			outcome: 'allowed'
+		};
+	},
+	'admin.denied': () => deniedRoute(['staff'], '/admin/accounts', 'administrator'),
+	'audit.denied': () => deniedRoute(['administrator'], '/audit', 'auditor'),
+	'document.denied': () => deniedRoute(['auditor'], '/documents', 'staff')
+};
+
+/**
+ * Actions no code path records yet, each with the reason. Listing one here is a decision to be
+ * revisited, not a pass: the last test keeps the catalogue, the cases and this list in step.
+ */
+const NOT_YET_COVERED: { action: AuditAction; reason: string }[] = [
+	{
+		action: 'account.sessions_ended',
+		reason: 'no code records it: disabling an account ends its sessions under account.disabled'
+	},
+	{
+		action: 'grant.approved',
+		reason: 'no code records it: an approved grant request is recorded as approval.approved'
+	},
+	{
+		action: 'grant.rejected',
+		reason: 'no code records it: a rejected grant request is recorded as approval.rejected'
+	},
+	{
+		action: 'grant.expired_in_use',
+		reason: 'no code records it: nothing notices a request made under a grant that just expired'
+	},
+	...(
+		[
+			'document.list',
+			'document.search',
+			'document.view',
+			'document.preview',
+			'document.download',
+			'document.upload',
+			'document.create',
+			'document.version_added',
+			'document.edit',
+			'document.publish',
+			'document.reclassify',
+			'document.archive',
+			'audit.viewed',
+			'audit.exported',
+			'audit.verified',
+			'audit.checkpoint_written'
+		] as const
+	).map((action) => ({ action, reason: 'case not written yet' }))
+];
+
+async function headSeq(): Promise<number> {
+	const [row] = await world.db.select({ seq: max(auditEvent.seq) }).from(auditEvent);
+	return Number(row?.seq ?? 0);
+}
+
+describe('every catalogue action produces exactly one event', () => {
+	for (const [action, run] of Object.entries(CASES) as [AuditAction, Case][]) {
+		it(action, async () => {
+			const before = await headSeq();
+			const expected = await run();
+			const events = await world.db
+				.select()
+				.from(auditEvent)
+				.where(and(gt(auditEvent.seq, before), eq(auditEvent.action, action)));
+			expect(events).toHaveLength(1);
+			const [event] = events;
+			expect({
+				actorId: event!.actorId,
+				target:
+					event!.targetType === null
+						? null
+						: { type: event!.targetType, id: String(event!.targetId) },
+				outcome: event!.outcome
+			}).toEqual({
+				actorId: expected.actorId,
+				target: expected.target && { type: expected.target.type, id: String(expected.target.id) },
+				outcome: expected.outcome
+			});
+		});
+	}
+
+	it('has a case (or a stated reason) for every action in the catalogue', () => {
+		const covered = [...Object.keys(CASES), ...NOT_YET_COVERED.map((n) => n.action)].sort();
+		expect(covered).toEqual([...AUDIT_ACTIONS].sort());
+	});
+});
