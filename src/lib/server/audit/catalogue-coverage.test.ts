@@ -585,7 +585,27 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 		await write.archive(who.person.writer, who.audit, id);
 		return { actorId: who.person.id, target: documentTarget(id), outcome: 'allowed' };
 	},
-	'document.denied': () => deniedRoute(['auditor'], '/documents', 'staff'),
+	'document.denied': async () => {
+		const secret = await author();
+		const created = await write.createMemo(secret.person.writer, secret.audit, {
+			title: 'Catalogue SECRET memo',
+			summary: '',
+			body: 'Above the reader.',
+			tags: [],
+			levelRank: 3,
+			compartmentIds: [],
+			releaseOrgIds: [world.org.JISS],
+			publish: true
+		});
+		const reader = await world.person({ level: 1 });
+		const event = requestEvent({
+			user: reader.user,
+			path: `/documents/${created.id}`,
+			params: { id: String(created.id) }
+		});
+		await expect(call(event, viewRoute.load as never)).rejects.toMatchObject({ status: 404 });
+		return { actorId: reader.id, target: documentTarget(created.id), outcome: 'denied' };
+	},
 
 	'audit.viewed': async () => {
 		const auditor = await adminPerson(['auditor']);
