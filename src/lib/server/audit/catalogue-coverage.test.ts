@@ -13,6 +13,7 @@ import {
 } from '../../../../tests/helpers/auth-fixture';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { call, requestEvent } from '../../../../tests/helpers/vault-events';
+import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../tests/helpers/s3';
 import * as listRoute from '../../../routes/(app)/documents/+page.server';
 import * as viewRoute from '../../../routes/(app)/documents/[id]/+page.server';
 import { GET as downloadRoute } from '../../../routes/(app)/documents/[id]/download/+server';
@@ -36,6 +37,7 @@ import { loadConfig, setConfig, type Config } from '../config';
 import { auditEvent, type Role } from '../db/schema';
 import { setMailer, type MailMessage } from '../mail';
 import { withDemoKeys } from '../demo-keys';
+import { createObjectStore, setObjectStore, type ObjectStore } from '../storage';
 import { AUDIT_ACTIONS, type AuditAction, type AuditOutcome } from './catalogue';
 import { writeCheckpoint } from './checkpoint';
 import { signingKeys } from './integrity';
@@ -60,6 +62,8 @@ type Case = () => Promise<Expected>;
 let world: VaultWorld;
 let config: Config;
 let dataDir: string;
+let s3: RunningS3;
+let store: ObjectStore;
 const outbox: MailMessage[] = [];
 const context = { ip: '192.0.2.77', userAgent: 'vitest catalogue', requestId: 'catalogue' };
 
@@ -78,10 +82,25 @@ beforeAll(async () => {
 	setConfig(config);
 	setMailer({ send: async (message) => void outbox.push(message) });
 	world = await createVaultWorld();
+	// Its own S3 server: verification reads every checkpoint in the bucket, and the shared test
+	// bucket holds other files' objects (and this file's checkpoint would be foreign to them).
+	s3 = await startS3Server('audit-catalogue');
+	store = await createObjectStore({
+		kind: 's3',
+		bucket: s3.bucket,
+		endpoint: s3.endpoint,
+		region: 'us-east-1',
+		forcePathStyle: true,
+		connectTimeoutMs: 5000,
+		requestTimeoutMs: 30_000,
+		credentials: S3RVER_CREDENTIALS
+	});
+	setObjectStore(store);
 });
 afterAll(async () => {
 	setMailer(undefined);
 	await world?.close();
+	await s3?.stop();
 	if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -632,7 +651,7 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 	},
 	'audit.checkpoint_written': async () => {
 		const auditor = await adminPerson(['auditor']);
-		const written = await writeCheckpoint(world.db, world.store, signingKeys(), auditor.ctx.audit);
+		const written = await writeCheckpoint(world.db, store, signingKeys(), auditor.ctx.audit);
 		return {
 			actorId: auditor.id,
 			target: { type: 'checkpoint', id: written!.objectKey },
