@@ -39,14 +39,13 @@ const BLUE: Rgb = [0, 0, 1];
 /** A minimal PDF whose pages are each filled (but for a margin) with one colour. */
 function pdfOf(pages: Rgb[]): Buffer {
 	const objects: string[] = [];
-	const pageIds = pages.map((_, i) => 3 + i * 2);
 	objects[1] = '<< /Type /Catalog /Pages 2 0 R >>';
-	objects[2] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`;
+	objects[2] = `<< /Type /Pages /Kids [${pages.map((_, i) => `${3 + i * 2} 0 R`).join(' ')}] /Count ${pages.length} >>`;
 	pages.forEach(([r, g, b], i) => {
+		const id = 3 + i * 2;
 		const content = `${r} ${g} ${b} rg 20 20 260 260 re f`;
-		objects[pageIds[i]] =
-			`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents ${pageIds[i] + 1} 0 R >>`;
-		objects[pageIds[i] + 1] = `<< /Length ${content.length} >>\nstream\n${content}\nendstream`;
+		objects[id] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents ${id + 1} 0 R >>`;
+		objects[id + 1] = `<< /Length ${content.length} >>\nstream\n${content}\nendstream`;
 	});
 	let body = '%PDF-1.4\n';
 	const offsets: number[] = [];
@@ -68,7 +67,12 @@ async function centreColour(page: Page): Promise<string | null> {
 		if (canvas.width === 0 || canvas.height === 0) return null;
 		const context = canvas.getContext('2d');
 		if (!context) return null;
-		const [r, g, b] = context.getImageData(canvas.width / 2, canvas.height / 2, 1, 1).data;
+		const [r = 0, g = 0, b = 0] = context.getImageData(
+			canvas.width / 2,
+			canvas.height / 2,
+			1,
+			1
+		).data;
 		if (r > 200 && g < 60 && b < 60) return 'red';
 		if (b > 200 && r < 60 && g < 60) return 'blue';
 		if (r > 240 && g > 240 && b > 240) return 'white';
@@ -87,10 +91,8 @@ async function upload(page: Page, locale: 'en' | 'ja', title: string, pdf: Buffe
 	await page.getByLabel(t.title, { exact: true }).fill(title);
 	if (top) {
 		const level = page.getByLabel(t.level, { exact: true });
-		const values = await level
-			.locator('option')
-			.evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value));
-		await level.selectOption(values[values.length - 1]);
+		// The highest level the author may give: above what the other reader is cleared for.
+		await level.selectOption({ index: (await level.locator('option').count()) - 1 });
 	}
 	await page.getByLabel(t.file, { exact: true }).setInputFiles({
 		name: 'colours.pdf',
