@@ -41,7 +41,8 @@ export const DONE_CODES = [
 	'rejected',
 	'withdrawn',
 	'attested',
-	'saved'
+	'saved',
+	'sessions_ended'
 ] as const;
 export type DoneCode = (typeof DONE_CODES)[number];
 
@@ -57,7 +58,8 @@ export const doneText: Record<DoneCode, () => string> = {
 	rejected: m.admin_done_rejected,
 	withdrawn: m.admin_done_withdrawn,
 	attested: m.admin_done_attested,
-	saved: m.admin_done_saved
+	saved: m.admin_done_saved,
+	sessions_ended: m.admin_done_sessions_ended
 };
 
 export const roleText: Record<string, () => string> = {

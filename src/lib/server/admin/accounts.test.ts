@@ -242,6 +242,39 @@ describe('accounts', () => {
 		expect(row!.status).toBe('active');
 	});
 
+	it('ends every session of an account without disabling it, audited, never on oneself', async () => {
+		const first = await sessions.create(db, { accountId: w.staff.id, mfaVerified: true });
+		await sessions.create(db, { accountId: w.staff.id, mfaVerified: true });
+		const ended = await accounts.endSessions(db, w.adminA.ctx, {
+			accountId: w.staff.id,
+			reason: 'Laptop reported lost'
+		});
+		expect(ended).toBe(2);
+		expect(await db.select().from(session).where(eq(session.accountId, w.staff.id))).toHaveLength(
+			0
+		);
+		expect(await sessions.validate(db, first.token)).toBeNull();
+		const [row] = await db.select().from(account).where(eq(account.id, w.staff.id));
+		expect(row!.status).toBe('active');
+		const events = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.action, 'account.sessions_ended'));
+		expect(events).toHaveLength(1);
+		expect(events[0]).toMatchObject({
+			actorId: w.adminA.id,
+			targetType: 'account',
+			targetId: String(w.staff.id),
+			details: { reason: 'Laptop reported lost', sessionsEnded: 2 }
+		});
+		await expect(
+			accounts.endSessions(db, w.adminA.ctx, { accountId: w.adminA.id, reason: 'Mine' })
+		).rejects.toMatchObject({ code: 'self' });
+		await expect(
+			accounts.endSessions(db, w.adminA.ctx, { accountId: w.staff.id, reason: ' ' })
+		).rejects.toThrow();
+	});
+
 	it('mails a reset link to an enrolled person, never to a disabled account', async () => {
 		outbox.length = 0;
 		await accounts.sendEnrolmentLink(db, w.adminA.ctx, { accountId: w.staff.id });

@@ -269,6 +269,32 @@ export async function disable(
 	});
 }
 
+/**
+ * Ends every session of an account (a lost laptop, a suspicion) without disabling it: the person
+ * signs in again. Nobody uses this on themselves; their own account page ends their sessions.
+ */
+export async function endSessions(
+	db: Database,
+	ctx: AdminContext,
+	input: { accountId: number; reason: string }
+): Promise<number> {
+	const reason = requireText(input.reason);
+	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
+	return db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		const target = await lockAccount(tx, input.accountId);
+		const sessionsEnded = await sessions.endAllForAccount(tx, target.id);
+		await audit.append(tx, {
+			...ctx.audit,
+			action: 'account.sessions_ended',
+			outcome: 'allowed',
+			target: { type: 'account', id: target.id },
+			details: { reason, sessionsEnded }
+		});
+		return sessionsEnded;
+	});
+}
+
 /** Re-enables an account: active again if it had enrolled, otherwise back to pending. */
 export async function enable(
 	db: Database,

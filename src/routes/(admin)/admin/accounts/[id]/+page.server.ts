@@ -44,6 +44,16 @@ export const actions: Actions = {
 			return { done: 'disabled' as const };
 		});
 	},
+	endSessions: async (event) => {
+		const { ctx, db } = await guard(event);
+		const accountId = idParam(event.params.id);
+		const form = await parseForm(event.request, statusForm);
+		if (!form.ok) return form.failure;
+		return perform(async () => {
+			await accounts.endSessions(db, ctx, { accountId, reason: form.data.reason });
+			return { done: 'sessions_ended' as const };
+		});
+	},
 	enable: async (event) => {
 		const { ctx, db } = await guard(event);
 		const accountId = idParam(event.params.id);
