@@ -532,8 +532,16 @@ describe('downloads and previews', () => {
 });
 
 describe('the upload reaper', () => {
+	// A private store: the reaper removes every object no version names, and the S3 test bucket
+	// is shared with other test files running at the same time (their objects would be "orphans").
+	let store: ObjectStore;
+	beforeAll(() => {
+		store = createLocalObjectStore(path.join(localDir, 'reaper-objects'));
+		setObjectStore(store);
+	});
+	afterAll(() => setObjectStore(world.store));
+
 	it('removes stale pending uploads, and orphans only on their second sighting', async () => {
-		const store = world.store;
 		const stale = await store.put('versions', Readable.from([Buffer.from('abandoned')]));
 		await world.db.insert(pendingUpload).values({
 			objectKey: stale.key,
