@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { desc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CuttableProxy } from '../../../../tests/helpers/cuttable-proxy';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../tests/helpers/s3';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { loadConfig, setConfig } from '../config';
@@ -15,89 +15,13 @@ import { UploadReaper } from './reaper';
 import { UploadError, addVersionFromRequest, createFromRequest, errorResponse } from './upload';
 
 /**
- * The object store going away in the middle of a transfer. s3rver sits behind a TCP proxy on
- * loopback that can cut every connection after a number of bytes and refuse new ones until
- * it is restored, as a store that crashes or loses its network would.
+ * The object store going away in the middle of a transfer, through the domain functions: s3rver
+ * sits behind a proxy that cuts every connection mid-stream (see tests/helpers/cuttable-proxy.ts).
+ * tests/integration/store-outage-http.test.ts does the same through the built app.
  */
 
 const ORIGIN = 'http://intranet.test';
 const MiB = 1024 * 1024;
-
-class CuttableProxy {
-	private readonly server: net.Server;
-	private readonly sockets = new Set<net.Socket>();
-	private down = false;
-	private budget: { direction: 'up' | 'down'; bytes: number } | null = null;
-	port = 0;
-
-	constructor(private readonly target: number) {
-		this.server = net.createServer((client) => this.accept(client));
-	}
-
-	async start(): Promise<void> {
-		await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-		this.port = (this.server.address() as net.AddressInfo).port;
-	}
-
-	/** Cuts everything once `bytes` more have gone towards the store (up) or from it (down). */
-	cutAfter(direction: 'up' | 'down', bytes: number): void {
-		this.budget = { direction, bytes };
-	}
-
-	restore(): void {
-		this.down = false;
-		this.budget = null;
-	}
-
-	get isDown(): boolean {
-		return this.down;
-	}
-
-	private cut(): void {
-		this.down = true;
-		this.budget = null;
-		for (const socket of this.sockets) socket.destroy();
-		this.sockets.clear();
-	}
-
-	private spend(direction: 'up' | 'down', bytes: number): void {
-		if (!this.budget || this.budget.direction !== direction) return;
-		this.budget.bytes -= bytes;
-		if (this.budget.bytes <= 0) this.cut();
-	}
-
-	private accept(client: net.Socket): void {
-		if (this.down) {
-			client.destroy();
-			return;
-		}
-		const upstream = net.connect(this.target, '127.0.0.1');
-		for (const socket of [client, upstream]) {
-			this.sockets.add(socket);
-			socket.on('error', () => {});
-			socket.on('close', () => {
-				this.sockets.delete(socket);
-				client.destroy();
-				upstream.destroy();
-			});
-		}
-		client.on('data', (chunk: Buffer) => {
-			if (this.down) return;
-			upstream.write(chunk);
-			this.spend('up', chunk.length);
-		});
-		upstream.on('data', (chunk: Buffer) => {
-			if (this.down) return;
-			client.write(chunk);
-			this.spend('down', chunk.length);
-		});
-	}
-
-	async close(): Promise<void> {
-		this.cut();
-		await new Promise<void>((resolve) => this.server.close(() => resolve()));
-	}
-}
 
 let world: VaultWorld;
 let fellow: Person;
