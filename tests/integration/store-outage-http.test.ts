@@ -134,7 +134,7 @@ afterAll(async () => {
 	if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-function pdfOf(size: number): Uint8Array {
+function pdfOf(size: number): Uint8Array<ArrayBuffer> {
 	const bytes = Buffer.alloc(size, 0x20);
 	bytes.write('%PDF-1.7\n');
 	return new Uint8Array(bytes);
