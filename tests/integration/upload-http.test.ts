@@ -1,9 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ import { DEMO_ACCOUNTS } from '../../src/lib/server/seed/demo-data';
  * with its own data folder (PGlite and the local object store), as in production.
  */
 const LIMIT = 256 * 1024 * 1024;
+/** Generous, so that a busy machine never trips it in the other tests. */
+const IDLE_TIMEOUT_MS = 3000;
 let server: ChildProcess;
 let origin: string;
 let dataDir: string;
@@ -28,6 +32,15 @@ async function freePort(): Promise<number> {
 			s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
 		});
 	});
+}
+
+/** Every file below `dir`, relative, sorted (an object store's objects and temporary parts). */
+function filesUnder(dir: string): string[] {
+	if (!existsSync(dir)) return [];
+	return readdirSync(dir, { recursive: true, withFileTypes: true })
+		.filter((entry) => entry.isFile())
+		.map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+		.sort();
 }
 
 function rssOf(pid: number): number {
@@ -97,7 +110,8 @@ beforeAll(async () => {
 		DATA_DIR: dataDir,
 		INTRANET_MODE: 'demo',
 		LOG_LEVEL: 'warn',
-		UPLOAD_MAX_BYTES: String(LIMIT)
+		UPLOAD_MAX_BYTES: String(LIMIT),
+		UPLOAD_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS)
 	};
 	// The embedded database and local store: the server's memory is what is measured here.
 	delete env.DATABASE_URL;
@@ -118,7 +132,7 @@ beforeAll(async () => {
 }, 400_000);
 
 afterAll(async () => {
-	if (server && server.exitCode === null) {
+	if (server && server.exitCode === null && server.signalCode === null) {
 		server.kill('SIGTERM');
 		await new Promise((r) => server.once('exit', r));
 	}
@@ -126,11 +140,11 @@ afterAll(async () => {
 });
 
 const BOUNDARY = '----jissupload';
-function head(fileName: string): Buffer {
+function head(fileName: string, title = 'Large upload'): Buffer {
 	const field = (name: string, value: string) =>
 		`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
 	return Buffer.from(
-		field('title', 'Large upload') +
+		field('title', title) +
 			field('level', '0') +
 			field('releasability', '1') +
 			field('publish', 'on') +
@@ -248,6 +262,39 @@ describe('uploads through the built app', () => {
 		expect(received).toBe(size);
 	}, 300_000);
 
+	it('cuts off a chunked upload that stalls forever, serving others meanwhile', async () => {
+		const objectsBefore = filesUnder(path.join(dataDir, 'objects'));
+		const request = post('/documents/upload');
+		const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+			request.on('response', (response) => {
+				let body = '';
+				response.on('data', (c) => (body += c));
+				response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+			});
+			request.on('error', reject);
+		});
+		request.write(head('stalled.pdf', 'Stalled upload'));
+		const first = Buffer.alloc(64 * 1024, 0x20);
+		first.write('%PDF-1.7\n');
+		request.write(first);
+		// …and then nothing, ever: the body is neither continued nor ended.
+		let answered = false;
+		void answer.then(() => (answered = true)).catch(() => {});
+		const ready = await fetch(`${origin}/readyz`);
+		expect(ready.ok).toBe(true);
+		expect(answered).toBe(false);
+		const list = await fetch(`${origin}/documents`, { headers: { cookie } });
+		expect(list.status).toBe(200);
+		await list.text();
+
+		const result = await answer;
+		request.destroy();
+		expect(result.status).toBe(408);
+		expect(JSON.parse(result.body)).toEqual({ code: 'idle_timeout', detail: null });
+		// The stored part was deleted (and its pending row with it; checked in the database below).
+		expect(filesUnder(path.join(dataDir, 'objects'))).toEqual(objectsBefore);
+	}, 60_000);
+
 	it('refuses a cross-site upload by its Origin', async () => {
 		const data = new FormData();
 		data.append('file', new File(['x'], 'x.txt'));
@@ -258,4 +305,26 @@ describe('uploads through the built app', () => {
 		});
 		expect(response.status).toBe(403);
 	});
+
+	// Last: it stops the server, whose embedded database only one process may open at a time.
+	it('kept no document, version or pending row of the stalled upload', async () => {
+		server.kill('SIGTERM');
+		await new Promise((r) => server.once('exit', r));
+		const db = await PGlite.create({
+			dataDir: path.join(dataDir, 'pglite'),
+			extensions: { pg_trgm }
+		});
+		try {
+			const docs = await db.query<{ title: string }>('select title from document');
+			expect(docs.rows.map((r) => r.title)).not.toContain('Stalled upload');
+			const versions = await db.query<{ file_name: string }>(
+				'select file_name from document_version'
+			);
+			expect(versions.rows.map((r) => r.file_name)).not.toContain('stalled.pdf');
+			const pending = await db.query('select id from pending_upload');
+			expect(pending.rows).toEqual([]);
+		} finally {
+			await db.close();
+		}
+	}, 60_000);
 });

@@ -69,6 +69,7 @@ export function messageFor(
 		case 'not_author':
 			return m.files_error_not_author();
 		case 'interrupted':
+		case 'idle_timeout':
 			return m.files_error_interrupted();
 		case 'storage_unavailable':
 			return m.files_error_storage();

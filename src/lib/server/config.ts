@@ -118,6 +118,7 @@ const environmentSchema = z.object({
 	PASSWORD_MIN_LENGTH: positiveInt(8, 128).default(12),
 	MFA_REQUIRED_FOR_ALL: booleanString.optional(),
 	UPLOAD_MAX_BYTES: positiveInt(1, 1024 ** 4).default(1024 ** 3),
+	UPLOAD_IDLE_TIMEOUT_MS: positiveInt(100, 3_600_000).default(60_000),
 	WATERMARK_MAX_BYTES: positiveInt(1, 1024 ** 4).default(200 * 1024 ** 2),
 	REQUEST_BODY_MAX_BYTES: positiveInt(1024, 100 * 1024 ** 2).default(1024 * 1024),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
@@ -294,6 +295,7 @@ export function loadConfig(env: Environment = process.env) {
 		passwordMinLength: e.PASSWORD_MIN_LENGTH,
 		mfaRequiredForAll: e.MFA_REQUIRED_FOR_ALL ?? mode === 'demo',
 		uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+		uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
 		watermarkMaxBytes: e.WATERMARK_MAX_BYTES,
 		requestBodyMaxBytes: e.REQUEST_BODY_MAX_BYTES,
 		logLevel: e.LOG_LEVEL

@@ -13,7 +13,12 @@ import type { Config } from '../config';
 import { MeasuringStream } from './hashing';
 import { assertValidKey, assertValidListPrefix, newObjectKey } from './keys';
 import { resolveRange } from './range';
-import { ObjectNotFoundError, ObjectStoreUnavailableError, type ObjectStore } from './types';
+import {
+	ObjectNotFoundError,
+	ObjectStoreUnavailableError,
+	ObjectTooLargeError,
+	type ObjectStore
+} from './types';
 
 type S3Config = Extract<Config['storage'], { kind: 's3' }>;
 
@@ -130,7 +135,11 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 				callerError ??= error;
 				measure.destroy(error);
 			});
-			measure.once('error', (error) => (callerError ??= error));
+			// Only the limit is the caller's doing: lib-storage stopping its read of the body after
+			// a failed request destroys the stream too (AbortError), and that is the store's fault.
+			measure.once('error', (error) => {
+				if (error instanceof ObjectTooLargeError) callerError ??= error;
+			});
 			source.pipe(measure);
 			const upload = new Upload({
 				client,

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { Readable } from 'node:stream';
 import * as audit from '../audit';
 import { getDb } from '../db';
+import { log } from '../log';
 import { documentVersion, type Document, type DocumentVersion } from '../db/schema';
 import { getObjectStore } from '../storage';
 import { activeVersion, parseId } from './documents';
@@ -137,6 +138,19 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	});
 
 	const object = await getObjectStore().get(version.objectKey, range ?? undefined);
+	// The store failing mid-body aborts the response (the client sees a short body, never a
+	// complete-looking one); the reader's audit event already says they were sent something.
+	object.body.once('error', (error) =>
+		log.warn(
+			{
+				err: error,
+				documentId: doc.id,
+				version: version.number,
+				requestId: request.context.requestId
+			},
+			'file transfer interrupted: the object store stream failed'
+		)
+	);
 	const body = Readable.toWeb(object.body) as ReadableStream<Uint8Array>;
 	if (object.range) {
 		headers.set('Content-Range', `bytes ${object.range.start}-${object.range.end}/${object.size}`);

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { jpeg, ooxml, pdf, png } from '../../../../tests/helpers/files';
+import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../tests/helpers/s3';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { loadConfig, setConfig } from '../config';
 import { auditEvent, document, documentVersion, pendingUpload } from '../db/schema';
-import { setObjectStore, type ObjectStore } from '../storage';
+import { createObjectStore, setObjectStore, type ObjectStore } from '../storage';
 import { createLocalObjectStore } from '../storage/local';
 import { open } from './download';
 import { UploadReaper } from './reaper';
@@ -532,14 +533,27 @@ describe('downloads and previews', () => {
 });
 
 describe('the upload reaper', () => {
-	// A private store: the reaper removes every object no version names, and the S3 test bucket
-	// is shared with other test files running at the same time (their objects would be "orphans").
+	// A private S3 server: objects other test files left in the shared bucket are orphans here.
+	let s3: RunningS3;
 	let store: ObjectStore;
-	beforeAll(() => {
-		store = createLocalObjectStore(path.join(localDir, 'reaper-objects'));
+	beforeAll(async () => {
+		s3 = await startS3Server('jiss-reaper');
+		store = await createObjectStore({
+			kind: 's3',
+			bucket: s3.bucket,
+			endpoint: s3.endpoint,
+			region: 'us-east-1',
+			forcePathStyle: true,
+			connectTimeoutMs: 2000,
+			requestTimeoutMs: 30_000,
+			credentials: S3RVER_CREDENTIALS
+		});
 		setObjectStore(store);
 	});
-	afterAll(() => setObjectStore(world.store));
+	afterAll(async () => {
+		setObjectStore(world.store);
+		await s3?.stop();
+	});
 
 	it('removes stale pending uploads, and orphans only on their second sighting', async () => {
 		const stale = await store.put('versions', Readable.from([Buffer.from('abandoned')]));

@@ -66,6 +66,7 @@ describe('receiveMultipart', () => {
 		});
 		const result = await receiveMultipart(request, {
 			maxBytes: 1024,
+			idleTimeoutMs: 60_000,
 			stopNow: () => true,
 			onFile: async (fields, fileName, file) => ({
 				fields: Object.fromEntries(fields),
@@ -89,6 +90,7 @@ describe('receiveMultipart', () => {
 		);
 		const outcome = receiveMultipart(request, {
 			maxBytes: 1024,
+			idleTimeoutMs: 60_000,
 			stopNow: () => true,
 			onFile: async () => 'stored'
 		});
@@ -106,6 +108,7 @@ describe('receiveMultipart', () => {
 		});
 		const outcome = receiveMultipart(request, {
 			maxBytes: 1024 * 1024,
+			idleTimeoutMs: 60_000,
 			stopNow: () => true,
 			onFile: async (_fields, _name, file) => {
 				let size = 0;
@@ -128,6 +131,7 @@ describe('receiveMultipart', () => {
 		});
 		const outcome = receiveMultipart(request, {
 			maxBytes: 64 * 1024,
+			idleTimeoutMs: 60_000,
 			stopNow: () => true,
 			onFile: (_fields, _name, file) => collect(file)
 		});
@@ -144,6 +148,7 @@ describe('receiveMultipart', () => {
 		const refused = new Error('type refused');
 		const outcome = receiveMultipart(request, {
 			maxBytes: 1024 * 1024,
+			idleTimeoutMs: 60_000,
 			stopNow: () => false,
 			onFile: async (_fields, _name, file) => {
 				file.resume();
@@ -195,6 +200,7 @@ describe('receiveMultipart', () => {
 		await expect(
 			receiveMultipart(request, {
 				maxBytes: 1024 * 1024,
+				idleTimeoutMs: 60_000,
 				stopNow: () => false,
 				onFile: (_fields, _name, file) => collect(file)
 			})
@@ -210,10 +216,39 @@ describe('receiveMultipart', () => {
 		await expect(
 			receiveMultipart(request, {
 				maxBytes: 1024 * 1024,
+				idleTimeoutMs: 60_000,
 				stopNow: () => true,
 				onFile: (_fields, _name, file) => collect(file)
 			})
 		).rejects.toMatchObject({ code: 'interrupted' });
+	});
+
+	it('gives up on a body that sends some bytes and then nothing, failing the file stream too', async () => {
+		const { request } = streamingRequest(async function* () {
+			yield field('title', 'x');
+			yield fileHead('file', 'a.txt');
+			yield enc.encode('partial');
+			// Stalls forever: only the idle timeout can end this.
+			await new Promise(() => {});
+		});
+		let fileOutcome: unknown = 'not reached';
+		await expect(
+			receiveMultipart(request, {
+				maxBytes: 1024 * 1024,
+				idleTimeoutMs: 200,
+				stopNow: () => true,
+				onFile: async (_fields, _name, file) => {
+					try {
+						return await collect(file);
+					} catch (error) {
+						fileOutcome = error;
+						throw error;
+					}
+				}
+			})
+		).rejects.toMatchObject({ code: 'idle_timeout' });
+		// The file's reader saw a failure, not a clean (truncated) end it could store.
+		expect(fileOutcome).toBeInstanceOf(Error);
 	});
 
 	it('refuses anything but multipart/form-data', async () => {
@@ -221,6 +256,7 @@ describe('receiveMultipart', () => {
 		await expect(
 			receiveMultipart(request, {
 				maxBytes: 10,
+				idleTimeoutMs: 60_000,
 				stopNow: () => true,
 				onFile: async () => 1
 			})

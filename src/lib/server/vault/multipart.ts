@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 export type Fields = Map<string, string[]>;
 
 export type ReceiveFailure =
-	'too_large' | 'invalid' | 'no_file' | 'interrupted' | 'unsupported_media_type';
+	'too_large' | 'invalid' | 'no_file' | 'interrupted' | 'idle_timeout' | 'unsupported_media_type';
 
 export class ReceiveError extends Error {
 	constructor(
@@ -29,6 +29,11 @@ export const METADATA_ALLOWANCE = 256 * 1024;
 
 export interface ReceiveOptions<T> {
 	maxBytes: number;
+	/**
+	 * A body that sends nothing for this long is given up on: a client that stalls forever
+	 * would otherwise hold its stored object, its pending row and a connection for good.
+	 */
+	idleTimeoutMs: number;
 	/**
 	 * Called with the fields sent before the file, its name, and its byte stream. Must consume
 	 * the stream (or throw). Whatever it throws decides the answer: `stopNow(error)` tells
@@ -109,11 +114,28 @@ export async function receiveMultipart<T>(
 
 	const reader = request.body.getReader();
 	let total = 0;
+	// Kept across a wake-up, so that a chunk read while a refusal was decided is not lost.
+	let reading: ReturnType<typeof reader.read> | null = null;
+	const IDLE = Symbol('idle');
+	let idleTimer: ReturnType<typeof setTimeout> | undefined;
 	try {
 		for (;;) {
 			if (state.mode === 'stop') break;
-			const next = await Promise.race([reader.read(), woken.then(() => null)]);
+			reading ??= reader.read();
+			const idle = new Promise<typeof IDLE>((resolve) => {
+				idleTimer = setTimeout(() => resolve(IDLE), options.idleTimeoutMs);
+			});
+			const next = await Promise.race([reading, woken.then(() => null), idle]);
+			clearTimeout(idleTimer);
+			if (next === IDLE) {
+				const stalled = new ReceiveError('idle_timeout');
+				parser.destroy(stalled);
+				// A refusal decided earlier (while the rest was being discarded) stays the answer.
+				decide(stalled);
+				break;
+			}
 			if (next === null) continue;
+			reading = null;
 			if (next.done) {
 				if (state.mode === 'parse') parser.end();
 				break;
@@ -138,6 +160,7 @@ export async function receiveMultipart<T>(
 		parser.destroy(interrupted);
 		decide(interrupted);
 	} finally {
+		clearTimeout(idleTimer);
 		// Never cancel: cancelling destroys the socket before the refusal can be written.
 		reader.releaseLock();
 	}

@@ -58,6 +58,7 @@ export type UploadFailure =
 	| 'write_refused'
 	| 'not_author'
 	| 'interrupted'
+	| 'idle_timeout'
 	| 'unsupported_media_type'
 	| 'storage_unavailable';
 
@@ -83,6 +84,8 @@ export class UploadError extends Error {
 			case 'write_refused':
 			case 'not_author':
 				return 403;
+			case 'idle_timeout':
+				return 408;
 			case 'storage_unavailable':
 				return 503;
 			default:
@@ -92,7 +95,7 @@ export class UploadError extends Error {
 
 	/** Whether the server should stop reading the request at once rather than drain it. */
 	get stopsReading(): boolean {
-		return this.code === 'too_large' || this.code === 'interrupted';
+		return this.code === 'too_large' || this.code === 'interrupted' || this.code === 'idle_timeout';
 	}
 }
 
@@ -285,6 +288,7 @@ async function runUpload<T>(
 	try {
 		return await receiveMultipart(request, {
 			maxBytes,
+			idleTimeoutMs: getConfig().uploadIdleTimeoutMs,
 			stopNow: (error) => {
 				const mapped = toUploadError(error);
 				return !(mapped instanceof UploadError) || mapped.stopsReading;
