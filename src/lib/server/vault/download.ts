@@ -11,7 +11,6 @@ import { activeVersion, parseId } from './documents';
 import { denyVersion, WatermarkTooLargeError } from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
-import { watermarkPdf } from './watermark';
 
 /**
  * Downloads and previews of a document the route's guard (`requireReadable`) already found
@@ -222,6 +221,8 @@ async function watermarked(
 	});
 
 	const object = await getObjectStore().get(version.objectKey);
+	// Loaded on first use: pdf-lib and fontkit are large, and most answers never need them.
+	const { watermarkPdf } = await import('./watermark');
 	const marked = await watermarkPdf(new Uint8Array(await buffer(object.body)), {
 		name: actor.name,
 		accountId: actor.id,

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { jpeg, ooxml, pdf, png } from '../../../../tests/helpers/files';
+import { S3RVER_CREDENTIALS, startS3Server } from '../../../../tests/helpers/s3';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { loadConfig, setConfig } from '../config';
 import { auditEvent, document, documentVersion, pendingUpload } from '../db/schema';
-import { setObjectStore, type ObjectStore } from '../storage';
+import { createObjectStore, setObjectStore, type ObjectStore } from '../storage';
 import { createLocalObjectStore } from '../storage/local';
 import { open } from './download';
 import { UploadReaper } from './reaper';
@@ -533,45 +534,63 @@ describe('downloads and previews', () => {
 
 describe('the upload reaper', () => {
 	it('removes stale pending uploads, and orphans only on their second sighting', async () => {
-		const store = world.store;
-		const stale = await store.put('versions', Readable.from([Buffer.from('abandoned')]));
-		await world.db.insert(pendingUpload).values({
-			objectKey: stale.key,
-			accountId: fellow.id,
-			createdAt: new Date(Date.now() - 2 * 3600_000)
+		// Its own S3 server: the shared test bucket holds other test files' objects, which this
+		// database does not know, so the reaper would (rightly) count and remove them too.
+		const s3 = await startS3Server('vault-reaper');
+		const store = await createObjectStore({
+			kind: 's3',
+			bucket: s3.bucket,
+			endpoint: s3.endpoint,
+			region: 'us-east-1',
+			forcePathStyle: true,
+			connectTimeoutMs: 2000,
+			requestTimeoutMs: 30_000,
+			credentials: S3RVER_CREDENTIALS
 		});
-		const fresh = await store.put('versions', Readable.from([Buffer.from('in flight')]));
-		await world.db.insert(pendingUpload).values({ objectKey: fresh.key, accountId: fellow.id });
-		const orphan = await store.put(
-			'versions',
-			Readable.from([Buffer.from('crashed before its row')])
-		);
-		const kept = await upload(fellow, baseFields(), 'kept.txt', Buffer.from('kept'));
-		const [keptVersion] = await world.db
-			.select()
-			.from(documentVersion)
-			.where(eq(documentVersion.documentId, kept));
+		setObjectStore(store);
+		try {
+			const stale = await store.put('versions', Readable.from([Buffer.from('abandoned')]));
+			await world.db.insert(pendingUpload).values({
+				objectKey: stale.key,
+				accountId: fellow.id,
+				createdAt: new Date(Date.now() - 2 * 3600_000)
+			});
+			const fresh = await store.put('versions', Readable.from([Buffer.from('in flight')]));
+			await world.db.insert(pendingUpload).values({ objectKey: fresh.key, accountId: fellow.id });
+			const orphan = await store.put(
+				'versions',
+				Readable.from([Buffer.from('crashed before its row')])
+			);
+			const kept = await upload(fellow, baseFields(), 'kept.txt', Buffer.from('kept'));
+			const [keptVersion] = await world.db
+				.select()
+				.from(documentVersion)
+				.where(eq(documentVersion.documentId, kept));
 
-		const reaper = new UploadReaper(world.db, store);
-		const first = await reaper.sweep(new Date(Date.now() - 3600_000));
-		expect(first.pendingRemoved).toBe(1);
-		expect(first.orphansRemoved).toBe(0);
-		let keys = await objectKeys(store);
-		expect(keys).not.toContain(stale.key);
-		expect(keys).toContain(fresh.key);
-		expect(keys).toContain(orphan.key);
+			const reaper = new UploadReaper(world.db, store);
+			const first = await reaper.sweep(new Date(Date.now() - 3600_000));
+			expect(first.pendingRemoved).toBe(1);
+			expect(first.orphansRemoved).toBe(0);
+			let keys = await objectKeys(store);
+			expect(keys).not.toContain(stale.key);
+			expect(keys).toContain(fresh.key);
+			expect(keys).toContain(orphan.key);
 
-		const second = await reaper.sweep(new Date(Date.now() - 3600_000));
-		expect(second.orphansRemoved).toBe(1);
-		keys = await objectKeys(store);
-		expect(keys).not.toContain(orphan.key);
-		expect(keys).toContain(fresh.key);
-		expect(keys).toContain(keptVersion!.objectKey);
-		expect((await world.db.select().from(pendingUpload)).map((p) => p.objectKey)).toEqual([
-			fresh.key
-		]);
-		await world.db.delete(pendingUpload);
-		await store.delete(fresh.key);
+			const second = await reaper.sweep(new Date(Date.now() - 3600_000));
+			expect(second.orphansRemoved).toBe(1);
+			keys = await objectKeys(store);
+			expect(keys).not.toContain(orphan.key);
+			expect(keys).toContain(fresh.key);
+			expect(keys).toContain(keptVersion!.objectKey);
+			expect((await world.db.select().from(pendingUpload)).map((p) => p.objectKey)).toEqual([
+				fresh.key
+			]);
+			await world.db.delete(pendingUpload);
+			await store.delete(fresh.key);
+		} finally {
+			setObjectStore(world.store);
+			await s3.stop();
+		}
 	});
 });
 
