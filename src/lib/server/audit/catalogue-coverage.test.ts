@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
 import { generateTOTP } from '@oslojs/otp';
-import { and, eq, gt, max } from 'drizzle-orm';
+import { and, eq, gt, max, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	createAccount,
@@ -34,7 +34,7 @@ import * as reference from '../admin/reference';
 import * as review from '../admin/review';
 import * as settings from '../admin/settings';
 import { loadConfig, setConfig, type Config } from '../config';
-import { auditEvent, type Role } from '../db/schema';
+import { auditEvent, grant, session, type Role } from '../db/schema';
 import { setMailer, type MailMessage } from '../mail';
 import { withDemoKeys } from '../demo-keys';
 import { createObjectStore, setObjectStore, type ObjectStore } from '../storage';
@@ -475,6 +475,28 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 			outcome: 'allowed'
 		};
 	},
+	'grant.expired_in_use': async () => {
+		// Signed in an hour ago; the clearance ended a minute ago: the next request notices it.
+		const reader = await world.person({ level: 2 });
+		const live = await signedIn(reader.id);
+		await world.db
+			.update(session)
+			.set({ createdAt: sql`now() - interval '1 hour'` })
+			.where(eq(session.id, live.session.id));
+		const [clearance] = await world.db
+			.update(grant)
+			.set({
+				validFrom: sql`now() - interval '1 day'`,
+				validUntil: sql`now() - interval '1 minute'`
+			})
+			.where(eq(grant.accountId, reader.id))
+			.returning();
+		const event = requestEvent({ user: live.user, path: '/documents' });
+		event.locals.session = (await sessions.validate(world.db, live.token))!.session;
+		await call(event, listRoute.load as never);
+		await call(event, listRoute.load as never);
+		return { actorId: reader.id, target: { type: 'grant', id: clearance!.id }, outcome: 'denied' };
+	},
 	'reference.changed': async () => {
 		const admin = await adminPerson();
 		const created = await reference.createOrganisation(world.db, admin.ctx, {
@@ -681,10 +703,6 @@ const NOT_YET_COVERED: { action: AuditAction; reason: string }[] = [
 	{
 		action: 'grant.rejected',
 		reason: 'no code records it: a rejected grant request is recorded as approval.rejected'
-	},
-	{
-		action: 'grant.expired_in_use',
-		reason: 'no code records it: nothing notices a request made under a grant that just expired'
 	}
 ];
 

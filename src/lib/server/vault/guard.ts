@@ -8,6 +8,7 @@ import { getConfig } from '../config';
 import { getDb } from '../db';
 import type { Document } from '../db/schema';
 import { open, parseId } from './documents';
+import { recordExpiredGrants } from './expired-grants';
 import { homePanel, type VaultContext } from './pages';
 import { readerOf } from './reader';
 import type { Writer } from './write-rule';
@@ -19,10 +20,19 @@ export interface VaultReader {
 	reader: Writer;
 }
 
+/**
+ * The person's access for this request, after recording any grant that ended during their
+ * session (access under it stops here, and auditors must see that it ended in use).
+ */
+async function readerForRequest(event: VaultEvent, user: SessionUser): Promise<Writer | null> {
+	await recordExpiredGrants(getDb(), user, event.locals.session?.createdAt, audit.contextOf(event));
+	return readerOf(getDb(), user);
+}
+
 /** Staff and liaisons use the vault; anyone else gets the audited 404 of `requireRole`. */
 export async function requireVaultUser(event: VaultEvent): Promise<VaultReader> {
 	const user = await requireRole(event, 'staff', 'liaison');
-	const reader = await readerOf(getDb(), user);
+	const reader = await readerForRequest(event, user);
 	if (!reader) {
 		await audit.record({
 			...audit.contextOf(event),
@@ -115,7 +125,7 @@ export async function requireOwnDocument(
 export async function documentsPanel(event: VaultEvent) {
 	const user = event.locals.user;
 	if (!user || !(user.roles.includes('staff') || user.roles.includes('liaison'))) return null;
-	const reader = await readerOf(getDb(), user);
+	const reader = await readerForRequest(event, user);
 	if (!reader) return null;
 	const ctx = vaultContext(event, { user, reader });
 	const panel = await homePanel(ctx);

@@ -35,6 +35,7 @@ import {
 } from './file-types';
 import { json } from '@sveltejs/kit';
 import { ReceiveError, receiveMultipart, type Fields } from './multipart';
+import { storedPdfText } from './pdf-text';
 import { setSearchText } from './search-text';
 import { readerOf } from './reader';
 import { WriteRefusedError, assertCanWrite, assertIsAuthor, type Writer } from './write-rule';
@@ -44,7 +45,8 @@ import { WriteRefusedError, assertCanWrite, assertIsAuthor, type Writer } from '
  * new object and records it as a pending upload; phase two, in ONE transaction, writes the
  * document and version rows, the search text and the audit event, and deletes the pending row.
  * A refused, interrupted or crashed upload therefore never leaves a document row, and any
- * object it left behind is deleted here or later by the reaper.
+ * object it left behind is deleted here or later by the reaper. The text of a PDF is extracted
+ * between the two phases (see pdf-text.ts), so no transaction is open while pdf.js works.
  */
 
 export type UploadFailure =
@@ -209,6 +211,7 @@ async function storeFile(
 	});
 	const contentType = contentTypeOf(kind);
 	let put;
+	let text: string;
 	try {
 		put = await store.put('versions', inspector, { maxBytes, contentType });
 	} catch (error) {
@@ -223,6 +226,13 @@ async function storeFile(
 			for await (const chunk of body) chunks.push(chunk as Buffer);
 			return Buffer.concat(chunks);
 		});
+		// Extracted here, between the phases, from the stored object: the activating
+		// transaction stays short, and the text is in place the moment the version is visible.
+		text = isTextKind(kind)
+			? inspector.text()
+			: kind === 'pdf'
+				? await storedPdfText(store, put.key, put.size)
+				: '';
 	} catch (error) {
 		await discardStored(db, store, put.key);
 		throw error;
@@ -234,7 +244,7 @@ async function storeFile(
 		kind,
 		contentType,
 		fileName,
-		text: isTextKind(kind) ? inspector.text() : ''
+		text
 	};
 }
 
