@@ -1,12 +1,15 @@
 import { and, eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import * as audit from '../audit';
-import { getDb } from '../db';
+import { getConfig } from '../config';
+import { getDb, type Database } from '../db';
+import { documentVersion, level, type Document, type DocumentVersion } from '../db/schema';
 import { log } from '../log';
-import { documentVersion, type Document, type DocumentVersion } from '../db/schema';
 import { getObjectStore } from '../storage';
 import { activeVersion, parseId } from './documents';
-import { denyVersion } from './file-access';
+import { denyVersion, WatermarkTooLargeError } from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
 
@@ -27,6 +30,8 @@ export interface FileRequest {
 	mode: FileMode;
 	rangeHeader: string | null;
 	ifRangeHeader: string | null;
+	/** The reader's display time zone, printed in a watermark next to UTC. */
+	timeZone?: string | null;
 }
 
 export interface FileAnswer {
@@ -52,6 +57,23 @@ export function parseRange(
 	const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
 	if (!Number.isSafeInteger(start) || start >= size || end < start) return 'unsatisfiable';
 	return { start, end };
+}
+
+/** The level code from which PDFs carry the reader's watermark. */
+export const WATERMARK_FROM_LEVEL = 'CONFIDENTIAL';
+
+/**
+ * Compared by rank, so a level inserted above CONFIDENTIAL is marked too. Without a level of that
+ * code every PDF is marked: a renamed ladder must not silently unmark secrets.
+ */
+async function needsWatermark(db: Database, doc: Document, version: DocumentVersion) {
+	if (previewKindOf(version) !== 'pdf') return false;
+	const [threshold] = await db
+		.select({ rank: level.rank })
+		.from(level)
+		.where(eq(level.code, WATERMARK_FROM_LEVEL))
+		.limit(1);
+	return !threshold || doc.levelRank >= threshold.rank;
 }
 
 function previewKindOf(version: Pick<DocumentVersion, 'contentType'>): PreviewKind {
@@ -112,6 +134,8 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 		);
 	}
 
+	if (await needsWatermark(db, doc, version)) return watermarked(request, version, headers);
+
 	const ifRange = request.ifRangeHeader;
 	const range =
 		ifRange && ifRange !== headers.get('ETag')
@@ -158,6 +182,76 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 		return { status: 206, headers, body };
 	}
 	headers.set('Content-Length', String(object.size));
+	return { status: 200, headers, body };
+}
+
+/**
+ * A marked PDF is made per request and held in memory whole, so it is bounded by
+ * WATERMARK_MAX_BYTES: above that the reader is refused rather than given unmarked bytes. Range
+ * requests get the whole marked file (200): ranges over bytes that differ per request could not
+ * be stitched together by the client anyway.
+ */
+async function watermarked(
+	request: FileRequest,
+	version: DocumentVersion,
+	headers: Headers
+): Promise<FileAnswer> {
+	const doc = request.document;
+	const attempted = request.mode === 'preview' ? 'document.preview' : 'document.download';
+	const actor = request.context.actor;
+	if (!actor) throw new Error('A watermarked file needs a signed-in reader');
+	const limit = getConfig().watermarkMaxBytes;
+	if (version.size > limit) {
+		await audit.record({
+			...request.context,
+			action: 'document.denied',
+			outcome: 'denied',
+			target: { type: 'document', id: doc.id },
+			details: {
+				reason: 'watermark_too_large',
+				documentId: doc.id,
+				title: doc.title,
+				version: version.number,
+				size: version.size,
+				limit,
+				attempted
+			}
+		});
+		throw new WatermarkTooLargeError(limit);
+	}
+
+	await audit.record({
+		...request.context,
+		action: attempted,
+		outcome: 'allowed',
+		target: { type: 'document', id: doc.id },
+		details: {
+			documentId: doc.id,
+			title: doc.title,
+			version: version.number,
+			fileName: version.fileName,
+			watermarked: true
+		}
+	});
+
+	const object = await getObjectStore().get(version.objectKey);
+	// Loaded on first use: pdf-lib and fontkit are large, and most answers never need them.
+	const { watermarkPdf } = await import('./watermark');
+	const marked = await watermarkPdf(new Uint8Array(await buffer(object.body)), {
+		name: actor.name,
+		accountId: actor.id,
+		at: new Date(),
+		timeZone: request.timeZone ?? getConfig().displayTimeZone
+	});
+	headers.set('Accept-Ranges', 'none');
+	headers.set('ETag', `"wm-${createHash('sha256').update(marked).digest('hex')}"`);
+	headers.set('Content-Length', String(marked.byteLength));
+	const body = new ReadableStream<Uint8Array>({
+		start(controller) {
+			controller.enqueue(marked);
+			controller.close();
+		}
+	});
 	return { status: 200, headers, body };
 }
 

@@ -9,6 +9,14 @@ export class FileNotFoundError extends Error {
 	}
 }
 
+/** A PDF that must be watermarked but is larger than WATERMARK_MAX_BYTES allows. */
+export class WatermarkTooLargeError extends Error {
+	constructor(readonly limit: number) {
+		super('Too large to watermark');
+		this.name = 'WatermarkTooLargeError';
+	}
+}
+
 /** A version number that is no version of this (readable) document: audited, then 404. */
 export async function denyVersion(
 	context: audit.AuditContext,

@@ -1,8 +1,9 @@
 import { error, type RequestEvent } from '@sveltejs/kit';
+import { m } from '$lib/paraglide/messages';
 import * as audit from '../audit';
 import type { Document } from '../db/schema';
 import { open, type FileMode } from './download';
-import { FileNotFoundError } from './file-access';
+import { FileNotFoundError, WatermarkTooLargeError } from './file-access';
 
 /** The shared body of the download and preview endpoints, after `requireReadable`. */
 export async function serveFile(
@@ -18,11 +19,18 @@ export async function serveFile(
 			versionNumber,
 			mode,
 			rangeHeader: event.request.headers.get('range'),
-			ifRangeHeader: event.request.headers.get('if-range')
+			ifRangeHeader: event.request.headers.get('if-range'),
+			timeZone: event.locals.user?.timeZone
 		});
 		return new Response(answer.body, { status: answer.status, headers: answer.headers });
 	} catch (caught) {
 		if (caught instanceof FileNotFoundError) error(404, 'Not Found');
+		if (caught instanceof WatermarkTooLargeError) {
+			const mb = 1024 ** 2;
+			const limit =
+				caught.limit >= mb ? `${Math.floor(caught.limit / mb)} MB` : `${caught.limit} B`;
+			error(413, m.files_watermark_too_large({ limit }));
+		}
 		throw caught;
 	}
 }
