@@ -1,13 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeBase32IgnorePadding } from '@oslojs/encoding';
-import { generateHOTP } from '@oslojs/otp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ACCOUNTS } from '../../src/lib/server/seed/demo-data';
+import { ensureBuilt, freePort, signInOverHttp, waitUntilReady } from '../helpers/built-app';
 import { CuttableProxy } from '../helpers/cuttable-proxy';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../helpers/s3';
 
@@ -24,66 +21,8 @@ let s3: RunningS3;
 let proxy: CuttableProxy;
 let cookie = '';
 
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const address = s.address();
-			s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
-}
-
-function collectCookies(response: Response) {
-	for (const line of response.headers.getSetCookie()) {
-		const pair = line.split(';')[0]!;
-		const name = pair.split('=')[0]!;
-		cookie = cookie
-			.split('; ')
-			.filter((c) => c && !c.startsWith(`${name}=`))
-			.concat(pair)
-			.join('; ');
-	}
-}
-
-async function signIn(email: string) {
-	const account = DEMO_ACCOUNTS.find((a) => a.email === email)!;
-	const headers = {
-		origin,
-		accept: 'text/html',
-		'content-type': 'application/x-www-form-urlencoded'
-	};
-	const first = await fetch(`${origin}/sign-in?/password`, {
-		method: 'POST',
-		headers,
-		body: new URLSearchParams({ email, password: account.password, next: '/' }),
-		redirect: 'manual'
-	});
-	expect(first.status).toBe(303);
-	collectCookies(first);
-	const step = Math.floor(Date.now() / 30_000);
-	for (const s of [step, step + 1]) {
-		const code = generateHOTP(decodeBase32IgnorePadding(account.totpSecret), BigInt(s), 6);
-		const second = await fetch(`${origin}/sign-in?/code`, {
-			method: 'POST',
-			headers: { ...headers, cookie },
-			body: new URLSearchParams({ code, next: '/' }),
-			redirect: 'manual'
-		});
-		collectCookies(second);
-		if (second.status === 303) return;
-	}
-	throw new Error('sign-in failed');
-}
-
 beforeAll(async () => {
-	if (!existsSync('build/index.js')) {
-		const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], {
-			stdio: 'ignore'
-		});
-		if (built.status !== 0) throw new Error('The app did not build');
-	}
+	ensureBuilt();
 	s3 = await startS3Server('jiss-outage-http');
 	proxy = new CuttableProxy(s3.port);
 	await proxy.start();
@@ -113,15 +52,8 @@ beforeAll(async () => {
 	});
 	server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
 	server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-	for (let i = 0; i < 240; i++) {
-		try {
-			if ((await fetch(`${origin}/readyz`)).ok) break;
-		} catch {
-			/* not listening yet */
-		}
-		await new Promise((r) => setTimeout(r, 500));
-	}
-	await signIn('fellow@jiss.example');
+	await waitUntilReady(origin);
+	cookie = await signInOverHttp(origin, 'fellow@jiss.example');
 }, 400_000);
 
 afterAll(async () => {

@@ -1,15 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { decodeBase32IgnorePadding } from '@oslojs/encoding';
-import { generateHOTP } from '@oslojs/otp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_ACCOUNTS } from '../../src/lib/server/seed/demo-data';
+import { ensureBuilt, freePort, signInOverHttp, waitUntilReady } from '../helpers/built-app';
 
 /**
  * Uploads through the BUILT app (`npm run build` first), started with node on a free port
@@ -22,17 +19,6 @@ let server: ChildProcess;
 let origin: string;
 let dataDir: string;
 let cookie = '';
-
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const address = s.address();
-			s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
-}
 
 /** Every file below `dir`, relative, sorted (an object store's objects and temporary parts). */
 function filesUnder(dir: string): string[] {
@@ -48,56 +34,8 @@ function rssOf(pid: number): number {
 	return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-function collectCookies(response: Response) {
-	for (const line of response.headers.getSetCookie()) {
-		const pair = line.split(';')[0]!;
-		const name = pair.split('=')[0]!;
-		const kept = cookie
-			.split('; ')
-			.filter((c) => c && !c.startsWith(`${name}=`))
-			.concat(pair);
-		cookie = kept.join('; ');
-	}
-}
-
-async function signIn(email: string) {
-	const account = DEMO_ACCOUNTS.find((a) => a.email === email)!;
-	const headers = {
-		origin,
-		accept: 'text/html',
-		'content-type': 'application/x-www-form-urlencoded'
-	};
-	const first = await fetch(`${origin}/sign-in?/password`, {
-		method: 'POST',
-		headers,
-		body: new URLSearchParams({ email, password: account.password, next: '/' }),
-		redirect: 'manual'
-	});
-	expect(first.status).toBe(303);
-	collectCookies(first);
-	const step = Math.floor(Date.now() / 30_000);
-	for (const s of [step, step + 1]) {
-		const code = generateHOTP(decodeBase32IgnorePadding(account.totpSecret), BigInt(s), 6);
-		const second = await fetch(`${origin}/sign-in?/code`, {
-			method: 'POST',
-			headers: { ...headers, cookie },
-			body: new URLSearchParams({ code, next: '/' }),
-			redirect: 'manual'
-		});
-		collectCookies(second);
-		if (second.status === 303) return;
-	}
-	throw new Error('sign-in failed');
-}
-
 beforeAll(async () => {
-	if (!existsSync('build/index.js')) {
-		// `npm test` builds only for Playwright, after the unit tests: build once here if needed.
-		const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], {
-			stdio: 'ignore'
-		});
-		if (built.status !== 0) throw new Error('The app did not build');
-	}
+	ensureBuilt();
 	dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-upload-http-'));
 	const port = await freePort();
 	origin = `http://127.0.0.1:${port}`;
@@ -120,15 +58,8 @@ beforeAll(async () => {
 		env,
 		stdio: ['ignore', 'ignore', 'inherit']
 	});
-	for (let i = 0; i < 240; i++) {
-		try {
-			if ((await fetch(`${origin}/readyz`)).ok) break;
-		} catch {
-			/* not listening yet */
-		}
-		await new Promise((r) => setTimeout(r, 500));
-	}
-	await signIn('fellow@jiss.example');
+	await waitUntilReady(origin);
+	cookie = await signInOverHttp(origin, 'fellow@jiss.example');
 }, 400_000);
 
 afterAll(async () => {
