@@ -235,16 +235,33 @@ async function deliver(send: () => Promise<void>, accountId: number): Promise<vo
 }
 
 /** Disables an account and ends every session it has, in the same transaction. */
+type LockedAccount = Awaited<ReturnType<typeof lockAccount>>;
+
+/**
+ * The frame of every action on another person's account: nobody acts on their own account,
+ * and in one transaction the actor is still an administrator and the account's row is locked
+ * (so two administrators acting at once see each other's result).
+ */
+function onOtherAccount<T>(
+	db: Database,
+	ctx: AdminContext,
+	accountId: number,
+	work: (tx: Executor, locked: LockedAccount) => Promise<T>
+): Promise<T> {
+	if (accountId === ctx.actor.id) return Promise.reject(new AdminError('self', 403));
+	return db.transaction(async (tx) => {
+		await assertAdministrator(tx, ctx);
+		return work(tx, await lockAccount(tx, accountId));
+	});
+}
+
 export async function disable(
 	db: Database,
 	ctx: AdminContext,
 	input: { accountId: number; reason: string }
 ): Promise<void> {
 	const reason = requireText(input.reason);
-	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
-	await db.transaction(async (tx) => {
-		await assertAdministrator(tx, ctx);
-		const before = await lockAccount(tx, input.accountId);
+	await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status === 'disabled') throw new AdminError('no_change', 409);
 		if (before.status === 'active' && before.roles.includes('administrator'))
 			await assertNotLastAdministrator(tx, before.id);
@@ -279,10 +296,7 @@ export async function endSessions(
 	input: { accountId: number; reason: string }
 ): Promise<number> {
 	const reason = requireText(input.reason);
-	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
-	return db.transaction(async (tx) => {
-		await assertAdministrator(tx, ctx);
-		const target = await lockAccount(tx, input.accountId);
+	return onOtherAccount(db, ctx, input.accountId, async (tx, target) => {
 		const sessionsEnded = await sessions.endAllForAccount(tx, target.id);
 		await audit.append(tx, {
 			...ctx.audit,
@@ -302,10 +316,7 @@ export async function enable(
 	input: { accountId: number; reason: string }
 ): Promise<void> {
 	const reason = requireText(input.reason);
-	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
-	await db.transaction(async (tx) => {
-		await assertAdministrator(tx, ctx);
-		const before = await lockAccount(tx, input.accountId);
+	await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
 		const status: AccountStatus = before.passwordHash ? 'active' : 'pending';
 		const [after] = await tx
@@ -357,9 +368,7 @@ export async function changeRoles(
 	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
 	const wanted = [...new Set(input.roles)].sort();
 	assertSeparation(wanted);
-	return db.transaction(async (tx) => {
-		await assertAdministrator(tx, ctx);
-		const current = await lockAccount(tx, input.accountId);
+	return onOtherAccount(db, ctx, input.accountId, async (tx, current) => {
 		const add = wanted.filter((r) => !current.roles.includes(r));
 		const remove = current.roles.filter((r) => !wanted.includes(r));
 		if (add.length === 0 && remove.length === 0) throw new AdminError('no_change');
@@ -387,9 +396,7 @@ export async function requestOrganisationChange(
 ): Promise<{ requestId: number }> {
 	if (input.accountId === ctx.actor.id) throw new AdminError('self', 403);
 	const justification = requireText(input.justification);
-	return db.transaction(async (tx) => {
-		await assertAdministrator(tx, ctx);
-		const current = await lockAccount(tx, input.accountId);
+	return onOtherAccount(db, ctx, input.accountId, async (tx, current) => {
 		const [org] = await tx
 			.select({ id: organisation.id })
 			.from(organisation)
