@@ -155,4 +155,40 @@ describe('the object store going away, through the built app', () => {
 		expect(again).toEqual({ status: 200, length: size, received: size, ended: true });
 		expect(output).toContain('file transfer interrupted');
 	}, 120_000);
+
+	it('answers 503 with a plain page, not 500, when the store is down as a download starts', async () => {
+		proxy.restore();
+		const created = await upload('Store down at start', 64 * 1024);
+		expect(created.status).toBe(201);
+		const { id } = (await created.json()) as { id: number };
+		proxy.cutNow();
+		try {
+			for (const route of ['download', 'preview', 'versions/1/download']) {
+				const page = await fetch(`${origin}/documents/${id}/${route}`, {
+					headers: { cookie, accept: 'text/html' }
+				});
+				const html = await page.text();
+				expect(page.status, route).toBe(503);
+				// The plain bilingual page (src/error.html), never a stack or an address.
+				expect(html).toContain('temporarily unavailable');
+				expect(html).toContain('一時的に利用できません');
+				expect(html).not.toMatch(/ at |127\.0\.0\.1|Error:|Internal Error/);
+				for (const [locale, message] of [
+					['en', 'The document store is temporarily unavailable. Please try again later.'],
+					['ja', '文書の保管庫が一時的に利用できません。しばらくしてからお試しください。']
+				]) {
+					const answer = await fetch(`${origin}/documents/${id}/${route}`, {
+						headers: { cookie: `${cookie}; locale=${locale}`, accept: 'application/json' }
+					});
+					expect(answer.status, `${route} ${locale}`).toBe(503);
+					expect(await answer.json()).toMatchObject({ message });
+				}
+			}
+		} finally {
+			proxy.restore();
+		}
+		const again = await download(id);
+		expect(again).toMatchObject({ status: 200, ended: true });
+		expect(output).toContain('the object store is unavailable');
+	}, 120_000);
 });
