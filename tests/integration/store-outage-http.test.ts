@@ -4,7 +4,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePort, signInOverHttp, waitUntilReady } from '../helpers/built-app';
+import {
+	APP_ENTRY,
+	ensureBuilt,
+	freePort,
+	signInOverHttp,
+	waitUntilReady
+} from '../helpers/built-app';
 import { CuttableProxy } from '../helpers/cuttable-proxy';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../helpers/s3';
 
@@ -46,7 +52,7 @@ beforeAll(async () => {
 		S3_CONNECT_TIMEOUT_MS: '2000'
 	};
 	delete env.DATABASE_URL;
-	server = spawn(process.execPath, ['build/index.js'], {
+	server = spawn(process.execPath, [APP_ENTRY], {
 		env,
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
