@@ -3,8 +3,9 @@
 // same bytes (put and get through the S3 adapter from this process) measured in the same run.
 // FILES_BENCH_MIB sets the size (default 1024, i.e. 1 GiB). Prints MB/s for each transfer, the
 // app/direct ratios (target: at least 0.80) and the app process's peak RSS growth during each
-// (target: under 100 MB), sampled from /proc/<pid>/status. The embedded database holds the
-// rows: the database does a handful of queries per transfer, the bytes are what is measured.
+// (target: under 100 MB), sampled from /proc/<pid>/status. With DATABASE_URL the app uses a
+// throwaway database on that PostgreSQL server (dropped afterwards); without it the embedded
+// one, which lives inside the app process and so adds to its RSS (not to its growth).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import postgres from 'postgres';
 import { loadConfig } from '../../src/lib/server/config';
 import { createObjectStore } from '../../src/lib/server/storage';
 import {
@@ -154,6 +156,16 @@ ensureBuilt();
 const s3 = await startS3Server('jiss-files-bench');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-files-bench-'));
 let app: ChildProcess | undefined;
+const adminUrl = process.env.DATABASE_URL;
+const databaseName = `jiss_files_bench_${randomBytes(4).toString('hex')}`;
+async function admin(statement: string): Promise<void> {
+	const sql = postgres(adminUrl!, { max: 1, onnotice: () => {} });
+	try {
+		await sql.unsafe(statement);
+	} finally {
+		await sql.end();
+	}
+}
 try {
 	const s3Env = {
 		S3_BUCKET: s3.bucket,
@@ -180,7 +192,12 @@ try {
 		LOG_LEVEL: 'warn',
 		UPLOAD_MAX_BYTES: String(size + MiB)
 	};
-	delete env.DATABASE_URL;
+	if (adminUrl) {
+		await admin(`create database ${databaseName}`);
+		const url = new URL(adminUrl);
+		url.pathname = `/${databaseName}`;
+		env.DATABASE_URL = url.toString();
+	}
 	app = spawn(process.execPath, [APP_ENTRY], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 	await waitUntilReady(origin);
 	const cookie = await signInOverHttp(origin, 'fellow@jiss.example');
@@ -188,7 +205,8 @@ try {
 	// Warm the app's code paths with a small file, so that loading them is not counted.
 	await downloadOverHttp(origin, cookie, await uploadOverHttp(origin, cookie, MiB));
 	console.log(
-		`files: ${size / MiB} MiB (${(size / MB).toFixed(0)} MB), s3rver object store, app pid ${pid}, ` +
+		`files: ${size / MiB} MiB (${(size / MB).toFixed(0)} MB), s3rver object store, ` +
+			`${adminUrl ? 'PostgreSQL' : 'embedded'} database, app pid ${pid}, ` +
 			`RSS at start ${(status(pid).rss / MB).toFixed(0)} MB`
 	);
 
@@ -226,5 +244,6 @@ try {
 		await new Promise((r) => app!.once('exit', r));
 	}
 	await s3.stop();
+	if (adminUrl) await admin(`drop database if exists ${databaseName} with (force)`);
 	rmSync(dataDir, { recursive: true, force: true });
 }
