@@ -120,7 +120,8 @@ function uploadOverHttp(origin: string, cookie: string, length = size): Promise<
 			let body = '';
 			response.on('data', (c: Buffer) => (body += c.toString('utf8')));
 			response.on('end', () => {
-				if (response.statusCode !== 201) reject(new Error(`upload: ${response.statusCode} ${body}`));
+				if (response.statusCode !== 201)
+					reject(new Error(`upload: ${response.statusCode} ${body}`));
 				else resolve((JSON.parse(body) as { id: number }).id);
 			});
 		});

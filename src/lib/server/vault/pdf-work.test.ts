@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ function downloadEvent(person: Person, id: string, locale: 'en' | 'ja' = 'en') {
 		params: { id },
 		locale,
 		routeId: '/(app)/documents/[id]/download'
-	});
+	}) as never;
 }
 
 /** Many pages (so marking takes a while) and 1 MB of filler (so the answer takes several reads). */
@@ -92,7 +93,7 @@ beforeAll(async () => {
 	const pdf = await heavyPdf();
 	confidentialId = await upload('2', pdf);
 	storedSize = pdf.byteLength;
-	storedKey = (await world.store.put('versions', [pdf])).key;
+	storedKey = (await world.store.put('versions', Readable.from([pdf]))).key;
 }, 120_000);
 
 afterAll(async () => {
@@ -155,7 +156,9 @@ describe('watermarking', () => {
 			['en', 'try again'],
 			['ja', '再度お試しください']
 		] as const) {
-			const refused = await outcome(downloadEvent(reader, confidentialId, locale), download);
+			const refused = await outcome(downloadEvent(reader, confidentialId, locale), (event) =>
+				download(event as never)
+			);
 			expect(refused).toMatchObject({ kind: 'error', status: 503 });
 			expect(JSON.stringify(refused)).toContain(text);
 		}
