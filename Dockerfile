@@ -28,10 +28,12 @@ COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/build ./build
 COPY --from=build /app/drizzle ./drizzle
+COPY --from=build /app/server.js ./server.js
 # The app keeps no state of its own; DATA_DIR only has to exist and be writable.
 RUN mkdir -p /var/lib/intranet && chown node:node /var/lib/intranet
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
 	CMD ["node", "-e", "fetch('http://127.0.0.1:3000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "build/index.js"]
+# adapter-node's server with upload-sized request timeouts (see server.js).
+CMD ["node", "server.js"]

@@ -9,7 +9,7 @@ if (!existsSync('build/index.js')) {
 	if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
-const server = spawn(process.execPath, ['build/index.js'], {
+const server = spawn(process.execPath, ['server.js'], {
 	stdio: 'inherit',
 	env: {
 		BODY_SIZE_LIMIT: 'Infinity',

@@ -125,7 +125,7 @@ try {
 
 	const port = await freePort();
 	const origin = `http://127.0.0.1:${port}`;
-	app = spawn(process.execPath, ['build/index.js'], {
+	app = spawn(process.execPath, ['server.js'], {
 		stdio: ['ignore', 'ignore', 'inherit'],
 		env: {
 			...process.env,

@@ -38,7 +38,7 @@ if (adminUrl) {
 	};
 }
 
-const server = spawn(process.execPath, ['build/index.js'], { stdio: 'inherit', env });
+const server = spawn(process.execPath, ['server.js'], { stdio: 'inherit', env });
 let stopping = false;
 /** @param {number} code */
 async function stop(code) {

@@ -5,7 +5,12 @@ import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import { DEMO_ACCOUNTS } from '../../src/lib/server/seed/demo-data';
 
-/** Helpers for integration tests that run the BUILT app (`build/index.js`) as a child process. */
+/**
+ * Helpers for integration tests that run the BUILT app as a child process, through the same
+ * entry point as production: `server.js` (adapter-node's build/index.js with upload-sized
+ * request timeouts).
+ */
+export const APP_ENTRY = 'server.js';
 
 /** `npm test` builds only for Playwright, after the unit tests: build once here if needed. */
 export function ensureBuilt(): void {

@@ -26,6 +26,11 @@ export class CuttableProxy {
 		this.budget = { direction, bytes };
 	}
 
+	/** The store is gone at once: open connections cut, new ones refused. */
+	cutNow(): void {
+		this.cut();
+	}
+
 	restore(): void {
 		this.down = false;
 		this.budget = null;

@@ -302,7 +302,13 @@ describe('Dockerfile', () => {
 		const copies = [...final.matchAll(/^COPY\s+(.*)$/gm)].map((m) => m[1]!);
 		expect(copies.every((c) => c.startsWith('--from='))).toBe(true);
 		const targets = copies.map((c) => c.split(/\s+/).at(-1));
-		expect(targets.sort()).toEqual(['./build', './drizzle', './node_modules', './package.json']);
+		expect(targets.sort()).toEqual([
+			'./build',
+			'./drizzle',
+			'./node_modules',
+			'./package.json',
+			'./server.js'
+		]);
 		const depsStage = /COPY --from=(\S+) \/app\/node_modules/.exec(final)![1];
 		const deps = dockerfile.slice(dockerfile.indexOf(`AS ${depsStage}`));
 		expect(deps.slice(0, deps.indexOf('\nFROM '))).toMatch(/npm ci --omit=dev/);
@@ -314,7 +320,7 @@ describe('Dockerfile', () => {
 		expect(users.length).toBeGreaterThan(0);
 		expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
 		expect(final).toMatch(/^HEALTHCHECK\b[\s\S]*\/readyz/m);
-		expect(final).toMatch(/^CMD \["node", "build\/index\.js"\]/m);
+		expect(final).toMatch(/^CMD \["node", "server\.js"\]/m);
 		expect(final).toMatch(/^EXPOSE 3000$/m);
 		expect(final).toMatch(/BODY_SIZE_LIMIT=Infinity/);
 		// The instruction order matters: USER before CMD, so the process never runs as root.

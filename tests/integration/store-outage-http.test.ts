@@ -4,7 +4,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePort, signInOverHttp, waitUntilReady } from '../helpers/built-app';
+import {
+	APP_ENTRY,
+	ensureBuilt,
+	freePort,
+	signInOverHttp,
+	waitUntilReady
+} from '../helpers/built-app';
 import { CuttableProxy } from '../helpers/cuttable-proxy';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../helpers/s3';
 
@@ -46,7 +52,7 @@ beforeAll(async () => {
 		S3_CONNECT_TIMEOUT_MS: '2000'
 	};
 	delete env.DATABASE_URL;
-	server = spawn(process.execPath, ['build/index.js'], {
+	server = spawn(process.execPath, [APP_ENTRY], {
 		env,
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
@@ -154,5 +160,41 @@ describe('the object store going away, through the built app', () => {
 		const again = await download(id);
 		expect(again).toEqual({ status: 200, length: size, received: size, ended: true });
 		expect(output).toContain('file transfer interrupted');
+	}, 120_000);
+
+	it('answers 503 with a plain page, not 500, when the store is down as a download starts', async () => {
+		proxy.restore();
+		const created = await upload('Store down at start', 64 * 1024);
+		expect(created.status).toBe(201);
+		const { id } = (await created.json()) as { id: number };
+		proxy.cutNow();
+		try {
+			for (const route of ['download', 'preview', 'versions/1/download']) {
+				const page = await fetch(`${origin}/documents/${id}/${route}`, {
+					headers: { cookie, accept: 'text/html' }
+				});
+				const html = await page.text();
+				expect(page.status, route).toBe(503);
+				// The plain bilingual page (src/error.html), never a stack or an address.
+				expect(html).toContain('temporarily unavailable');
+				expect(html).toContain('一時的に利用できません');
+				expect(html).not.toMatch(/ at |127\.0\.0\.1|Error:|Internal Error/);
+				for (const [locale, message] of [
+					['en', 'The document store is temporarily unavailable. Please try again later.'],
+					['ja', '文書の保管庫が一時的に利用できません。しばらくしてからお試しください。']
+				]) {
+					const answer = await fetch(`${origin}/documents/${id}/${route}`, {
+						headers: { cookie: `${cookie}; locale=${locale}`, accept: 'application/json' }
+					});
+					expect(answer.status, `${route} ${locale}`).toBe(503);
+					expect(await answer.json()).toMatchObject({ message });
+				}
+			}
+		} finally {
+			proxy.restore();
+		}
+		const again = await download(id);
+		expect(again).toMatchObject({ status: 200, ended: true });
+		expect(output).toContain('the object store is unavailable');
 	}, 120_000);
 });

@@ -6,7 +6,13 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePort, signInOverHttp, waitUntilReady } from '../helpers/built-app';
+import {
+	APP_ENTRY,
+	ensureBuilt,
+	freePort,
+	signInOverHttp,
+	waitUntilReady
+} from '../helpers/built-app';
 
 /**
  * Uploads through the BUILT app (`npm run build` first), started with node on a free port
@@ -15,6 +21,8 @@ import { ensureBuilt, freePort, signInOverHttp, waitUntilReady } from '../helper
 const LIMIT = 256 * 1024 * 1024;
 /** Generous, so that a busy machine never trips it in the other tests. */
 const IDLE_TIMEOUT_MS = 3000;
+/** Small (seconds), so that an upload outlasting it is quick to send (server.js). */
+const REQUEST_TIMEOUT_S = 2;
 let server: ChildProcess;
 let origin: string;
 let dataDir: string;
@@ -49,12 +57,13 @@ beforeAll(async () => {
 		INTRANET_MODE: 'demo',
 		LOG_LEVEL: 'warn',
 		UPLOAD_MAX_BYTES: String(LIMIT),
-		UPLOAD_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS)
+		UPLOAD_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+		REQUEST_TIMEOUT: String(REQUEST_TIMEOUT_S)
 	};
 	// The embedded database and local store: the server's memory is what is measured here.
 	delete env.DATABASE_URL;
 	delete env.S3_BUCKET;
-	server = spawn(process.execPath, ['build/index.js'], {
+	server = spawn(process.execPath, [APP_ENTRY], {
 		env,
 		stdio: ['ignore', 'ignore', 'inherit']
 	});
@@ -224,6 +233,65 @@ describe('uploads through the built app', () => {
 		expect(JSON.parse(result.body)).toEqual({ code: 'idle_timeout', detail: null });
 		// The stored part was deleted (and its pending row with it; checked in the database below).
 		expect(filesUnder(path.join(dataDir, 'objects'))).toEqual(objectsBefore);
+	}, 60_000);
+
+	it('lets an upload that moves steadily outlast the request timeout', async () => {
+		const request = post('/documents/upload');
+		const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+			request.on('response', (response) => {
+				let body = '';
+				response.on('data', (c) => (body += c));
+				response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+			});
+			request.on('error', reject);
+		});
+		const started = Date.now();
+		request.write(head('slow.pdf', 'Slow upload'));
+		request.write(Buffer.from('%PDF-1.7\n'));
+		// A chunk every 400 ms (well inside the idle timeout) for twice the request timeout.
+		while (Date.now() - started < REQUEST_TIMEOUT_S * 2000 + 500) {
+			await new Promise((r) => setTimeout(r, 400));
+			request.write(Buffer.alloc(16 * 1024, 0x20));
+		}
+		request.end(tail);
+		const result = await answer;
+		expect(Date.now() - started).toBeGreaterThan(REQUEST_TIMEOUT_S * 2000);
+		expect(result.status, result.body).toBe(201);
+	}, 60_000);
+
+	it('still cuts an ordinary form whose body drips past the request timeout', async () => {
+		const body = new URLSearchParams({ email: 'x@jiss.example', password: 'y'.repeat(40) });
+		const bytes = Buffer.from(body.toString());
+		const request = http.request(`${origin}/sign-in?/password`, {
+			method: 'POST',
+			headers: {
+				origin,
+				accept: 'text/html',
+				'content-type': 'application/x-www-form-urlencoded',
+				'content-length': String(bytes.length)
+			}
+		});
+		const started = Date.now();
+		const outcome = new Promise<{ status: number | null; after: number }>((resolve) => {
+			request.on('response', (response) => {
+				response.resume();
+				resolve({ status: response.statusCode ?? null, after: Date.now() - started });
+			});
+			request.on('error', () => resolve({ status: null, after: Date.now() - started }));
+		});
+		let done = false;
+		void outcome.then(() => (done = true));
+		// One byte every 300 ms: the whole body would take about 20 s.
+		for (let i = 0; i < bytes.length - 1 && !done; i++) {
+			request.write(bytes.subarray(i, i + 1));
+			await new Promise((r) => setTimeout(r, 300));
+		}
+		const result = await outcome;
+		request.destroy();
+		// Answered 408 (or, if the answer was lost with the closed socket, cut) near the timeout.
+		expect([408, null]).toContain(result.status);
+		expect(result.after).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_S * 1000 - 100);
+		expect(result.after).toBeLessThan(REQUEST_TIMEOUT_S * 1000 + 5000);
 	}, 60_000);
 
 	it('refuses a cross-site upload by its Origin', async () => {

@@ -120,6 +120,9 @@ const environmentSchema = z.object({
 	UPLOAD_MAX_BYTES: positiveInt(1, 1024 ** 4).default(1024 ** 3),
 	UPLOAD_IDLE_TIMEOUT_MS: positiveInt(100, 3_600_000).default(60_000),
 	WATERMARK_MAX_BYTES: positiveInt(1, 1024 ** 4).default(200 * 1024 ** 2),
+	WATERMARK_CONCURRENCY: positiveInt(1, 64).default(2),
+	WATERMARK_WAIT_MS: positiveInt(0, 600_000).default(15_000),
+	PDF_TEXT_CONCURRENCY: positiveInt(1, 64).default(2),
 	REQUEST_BODY_MAX_BYTES: positiveInt(1024, 100 * 1024 ** 2).default(1024 * 1024),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 });
@@ -297,6 +300,12 @@ export function loadConfig(env: Environment = process.env) {
 		uploadMaxBytes: e.UPLOAD_MAX_BYTES,
 		uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
 		watermarkMaxBytes: e.WATERMARK_MAX_BYTES,
+		/** PDFs held whole in memory at once: at most count × size limit bytes (pdf-work.ts). */
+		pdfWork: {
+			watermarkConcurrency: e.WATERMARK_CONCURRENCY,
+			watermarkWaitMs: e.WATERMARK_WAIT_MS,
+			textConcurrency: e.PDF_TEXT_CONCURRENCY
+		},
 		requestBodyMaxBytes: e.REQUEST_BODY_MAX_BYTES,
 		logLevel: e.LOG_LEVEL
 	};

@@ -73,7 +73,7 @@ test.describe('when the database goes away', () => {
 		url.host = `127.0.0.1:${proxy.port}`;
 		const port = await freePort();
 		dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-resilience-'));
-		app = spawn(process.execPath, ['build/index.js'], {
+		app = spawn(process.execPath, ['server.js'], {
 			env: {
 				...process.env,
 				DATABASE_URL: url.toString(),

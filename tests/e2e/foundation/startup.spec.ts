@@ -9,7 +9,7 @@ import { expect, test } from '@playwright/test';
 async function runServer(env: Record<string, string>) {
 	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-startup-'));
 	try {
-		const child = spawn(process.execPath, ['build/index.js'], {
+		const child = spawn(process.execPath, ['server.js'], {
 			env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', ...env },
 			stdio: ['ignore', 'pipe', 'pipe']
 		});

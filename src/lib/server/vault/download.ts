@@ -7,11 +7,12 @@ import { getConfig } from '../config';
 import { getDb, type Database } from '../db';
 import { documentVersion, level, type Document, type DocumentVersion } from '../db/schema';
 import { log } from '../log';
-import { getObjectStore } from '../storage';
+import { ObjectStoreUnavailableError, getObjectStore } from '../storage';
 import { activeVersion, parseId } from './documents';
 import { denyVersion, WatermarkTooLargeError } from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
+import { watermarkSlots } from './pdf-work';
 
 /**
  * Downloads and previews of a document the route's guard (`requireReadable`) already found
@@ -189,7 +190,8 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
  * A marked PDF is made per request and held in memory whole, so it is bounded by
  * WATERMARK_MAX_BYTES: above that the reader is refused rather than given unmarked bytes. Range
  * requests get the whole marked file (200): ranges over bytes that differ per request could not
- * be stitched together by the client anyway.
+ * be stitched together by the client anyway. At most WATERMARK_CONCURRENCY run at once; a reader
+ * who waits longer than WATERMARK_WAIT_MS for a slot gets BusyError (503, "try again").
  */
 async function watermarked(
 	request: FileRequest,
@@ -220,40 +222,68 @@ async function watermarked(
 		throw new WatermarkTooLargeError(limit);
 	}
 
-	await audit.record({
-		...request.context,
-		action: attempted,
-		outcome: 'allowed',
-		target: { type: 'document', id: doc.id },
-		details: {
-			documentId: doc.id,
-			title: doc.title,
-			version: version.number,
-			fileName: version.fileName,
-			watermarked: true
+	// A slot before anything else: a reader told "busy" was served nothing, so nothing is
+	// audited as served, and no PDF is held in memory beyond the slots.
+	const release = await watermarkSlots().acquire(getConfig().pdfWork.watermarkWaitMs);
+	let marked: Uint8Array;
+	try {
+		await audit.record({
+			...request.context,
+			action: attempted,
+			outcome: 'allowed',
+			target: { type: 'document', id: doc.id },
+			details: {
+				documentId: doc.id,
+				title: doc.title,
+				version: version.number,
+				fileName: version.fileName,
+				watermarked: true
+			}
+		});
+		const object = await getObjectStore().get(version.objectKey);
+		let original: Buffer;
+		try {
+			original = await buffer(object.body);
+		} catch (error) {
+			// Nothing was sent yet: the store failing mid-read is the store being unavailable.
+			throw new ObjectStoreUnavailableError('The object store stream failed', { cause: error });
 		}
-	});
-
-	const object = await getObjectStore().get(version.objectKey);
-	// Loaded on first use: pdf-lib and fontkit are large, and most answers never need them.
-	const { watermarkPdf } = await import('./watermark');
-	const marked = await watermarkPdf(new Uint8Array(await buffer(object.body)), {
-		name: actor.name,
-		accountId: actor.id,
-		at: new Date(),
-		timeZone: request.timeZone ?? getConfig().displayTimeZone
-	});
+		// Loaded on first use: pdf-lib and fontkit are large, and most answers never need them.
+		const { watermarkPdf } = await import('./watermark');
+		marked = await watermarkPdf(new Uint8Array(original), {
+			name: actor.name,
+			accountId: actor.id,
+			at: new Date(),
+			timeZone: request.timeZone ?? getConfig().displayTimeZone
+		});
+	} catch (error) {
+		release();
+		throw error;
+	}
 	headers.set('Accept-Ranges', 'none');
 	headers.set('ETag', `"wm-${createHash('sha256').update(marked).digest('hex')}"`);
 	headers.set('Content-Length', String(marked.byteLength));
+	// The slot is held until the marked bytes have been handed on (or the reader went away),
+	// so a queue of slow readers cannot pile marked copies up in memory either.
+	let offset = 0;
 	const body = new ReadableStream<Uint8Array>({
-		start(controller) {
-			controller.enqueue(marked);
-			controller.close();
+		pull(controller) {
+			const end = Math.min(offset + MARKED_CHUNK, marked.byteLength);
+			controller.enqueue(marked.subarray(offset, end));
+			offset = end;
+			if (offset >= marked.byteLength) {
+				controller.close();
+				release();
+			}
+		},
+		cancel() {
+			release();
 		}
 	});
 	return { status: 200, headers, body };
 }
+
+const MARKED_CHUNK = 256 * 1024;
 
 /** For the viewer page: how the current version of a readable document can be shown. */
 export async function describe(context: audit.AuditContext, doc: Document) {

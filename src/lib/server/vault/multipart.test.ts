@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ReceiveError, receiveMultipart } from './multipart';
 
@@ -54,6 +56,42 @@ async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
 }
 
 describe('receiveMultipart', () => {
+	it('keeps no chunk it has passed on, so memory stays flat however long the body', async () => {
+		setFlagsFromString('--expose-gc');
+		const gc = runInNewContext('gc') as () => void;
+		const refs: WeakRef<Uint8Array>[] = [];
+		let alive = -1;
+		const { request } = streamingRequest(async function* () {
+			yield field('title', 'long');
+			yield fileHead('file', 'long.bin');
+			for (let i = 0; i < 64; i++) {
+				if (i === 60) {
+					// Well before the body ends: the first 50 chunks were parsed and consumed long ago.
+					gc();
+					await new Promise((resolve) => setTimeout(resolve, 0));
+					gc();
+					alive = refs.slice(0, 50).filter((ref) => ref.deref() !== undefined).length;
+				}
+				const chunk = new Uint8Array(64 * 1024).fill(0x61);
+				refs.push(new WeakRef(chunk));
+				yield chunk;
+			}
+			yield tail;
+		});
+		const size = await receiveMultipart(request, {
+			maxBytes: 1024 ** 3,
+			idleTimeoutMs: 10_000,
+			stopNow: () => true,
+			async onFile(_fields, _name, file) {
+				let n = 0;
+				for await (const chunk of file) n += (chunk as Buffer).length;
+				return n;
+			}
+		});
+		expect(size).toBe(64 * 64 * 1024);
+		expect(alive).toBe(0);
+	});
+
 	it('hands over the fields sent before the file, and the file as a stream, with UTF-8 names', async () => {
 		const { request } = streamingRequest(async function* () {
 			yield field('title', '宇宙');

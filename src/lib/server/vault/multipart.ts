@@ -27,6 +27,9 @@ export class ReceiveError extends Error {
 /** Room for the metadata fields and multipart framing on top of the file's own limit. */
 export const METADATA_ALLOWANCE = 256 * 1024;
 
+const IDLE = Symbol('idle');
+const WOKEN = Symbol('woken');
+
 export interface ReceiveOptions<T> {
 	maxBytes: number;
 	/**
@@ -69,13 +72,48 @@ export async function receiveMultipart<T>(
 	const state: { mode: 'parse' | 'discard' | 'stop' } = { mode: 'parse' };
 	let wake: () => void = () => {};
 	let woken = new Promise<void>((resolve) => (wake = resolve));
+	// Waits in the read loop register here rather than racing `woken`: every Promise.race on a
+	// promise that stays pending for the whole request adds a reaction to it, and each reaction
+	// keeps that race's result (a chunk of the body) alive: a 1 GiB upload stayed in memory.
+	const wakers = new Set<() => void>();
 	const decide = (error: unknown) => {
 		if (failure !== null) return;
 		failure = error;
 		state.mode = options.stopNow(error) ? 'stop' : 'discard';
 		wake();
 		woken = new Promise<void>((resolve) => (wake = resolve));
+		for (const waker of [...wakers]) waker();
 	};
+	/** `promise`'s value, or `WOKEN` when a decision comes first, or `IDLE` after `idleMs`. */
+	const until = <V>(promise: Promise<V>, idleMs?: number) =>
+		new Promise<V | typeof WOKEN | typeof IDLE>((resolve, reject) => {
+			let timer: ReturnType<typeof setTimeout> | undefined;
+			const settle = () => {
+				clearTimeout(timer);
+				wakers.delete(waker);
+			};
+			const waker = () => {
+				settle();
+				resolve(WOKEN);
+			};
+			wakers.add(waker);
+			if (idleMs !== undefined) {
+				timer = setTimeout(() => {
+					settle();
+					resolve(IDLE);
+				}, idleMs);
+			}
+			promise.then(
+				(value) => {
+					settle();
+					resolve(value);
+				},
+				(error: unknown) => {
+					settle();
+					reject(error);
+				}
+			);
+		});
 
 	const fields: Fields = new Map();
 	let fileTask: Promise<T> | null = null;
@@ -116,17 +154,11 @@ export async function receiveMultipart<T>(
 	let total = 0;
 	// Kept across a wake-up, so that a chunk read while a refusal was decided is not lost.
 	let reading: ReturnType<typeof reader.read> | null = null;
-	const IDLE = Symbol('idle');
-	let idleTimer: ReturnType<typeof setTimeout> | undefined;
 	try {
 		for (;;) {
 			if (state.mode === 'stop') break;
 			reading ??= reader.read();
-			const idle = new Promise<typeof IDLE>((resolve) => {
-				idleTimer = setTimeout(() => resolve(IDLE), options.idleTimeoutMs);
-			});
-			const next = await Promise.race([reading, woken.then(() => null), idle]);
-			clearTimeout(idleTimer);
+			const next = await until(reading, options.idleTimeoutMs);
 			if (next === IDLE) {
 				const stalled = new ReceiveError('idle_timeout');
 				parser.destroy(stalled);
@@ -134,7 +166,7 @@ export async function receiveMultipart<T>(
 				decide(stalled);
 				break;
 			}
-			if (next === null) continue;
+			if (next === WOKEN) continue;
 			reading = null;
 			if (next.done) {
 				if (state.mode === 'parse') parser.end();
@@ -151,7 +183,7 @@ export async function receiveMultipart<T>(
 			}
 			if (state.mode !== 'parse') continue;
 			if (!parser.write(next.value)) {
-				await Promise.race([new Promise((resolve) => parser.once('drain', resolve)), woken]);
+				await until(new Promise((resolve) => parser.once('drain', resolve)));
 			}
 		}
 	} catch (error) {
@@ -160,7 +192,6 @@ export async function receiveMultipart<T>(
 		parser.destroy(interrupted);
 		decide(interrupted);
 	} finally {
-		clearTimeout(idleTimer);
 		// Never cancel: cancelling destroys the socket before the refusal can be written.
 		reader.releaseLock();
 	}

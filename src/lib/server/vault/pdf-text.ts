@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { log } from '../log';
 import type { ObjectStore } from '../storage';
+import { textSlots } from './pdf-work';
 import { SEARCH_TEXT_MAX_CHARS } from './search-text';
 
 /**
@@ -95,7 +96,8 @@ export async function extractPdfText(
 
 /**
  * Search text of a stored PDF, read back from the object store; '' when it is too large to
- * read or cannot be read. Failures are logged by kind only: nothing of the content.
+ * read or cannot be read. Failures are logged by kind only: nothing of the content. At most
+ * PDF_TEXT_CONCURRENCY extractions run at once (pdf-work.ts); the others wait.
  */
 export async function storedPdfText(
 	store: ObjectStore,
@@ -106,6 +108,8 @@ export async function storedPdfText(
 		log.info({ objectKey, size }, 'PDF too large for text extraction; searchable by metadata');
 		return '';
 	}
+	// Waits its turn however long it takes: an upload never fails because of its text.
+	const release = await textSlots().acquire();
 	try {
 		const { body } = await store.get(objectKey);
 		const data = new Uint8Array(size);
@@ -125,5 +129,7 @@ export async function storedPdfText(
 			'PDF text extraction failed; the document is searchable by metadata only'
 		);
 		return '';
+	} finally {
+		release();
 	}
 }

@@ -1,8 +1,11 @@
 import { error, type RequestEvent } from '@sveltejs/kit';
 import { m } from '$lib/paraglide/messages';
 import * as audit from '../audit';
+import { ObjectStoreUnavailableError } from '../storage';
 import type { Document } from '../db/schema';
+import { log } from '../log';
 import { open, type FileMode } from './download';
+import { BusyError } from './pdf-work';
 import { FileNotFoundError, WatermarkTooLargeError } from './file-access';
 
 /** The shared body of the download and preview endpoints, after `requireReadable`. */
@@ -30,6 +33,17 @@ export async function serveFile(
 			const limit =
 				caught.limit >= mb ? `${Math.floor(caught.limit / mb)} MB` : `${caught.limit} B`;
 			error(413, m.files_watermark_too_large({ limit }));
+		}
+		// Every watermarking slot stayed busy: a plain "try again", never an endless queue.
+		if (caught instanceof BusyError) error(503, m.files_busy());
+		// The store is down before the first byte: nothing was sent, so the reader gets a plain
+		// "try again later" rather than an internal error (the cause is logged for operators).
+		if (caught instanceof ObjectStoreUnavailableError) {
+			log.warn(
+				{ err: caught, documentId: document.id, requestId: event.locals.requestId },
+				'file not served: the object store is unavailable'
+			);
+			error(503, m.files_error_storage());
 		}
 		throw caught;
 	}

@@ -9,7 +9,12 @@ import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../t
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { loadConfig, setConfig } from '../config';
 import { auditEvent, document, documentVersion, pendingUpload } from '../db/schema';
-import { createObjectStore, setObjectStore, type ObjectStore } from '../storage';
+import {
+	ObjectStoreUnavailableError,
+	createObjectStore,
+	setObjectStore,
+	type ObjectStore
+} from '../storage';
 import { open } from './download';
 import { UploadReaper } from './reaper';
 import { UploadError, addVersionFromRequest, createFromRequest, errorResponse } from './upload';
@@ -238,6 +243,12 @@ describe('the object store going away mid-download', () => {
 		await expect(reading).rejects.toThrow();
 		expect(proxy.isDown).toBe(true);
 		expect(received).toBeLessThan(size);
+	});
+
+	it('refuses with ObjectStoreUnavailableError (a 503, not a 500) when the store is down at the start', async () => {
+		proxy.cutNow();
+		await expect(download()).rejects.toBeInstanceOf(ObjectStoreUnavailableError);
+		proxy.restore();
 	});
 
 	it('serves the whole file again once the store is back', async () => {
