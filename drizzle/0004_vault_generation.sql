@@ -10,7 +10,10 @@ CREATE TABLE vault_generation (
 	generation bigint NOT NULL
 );
 --> statement-breakpoint
-INSERT INTO vault_generation (id, generation) VALUES (1, 1);
+-- A random start, so that two databases (say, test databases one process opens in turn) never
+-- share numbers; from there each database counts up, and a restored backup comes back with the
+-- number its data had.
+INSERT INTO vault_generation (id, generation) VALUES (1, floor(random() * 1e15)::bigint);
 --> statement-breakpoint
 CREATE FUNCTION vault_generation_bump() RETURNS trigger
 LANGUAGE plpgsql AS $$
