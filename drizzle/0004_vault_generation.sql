@@ -35,6 +35,13 @@ CREATE TRIGGER compartment_bumps_generation AFTER INSERT OR UPDATE OR DELETE OR 
 CREATE TRIGGER organisation_bumps_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON organisation
 	FOR EACH STATEMENT EXECUTE FUNCTION vault_generation_bump();
 --> statement-breakpoint
+-- Search ranks a match by whether its title and summary hold each term; the normalised forms
+-- are stored with the row, so ranking the matches does not normalise every one of them again.
+-- Maintained here only, like search_tokens: the drizzle schema does not know these columns.
+ALTER TABLE "document"
+	ADD COLUMN "rank_title" text GENERATED ALWAYS AS (lower(normalize("title", NFKC))) STORED,
+	ADD COLUMN "rank_summary" text GENERATED ALWAYS AS (lower(normalize("summary", NFKC))) STORED;
+--> statement-breakpoint
 -- The covering index now also holds the tags, so that the whole facet computation (total,
 -- levels, originators, kinds, statuses, compartments and tags) is one index-only scan.
 DROP INDEX IF EXISTS "document_access_cover_idx";

@@ -213,14 +213,18 @@ export function filterSql(access: Access, filters: DocumentFilters): SQL {
 	return and(...parts)!;
 }
 
+// lower(normalize(title / summary, NFKC)), stored by the database (drizzle/0004_vault_generation.sql).
+const RANK_TITLE = sql.raw('"document"."rank_title"');
+const RANK_SUMMARY = sql.raw('"document"."rank_summary"');
+
 /** Title hits weigh most, then the summary, then the body; an integer so keysets are exact. */
 function scoreOf(terms: string[]): SQL {
 	if (terms.length === 0) return sql`0`;
 	return sql.join(
 		terms.map(
 			(term) =>
-				sql`(case when strpos(lower(normalize(${document.title}, NFKC)), ${term}) > 0 then 4 else 0 end
-				+ case when strpos(lower(normalize(${document.summary}, NFKC)), ${term}) > 0 then 2 else 0 end + 1)`
+				sql`(case when strpos(${RANK_TITLE}, ${term}) > 0 then 4 else 0 end
+				+ case when strpos(${RANK_SUMMARY}, ${term}) > 0 then 2 else 0 end + 1)`
 		),
 		sql` + `
 	);
@@ -381,7 +385,11 @@ function orderOf(terms: string[], score: SQL): SQL[] {
 }
 
 function itemOf(
-	{ cursorTs: _ts, snippet: text, ...item }: Omit<ListItem, 'snippet'> & { cursorTs: string; snippet: string },
+	{
+		cursorTs: _ts,
+		snippet: text,
+		...item
+	}: Omit<ListItem, 'snippet'> & { cursorTs: string; snippet: string },
 	terms: string[]
 ): ListItem {
 	return { ...item, snippet: terms.length > 0 ? highlight(text, terms) : [] };
@@ -398,6 +406,17 @@ export async function listItemsByIds(
 	filters: DocumentFilters,
 	ids: number[]
 ): Promise<ListItem[] | null> {
+	const rows = await rowsByIds(executor, access, filters, ids);
+	const terms = queryTerms(filters.q ?? '');
+	return rows && rows.map((row) => itemOf(row, terms));
+}
+
+async function rowsByIds(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters,
+	ids: number[]
+) {
 	if (ids.length === 0) return [];
 	const terms = queryTerms(filters.q ?? '');
 	const rows = await executor
@@ -409,7 +428,7 @@ export async function listItemsByIds(
 	const byId = new Map(rows.map((row) => [row.id, row]));
 	const ordered = ids.map((id) => byId.get(id));
 	if (ordered.some((row) => row === undefined)) return null;
-	return ordered.map((row) => itemOf(row!, terms));
+	return ordered as (typeof rows)[number][];
 }
 
 /** How many documents `access` may read that match `filters`. */
@@ -448,30 +467,99 @@ export async function facets(
 	access: Access,
 	filters: DocumentFilters
 ): Promise<Facets> {
-	const w = filterSql(access, filters);
-	const rows = await queryRows<{ f: unknown; k: unknown; n: unknown }>(
+	const rows = await queryRows<FacetRow>(
 		executor,
 		sql`with m as materialized (
-				select ${document.levelRank} as level_rank, ${document.originatorOrgId} as originator,
-					${document.kind} as kind, ${document.status} as status,
-					${document.compartmentIds} as compartments, ${document.tags} as tags
-				from ${document} where ${w}
-			), plain as (
-				select level_rank, originator, kind, status, count(*) as n,
-					grouping(level_rank, originator, kind, status) as g
-				from m group by grouping sets ((level_rank), (originator), (kind), (status), ())
-			)
-			select case g when 7 then 'level' when 11 then 'originator' when 13 then 'kind'
-					when 14 then 'status' else 'total' end as f,
-				coalesce(level_rank::text, originator::text, kind, status) as k, n
-			from plain
-			union all
-			(select 'compartment', u.k::text, count(*) from m cross join lateral unnest(m.compartments) as u(k)
-				group by u.k)
-			union all
-			(select 'tag', u.k, count(*) from m cross join lateral unnest(m.tags) as u(k)
-				group by u.k order by 3 desc, 2 asc limit ${TOP_TAGS})`
+				select ${FACET_COLUMNS} from ${document} where ${filterSql(access, filters)}
+			) ${facetsFromM()}`
 	);
+	return facetsOf(rows);
+}
+
+type FacetRow = { f: unknown; k: unknown; n: unknown };
+
+const FACET_COLUMNS = sql`${document.levelRank} as level_rank, ${document.originatorOrgId} as originator,
+	${document.kind} as kind, ${document.status} as status,
+	${document.compartmentIds} as compartments, ${document.tags} as tags`;
+
+/** The facet rows (f, k, n) counted from a CTE `m` of FACET_COLUMNS. */
+function facetsFromM(): SQL {
+	return sql`, plain as (
+			select level_rank, originator, kind, status, count(*) as n,
+				grouping(level_rank, originator, kind, status) as g
+			from m group by grouping sets ((level_rank), (originator), (kind), (status), ())
+		)
+		select case g when 7 then 'level' when 11 then 'originator' when 13 then 'kind'
+				when 14 then 'status' else 'total' end as f,
+			coalesce(level_rank::text, originator::text, kind, status) as k, n
+		from plain
+		union all
+		(select 'compartment', u.k::text, count(*) from m cross join lateral unnest(m.compartments) as u(k)
+			group by u.k)
+		union all
+		(select 'tag', u.k, count(*) from m cross join lateral unnest(m.tags) as u(k)
+			group by u.k order by 3 desc, 2 asc limit ${TOP_TAGS})`;
+}
+
+/**
+ * A search's first page and its facets from one read of the matching rows (a search must read
+ * every match to rank them, and the facets count the same rows): the ranked ids come with the
+ * facet rows, then the page's rows are read by id with the WHERE clause applied again.
+ */
+export async function searchFirstPage(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters,
+	limit = PAGE_SIZE
+): Promise<{ page: ListPage; facets: Facets }> {
+	const terms = queryTerms(filters.q ?? '');
+	if (terms.length === 0) {
+		const [page, counts] = await Promise.all([
+			list(executor, access, filters, { limit }),
+			facets(executor, access, filters)
+		]);
+		return { page, facets: counts };
+	}
+	const size = Math.min(Math.max(1, limit), MAX_PAGE_SIZE);
+	const score = scoreOf(terms);
+	const rows = await queryRows<FacetRow>(
+		executor,
+		sql`with m as materialized (
+				select ${document.id} as id, ${document.updatedAt} as updated_at, (${score})::integer as score,
+					${FACET_COLUMNS}
+				from ${document} where ${filterSql(access, filters)}
+			) ${facetsFromM()}
+			union all
+			(select 'page', id::text, row_number() over (order by score desc, updated_at desc, id desc)
+				from m order by score desc, updated_at desc, id desc limit ${size + 1})`
+	);
+	const ranked = rows
+		.filter((r) => r.f === 'page')
+		.map((r) => ({ id: Number(r.k), n: toNumber(r.n) }))
+		.sort((a, b) => a.n - b.n)
+		.map((r) => r.id);
+	const more = ranked.length > size;
+	const ids = more ? ranked.slice(0, size) : ranked;
+	const found = await rowsByIds(executor, access, filters, ids);
+	if (!found) {
+		// A row changed between the two statements: rank again the plain way.
+		return {
+			page: await list(executor, access, filters, { limit: size }),
+			facets: await facets(executor, access, filters)
+		};
+	}
+	const last = found.at(-1);
+	return {
+		page: {
+			items: found.map((row) => itemOf(row, terms)),
+			nextCursor:
+				more && last ? encodeCursor({ score: last.score, ts: last.cursorTs, id: last.id }) : null
+		},
+		facets: facetsOf(rows.filter((r) => r.f !== 'page'))
+	};
+}
+
+function facetsOf(rows: FacetRow[]): Facets {
 	const of = (facet: string) =>
 		rows
 			.filter((r) => r.f === facet)

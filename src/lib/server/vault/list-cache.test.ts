@@ -355,6 +355,27 @@ describe('the list cache', () => {
 		expect(await documents.listItemsByIds(world.db, access, {}, [...ids, secret!.id])).toBeNull();
 	});
 
+	it('ranks and counts a new search in one read exactly as list and facets do', async () => {
+		for (const person of [staff, twin, analyst, colleague, liaison]) {
+			const access = await accessOf(person);
+			for (const filters of [
+				{ q: 'orbit' },
+				{ q: 'memo' },
+				{ q: '宇宙' },
+				{ q: '暗' },
+				{ q: 'memo 1', tag: 'sda' },
+				{ q: 'nothing-matches' }
+			]) {
+				for (const limit of [3, 25]) {
+					const combined = await documents.searchFirstPage(world.db, access, filters, limit);
+					const page = await documents.list(world.db, access, filters, { limit });
+					expect(combined.page).toEqual(page);
+					expect(combined.facets).toEqual(await documents.facets(world.db, access, filters));
+				}
+			}
+		}
+	});
+
 	it('stays bounded', async () => {
 		const max = listCache.maxEntries;
 		try {

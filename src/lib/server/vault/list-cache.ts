@@ -115,7 +115,7 @@ export async function cached<V>(
 	compute: () => Promise<V>
 ): Promise<{ value: V; hit: boolean }> {
 	if (generation === null) return { value: await compute(), hit: false };
-	const key = `${generation}|${what}|${accessSignature(access)}|${filtersSignature(filters)}`;
+	const key = cacheKey(generation, what, access, filters);
 	const found = listCache.get(key) as V | undefined;
 	if (found !== undefined) return { value: found, hit: true };
 	// Concurrent requests for the same key wait for one computation instead of each running it.
@@ -133,3 +133,29 @@ export async function cached<V>(
 }
 
 const inFlight = new Map<string, Promise<unknown>>();
+
+function cacheKey(generation: number, what: string, access: Access, filters: DocumentFilters) {
+	return `${generation}|${what}|${accessSignature(access)}|${filtersSignature(filters)}`;
+}
+
+/** Whether a value is cached under these parts. */
+export function isCached(
+	generation: number | null,
+	what: string,
+	access: Access,
+	filters: DocumentFilters
+): boolean {
+	if (generation === null) return false;
+	return listCache.get(cacheKey(generation, what, access, filters)) !== undefined;
+}
+
+/** Stores a value computed elsewhere (with the same access and filters) under these parts. */
+export function store(
+	generation: number | null,
+	what: string,
+	access: Access,
+	filters: DocumentFilters,
+	value: unknown
+): void {
+	if (generation !== null) listCache.set(cacheKey(generation, what, access, filters), value);
+}

@@ -6,7 +6,7 @@ import { getDb } from '../db';
 import type { Document, DocumentKind, DocumentStatus } from '../db/schema';
 import { readMemo } from './content';
 import * as documents from './documents';
-import { BoundedCache, cached, dataGeneration } from './list-cache';
+import { BoundedCache, cached, dataGeneration, isCached, store } from './list-cache';
 import { renderMarkdown } from './markdown';
 import {
 	levelName,
@@ -119,6 +119,11 @@ async function referencesAt(generation: number | null): Promise<References> {
 	return refs;
 }
 
+function pageKey(page: documents.PageRequest): string {
+	const cursor = documents.decodeCursor(page.cursor);
+	return `page:${page.limit ?? documents.PAGE_SIZE}:${cursor ? JSON.stringify(cursor) : 'first'}`;
+}
+
 /**
  * A page of the list: the ids chosen by `documents.list` are cached with the counts (same key),
  * and a cached page is read again by primary key with the whole WHERE clause applied once more.
@@ -130,8 +135,7 @@ async function cachedListPage(
 	page: documents.PageRequest
 ): Promise<documents.ListPage> {
 	const db = getDb();
-	const cursor = documents.decodeCursor(page.cursor);
-	const what = `page:${page.limit ?? documents.PAGE_SIZE}:${cursor ? JSON.stringify(cursor) : 'first'}`;
+	const what = pageKey(page);
 	let fresh: documents.ListPage | undefined;
 	const { value, hit } = await cached(generation, what, access, filters, async () => {
 		fresh = await documents.list(db, access, filters, page);
@@ -151,10 +155,27 @@ export async function listPage(ctx: VaultContext, input: ListInput) {
 	const refs = await referencesAt(generation);
 	const filters = filtersOf(ctx, refs, input);
 	const access = ctx.reader.access;
-	const [page, { value: facets }] = await Promise.all([
-		cachedListPage(generation, access, filters, { cursor: input.cursor }),
-		cached(generation, 'facets', access, filters, () => documents.facets(db, access, filters))
-	]);
+	const request = { cursor: input.cursor };
+	let page: documents.ListPage;
+	let facets: documents.Facets;
+	if (
+		filters.q !== undefined &&
+		documents.decodeCursor(input.cursor) === null &&
+		!isCached(generation, 'facets', access, filters)
+	) {
+		// A new search: rank the matches and count them in one read.
+		({ page, facets } = await documents.searchFirstPage(db, access, filters));
+		store(generation, 'facets', access, filters, facets);
+		store(generation, pageKey(request), access, filters, {
+			ids: page.items.map((i) => i.id),
+			nextCursor: page.nextCursor
+		});
+	} else {
+		[page, { value: facets }] = await Promise.all([
+			cachedListPage(generation, access, filters, request),
+			cached(generation, 'facets', access, filters, () => documents.facets(db, access, filters))
+		]);
+	}
 	const total = facets.total;
 	const searching = filters.q !== undefined;
 	await audit.record({
