@@ -1,3 +1,32 @@
+/**
+ * Building an Intl.DateTimeFormat is far slower than using one, and a list page formats dozens
+ * of dates: one formatter per language and zone, kept (a handful in practice; the map is
+ * emptied if it ever grows past a bound, since zones come from user settings).
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const MAX_FORMATTERS = 64;
+
+function formatterFor(locale: string, timeZone: string): Intl.DateTimeFormat {
+	const tag = locale === 'ja' ? 'ja-JP' : 'en-GB';
+	const key = `${tag} ${timeZone}`;
+	let formatter = formatters.get(key);
+	if (!formatter) {
+		formatter = new Intl.DateTimeFormat(tag, {
+			timeZone,
+			year: 'numeric',
+			month: '2-digit',
+			day: '2-digit',
+			hour: '2-digit',
+			minute: '2-digit',
+			timeZoneName: 'longOffset',
+			hourCycle: 'h23'
+		});
+		if (formatters.size >= MAX_FORMATTERS) formatters.clear();
+		formatters.set(key, formatter);
+	}
+	return formatter;
+}
+
 /** Times are stored in UTC and shown in the reader's zone, always with the offset. */
 export function formatDateTime(
 	value: Date | string | number,
@@ -5,14 +34,5 @@ export function formatDateTime(
 	timeZone: string
 ): string {
 	const date = value instanceof Date ? value : new Date(value);
-	return new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', {
-		timeZone,
-		year: 'numeric',
-		month: '2-digit',
-		day: '2-digit',
-		hour: '2-digit',
-		minute: '2-digit',
-		timeZoneName: 'longOffset',
-		hourCycle: 'h23'
-	}).format(date);
+	return formatterFor(locale, timeZone).format(date);
 }

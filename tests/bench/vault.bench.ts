@@ -2,8 +2,10 @@
 // the built app (build/index.js) over HTTP, as a signed-in mid-level staff member:
 // the document list and searches (one-, two- and four-character Japanese, an English word) with
 // BENCH_VAULT_DOCS documents (default 100,000) and BENCH_VAULT_USERS accounts (default 1,000),
-// against a bare page served by the same process (the sign-in page). Requests per second and
-// p50/p95 latency, each also as a ratio of the baseline measured in the same run.
+// against a bare page served by the same process (the sign-in page). Each route cold (every
+// request a filter the list cache has not seen) and warm (the same URL again), and paging
+// through pages 2-5 by keyset cursor. Requests per second and p50/p95 latency, each also as a
+// ratio of the baseline measured in the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -145,21 +147,26 @@ try {
 	}
 
 	const cookie = `session=${token}`;
-	async function measure(label: string, target: string, signedIn: boolean) {
-		const headers: Record<string, string> = { accept: 'text/html' };
-		if (signedIn) headers.cookie = cookie;
-		// Warm-up, and a check that the route answers what we think.
-		const probe = await fetch(origin + target, { headers, redirect: 'manual' });
-		await probe.arrayBuffer();
-		if (probe.status !== 200) throw new Error(`${target} answered ${probe.status}`);
+	const signedIn = { accept: 'text/html', cookie };
+	async function get(target: string, headers: Record<string, string>) {
+		const response = await fetch(origin + target, { headers, redirect: 'manual' });
+		const body = await response.text();
+		if (response.status !== 200) throw new Error(`${target} answered ${response.status}`);
+		return body;
+	}
+	/** `targetOf(i)` is the i-th request's URL: the same one (warm) or a new one each time (cold). */
+	async function measure(label: string, targetOf: (i: number) => string, headers = signedIn) {
+		let n = 0;
+		// A check that the route answers what we think (and, for warm runs, the first fill).
+		await get(targetOf(n++), headers);
 		const latencies: number[] = [];
 		const until = performance.now() + SECONDS * 1000;
 		await Promise.all(
 			Array.from({ length: CONCURRENCY }, async () => {
 				while (performance.now() < until) {
+					const target = targetOf(n++);
 					const t0 = performance.now();
-					const response = await fetch(origin + target, { headers, redirect: 'manual' });
-					await response.arrayBuffer();
+					await get(target, headers);
 					latencies.push(performance.now() - t0);
 				}
 			})
@@ -169,34 +176,64 @@ try {
 			latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
 		return { label, rps: latencies.length / SECONDS, p50: at(0.5), p95: at(0.95) };
 	}
+	// Cold: every request carries a "changed since" date no request used before, all before the
+	// corpus begins (so the same documents match), which the list cache has never seen: each
+	// request computes its counts, facets and page in SQL, as the first request of a filter does.
+	const day = Date.UTC(1900, 0, 1);
+	const unseen = (i: number) => {
+		if (i > 45_000) throw new Error('cold run out of unseen dates');
+		return `from=${new Date(day + i * 86_400_000).toISOString().slice(0, 10)}`;
+	};
+	const withParam = (target: string, param: string) =>
+		target + (target.includes('?') ? '&' : '?') + param;
 
-	const baseline = await measure('bare page (/sign-in)', '/sign-in', false);
-	const runs = [
-		await measure('document list, first page', '/documents', true),
-		await measure(
-			'list filtered by level and compartment',
-			'/documents?level=1&level=2&compartment=SDA',
-			true
-		),
-		await measure('search "宇" (1 character)', `/documents?q=${encodeURIComponent('宇')}`, true),
-		await measure(
-			'search "暗号" (2 characters)',
-			`/documents?q=${encodeURIComponent('暗号')}`,
-			true
-		),
-		await measure(
-			'search "安全保障" (4 characters)',
-			`/documents?q=${encodeURIComponent('安全保障')}`,
-			true
-		),
-		await measure('search "orbit"', '/documents?q=orbit', true)
+	const baseline = await measure('bare page (/sign-in)', () => '/sign-in', {
+		accept: 'text/html',
+		cookie: ''
+	});
+	const routes: [string, string][] = [
+		['document list, first page', '/documents'],
+		['list filtered by level and compartment', '/documents?level=1&level=2&compartment=SDA'],
+		['search "宇" (1 character)', `/documents?q=${encodeURIComponent('宇')}`],
+		['search "暗号" (2 characters)', `/documents?q=${encodeURIComponent('暗号')}`],
+		['search "安全保障" (4 characters)', `/documents?q=${encodeURIComponent('安全保障')}`],
+		['search "orbit"', '/documents?q=orbit']
 	];
+	const runs = [];
+	for (const [label, target] of routes) {
+		runs.push(await measure(`${label}, cold`, (i) => withParam(target, unseen(i))));
+		runs.push(await measure(`${label}, warm`, () => target));
+	}
+	// Paging: pages 2 to 5 of the list and of a search, following each page's keyset cursor.
+	for (const [label, target] of [
+		['list, pages 2-5', '/documents'],
+		['search "orbit", pages 2-5', '/documents?q=orbit']
+	] as const) {
+		const pages: string[] = [];
+		let next: string = target;
+		for (let page = 2; page <= 5; page++) {
+			const cursor = /[?&;]cursor=([A-Za-z0-9_-]+)/.exec(await get(next, signedIn))?.[1];
+			if (!cursor) throw new Error(`${next}: no next page`);
+			next = withParam(target, `cursor=${cursor}`);
+			pages.push(next);
+		}
+		runs.push(
+			await measure(`${label}, cold`, (i) => withParam(pages[i % pages.length]!, unseen(i)))
+		);
+		runs.push(await measure(`${label}, warm`, (i) => pages[i % pages.length]!));
+	}
 	console.log(
 		`\n${fmt(DOCS)} documents, ${fmt(USERS)} accounts, ${CONCURRENCY} concurrent clients, ${SECONDS} s each, reader CONFIDENTIAL + SDA`
 	);
 	console.log(
+		'cold: each request a filter the list cache has not seen (counts, facets and page computed in SQL);'
+	);
+	console.log(
+		'warm: the same URL again, counts, facets and page ids from the cache, rows re-read by id'
+	);
+	console.log(
 		[
-			'route'.padEnd(42),
+			'route'.padEnd(48),
 			'req/s'.padStart(8),
 			'p50 ms'.padStart(8),
 			'p95 ms'.padStart(8),
@@ -207,7 +244,7 @@ try {
 	for (const r of [baseline, ...runs]) {
 		console.log(
 			[
-				r.label.padEnd(42),
+				r.label.padEnd(48),
 				fmt(r.rps).padStart(8),
 				fmt(r.p50, 1).padStart(8),
 				fmt(r.p95, 1).padStart(8),

@@ -213,14 +213,18 @@ export function filterSql(access: Access, filters: DocumentFilters): SQL {
 	return and(...parts)!;
 }
 
+// lower(normalize(title / summary, NFKC)), stored by the database (drizzle/0004_vault_generation.sql).
+const RANK_TITLE = sql.raw('"document"."rank_title"');
+const RANK_SUMMARY = sql.raw('"document"."rank_summary"');
+
 /** Title hits weigh most, then the summary, then the body; an integer so keysets are exact. */
 function scoreOf(terms: string[]): SQL {
 	if (terms.length === 0) return sql`0`;
 	return sql.join(
 		terms.map(
 			(term) =>
-				sql`(case when strpos(lower(normalize(${document.title}, NFKC)), ${term}) > 0 then 4 else 0 end
-				+ case when strpos(lower(normalize(${document.summary}, NFKC)), ${term}) > 0 then 2 else 0 end + 1)`
+				sql`(case when strpos(${RANK_TITLE}, ${term}) > 0 then 4 else 0 end
+				+ case when strpos(${RANK_SUMMARY}, ${term}) > 0 then 2 else 0 end + 1)`
 		),
 		sql` + `
 	);
@@ -331,50 +335,100 @@ export async function list(
 				: sql`(${document.updatedAt}, ${document.id}) < (${cursor.ts}::timestamptz, ${cursor.id})`
 		);
 	}
-	const first = terms[0];
-	const snippet = first
-		? sql<string>`substr(${document.searchText}, greatest(strpos(${document.searchText}, ${first}) - 60, 1), 200)`
-		: sql<string>`''`;
-	const order =
-		terms.length > 0
-			? [sql`${score} desc`, desc(document.updatedAt), desc(document.id)]
-			: [desc(document.updatedAt), desc(document.id)];
 	const rows = await executor
-		.select({
-			id: document.id,
-			kind: document.kind,
-			title: document.title,
-			summary: document.summary,
-			levelRank: document.levelRank,
-			compartmentIds: document.compartmentIds,
-			releaseOrgIds: document.releaseOrgIds,
-			originatorOrgId: document.originatorOrgId,
-			authorId: document.authorId,
-			authorName: account.displayName,
-			status: document.status,
-			tags: document.tags,
-			createdAt: document.createdAt,
-			updatedAt: document.updatedAt,
-			score: sql<number>`(${score})::integer`.mapWith(Number),
-			cursorTs: CURSOR_TS,
-			snippet
-		})
+		.select(itemColumns(terms, score))
 		.from(document)
 		.innerJoin(account, eq(account.id, document.authorId))
 		.where(and(...conditions))
-		.orderBy(...order)
+		.orderBy(...orderOf(terms, score))
 		.limit(limit + 1);
 	const more = rows.length > limit;
 	const pageRows = more ? rows.slice(0, limit) : rows;
 	const last = pageRows.at(-1);
 	return {
-		items: pageRows.map(({ cursorTs: _ts, snippet: text, ...item }) => ({
-			...item,
-			snippet: terms.length > 0 ? highlight(text, terms) : []
-		})),
+		items: pageRows.map((row) => itemOf(row, terms)),
 		nextCursor:
 			more && last ? encodeCursor({ score: last.score, ts: last.cursorTs, id: last.id }) : null
 	};
+}
+
+function itemColumns(terms: string[], score: SQL) {
+	const first = terms[0];
+	const snippet = first
+		? sql<string>`substr(${document.searchText}, greatest(strpos(${document.searchText}, ${first}) - 60, 1), 200)`
+		: sql<string>`''`;
+	return {
+		id: document.id,
+		kind: document.kind,
+		title: document.title,
+		summary: document.summary,
+		levelRank: document.levelRank,
+		compartmentIds: document.compartmentIds,
+		releaseOrgIds: document.releaseOrgIds,
+		originatorOrgId: document.originatorOrgId,
+		authorId: document.authorId,
+		authorName: account.displayName,
+		status: document.status,
+		tags: document.tags,
+		createdAt: document.createdAt,
+		updatedAt: document.updatedAt,
+		score: sql<number>`(${score})::integer`.mapWith(Number),
+		cursorTs: CURSOR_TS,
+		snippet
+	};
+}
+
+function orderOf(terms: string[], score: SQL): SQL[] {
+	return terms.length > 0
+		? [sql`${score} desc`, desc(document.updatedAt), desc(document.id)]
+		: [desc(document.updatedAt), desc(document.id)];
+}
+
+function itemOf(
+	{
+		cursorTs: _ts,
+		snippet: text,
+		...item
+	}: Omit<ListItem, 'snippet'> & { cursorTs: string; snippet: string },
+	terms: string[]
+): ListItem {
+	return { ...item, snippet: terms.length > 0 ? highlight(text, terms) : [] };
+}
+
+/**
+ * The rows of a page already chosen (by `list`, with the same access and filters), read again
+ * by primary key with the whole WHERE clause applied once more, in the order given. Returns
+ * null if any of them no longer matches: then the caller runs `list` afresh.
+ */
+export async function listItemsByIds(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters,
+	ids: number[]
+): Promise<ListItem[] | null> {
+	const rows = await rowsByIds(executor, access, filters, ids);
+	const terms = queryTerms(filters.q ?? '');
+	return rows && rows.map((row) => itemOf(row, terms));
+}
+
+async function rowsByIds(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters,
+	ids: number[]
+) {
+	if (ids.length === 0) return [];
+	const terms = queryTerms(filters.q ?? '');
+	const rows = await executor
+		.select(itemColumns(terms, scoreOf(terms)))
+		.from(document)
+		.innerJoin(account, eq(account.id, document.authorId))
+		.where(and(filterSql(access, filters), inArray(document.id, ids)));
+	if (rows.length !== ids.length) return null;
+	const byId = new Map(rows.map((row) => [row.id, row]));
+	const ordered = ids.map((id) => byId.get(id));
+	if (ordered.some((row) => row === undefined)) return null;
+	return ordered as (typeof rows)[number][];
 }
 
 /** How many documents `access` may read that match `filters`. */
@@ -403,56 +457,142 @@ export interface Facets {
 
 const TOP_TAGS = 20;
 
-/** Counts per filter value among the documents `access` may read that match `filters`. */
+/**
+ * Counts per filter value among the documents `access` may read that match `filters`, and their
+ * total: one scan of the matching rows (index-only through document_access_cover_idx when there
+ * is no query), kept in memory once and counted seven ways.
+ */
 export async function facets(
 	executor: Executor,
 	access: Access,
 	filters: DocumentFilters
 ): Promise<Facets> {
-	const w = filterSql(access, filters);
-	// One scan for the plain columns and the total (grouping sets), one per array column.
-	const plain = queryRows<Record<string, unknown>>(
+	const rows = await queryRows<FacetRow>(
 		executor,
-		sql`select ${document.levelRank} as level, ${document.originatorOrgId} as originator,
-				${document.kind} as kind, ${document.status} as status, count(*) as n,
-				grouping(${document.levelRank}) as gl, grouping(${document.originatorOrgId}) as go,
-				grouping(${document.kind}) as gk, grouping(${document.status}) as gs
-			from ${document} where ${w}
-			group by grouping sets ((${document.levelRank}), (${document.originatorOrgId}),
-				(${document.kind}), (${document.status}), ())`
+		sql`with m as materialized (
+				select ${FACET_COLUMNS} from ${document} where ${filterSql(access, filters)}
+			) ${facetsFromM()}`
 	);
-	const unnested = async (column: SQL, limit?: number) =>
-		queryRows<{ k: unknown; n: unknown }>(
-			executor,
-			sql`select u.k as k, count(*) as n from ${document} cross join lateral unnest(${column}) as u(k)
-				where ${w} group by u.k order by 2 desc, 1 asc ${limit ? sql`limit ${limit}` : sql``}`
-		);
-	const [rows, compartments, tags] = await Promise.all([
-		plain,
-		unnested(sql`${document.compartmentIds}`),
-		unnested(sql`${document.tags}`, TOP_TAGS)
-	]);
-	const set = (row: Record<string, unknown>) =>
-		[row.gl, row.go, row.gk, row.gs].map((g) => toNumber(g)).join('');
-	const bySet = (pattern: string) =>
-		rows.filter((r) => set(r) === pattern).sort((x, y) => toNumber(y.n) - toNumber(x.n));
-	const total = rows.find((r) => set(r) === '1111');
+	return facetsOf(rows);
+}
+
+type FacetRow = { f: unknown; k: unknown; n: unknown };
+
+const FACET_COLUMNS = sql`${document.levelRank} as level_rank, ${document.originatorOrgId} as originator,
+	${document.kind} as kind, ${document.status} as status,
+	${document.compartmentIds} as compartments, ${document.tags} as tags`;
+
+/** The facet rows (f, k, n) counted from a CTE `m` of FACET_COLUMNS. */
+function facetsFromM(): SQL {
+	return sql`, plain as (
+			select level_rank, originator, kind, status, count(*) as n,
+				grouping(level_rank, originator, kind, status) as g
+			from m group by grouping sets ((level_rank), (originator), (kind), (status), ())
+		)
+		select case g when 7 then 'level' when 11 then 'originator' when 13 then 'kind'
+				when 14 then 'status' else 'total' end as f,
+			coalesce(level_rank::text, originator::text, kind, status) as k, n
+		from plain
+		union all
+		(select 'compartment', u.k::text, count(*) from m cross join lateral unnest(m.compartments) as u(k)
+			group by u.k)
+		union all
+		(select 'tag', u.k, count(*) from m cross join lateral unnest(m.tags) as u(k)
+			group by u.k order by 3 desc, 2 asc limit ${TOP_TAGS})`;
+}
+
+/**
+ * A search's first page and its facets from one read of the matching rows (a search must read
+ * every match to rank them, and the facets count the same rows): the ranked ids come with the
+ * facet rows, then the page's rows are read by id with the WHERE clause applied again.
+ */
+export async function searchFirstPage(
+	executor: Executor,
+	access: Access,
+	filters: DocumentFilters,
+	limit = PAGE_SIZE
+): Promise<{ page: ListPage; facets: Facets }> {
+	const terms = queryTerms(filters.q ?? '');
+	if (terms.length === 0) {
+		const [page, counts] = await Promise.all([
+			list(executor, access, filters, { limit }),
+			facets(executor, access, filters)
+		]);
+		return { page, facets: counts };
+	}
+	const size = Math.min(Math.max(1, limit), MAX_PAGE_SIZE);
+	const score = scoreOf(terms);
+	const rows = await queryRows<FacetRow>(
+		executor,
+		sql`with m as materialized (
+				select ${document.id} as id, ${document.updatedAt} as updated_at, (${score})::integer as score,
+					${FACET_COLUMNS}
+				from ${document} where ${filterSql(access, filters)}
+			) ${facetsFromM()}
+			union all
+			(select 'page', id::text, row_number() over (order by score desc, updated_at desc, id desc)
+				from m order by score desc, updated_at desc, id desc limit ${size + 1})`
+	);
+	const ranked = rows
+		.filter((r) => r.f === 'page')
+		.map((r) => ({ id: Number(r.k), n: toNumber(r.n) }))
+		.sort((a, b) => a.n - b.n)
+		.map((r) => r.id);
+	const more = ranked.length > size;
+	const ids = more ? ranked.slice(0, size) : ranked;
+	const found = await rowsByIds(executor, access, filters, ids);
+	if (!found) {
+		// A row changed between the two statements: rank again the plain way.
+		return {
+			page: await list(executor, access, filters, { limit: size }),
+			facets: await facets(executor, access, filters)
+		};
+	}
+	const last = found.at(-1);
 	return {
-		total: total ? toNumber(total.n) : 0,
-		levels: bySet('0111')
-			.map((r) => ({ rank: toNumber(r.level), count: toNumber(r.n) }))
+		page: {
+			items: found.map((row) => itemOf(row, terms)),
+			nextCursor:
+				more && last ? encodeCursor({ score: last.score, ts: last.cursorTs, id: last.id }) : null
+		},
+		facets: facetsOf(rows.filter((r) => r.f !== 'page'))
+	};
+}
+
+function facetsOf(rows: FacetRow[]): Facets {
+	const of = (facet: string) =>
+		rows
+			.filter((r) => r.f === facet)
+			.map((r) => ({ k: r.k === null ? '' : String(r.k), n: toNumber(r.n) }));
+	const byCount = <T extends { count: number }>(items: T[], tie: (a: T, b: T) => number) =>
+		items.sort((a, b) => b.count - a.count || tie(a, b));
+	const total = of('total')[0];
+	return {
+		total: total ? total.n : 0,
+		levels: of('level')
+			.map((r) => ({ rank: Number(r.k), count: r.n }))
 			.sort((a, b) => a.rank - b.rank),
-		compartments: compartments.map((r) => ({ id: toNumber(r.k), count: toNumber(r.n) })),
-		originators: bySet('1011').map((r) => ({ id: toNumber(r.originator), count: toNumber(r.n) })),
-		kinds: bySet('1101').map((r) => ({
-			kind: String(r.kind) as DocumentKind,
-			count: toNumber(r.n)
-		})),
-		statuses: bySet('1110').map((r) => ({
-			status: String(r.status) as DocumentStatus,
-			count: toNumber(r.n)
-		})),
-		tags: tags.map((r) => ({ tag: String(r.k), count: toNumber(r.n) }))
+		compartments: byCount(
+			of('compartment').map((r) => ({ id: Number(r.k), count: r.n })),
+			(a, b) => a.id - b.id
+		),
+		originators: byCount(
+			of('originator').map((r) => ({ id: Number(r.k), count: r.n })),
+			(a, b) => a.id - b.id
+		),
+		kinds: byCount(
+			of('kind').map((r) => ({ kind: r.k as DocumentKind, count: r.n })),
+			(a, b) => (a.kind < b.kind ? -1 : 1)
+		),
+		statuses: byCount(
+			of('status').map((r) => ({ status: r.k as DocumentStatus, count: r.n })),
+			(a, b) => (a.status < b.status ? -1 : 1)
+		),
+		// The top tags in the order the database chose them (count, then its collation).
+		tags: of('tag')
+			.map((r, i) => ({ tag: r.k, count: r.n, i }))
+			.sort((a, b) => b.count - a.count || a.i - b.i)
+			.map(({ tag, count }) => ({ tag, count }))
 	};
 }
 

@@ -1,10 +1,12 @@
 import * as audit from '../audit';
 import type { AuditAction, AuditContext } from '../audit';
+import type { Access } from '../access';
 import type { SessionUser } from '../auth/types';
 import { getDb } from '../db';
 import type { Document, DocumentKind, DocumentStatus } from '../db/schema';
 import { readMemo } from './content';
 import * as documents from './documents';
+import { BoundedCache, cached, dataGeneration, isCached, store } from './list-cache';
 import { renderMarkdown } from './markdown';
 import {
 	levelName,
@@ -105,15 +107,75 @@ function filtersOf(
 	};
 }
 
+/** The reference tables as of `generation` (which their changes raise too), loaded once per instance. */
+const referenceCache = new BoundedCache<References>(4, 60_000);
+
+async function referencesAt(generation: number | null): Promise<References> {
+	const key = String(generation);
+	const found = generation === null ? undefined : referenceCache.get(key);
+	if (found) return found;
+	const refs = await loadReferences(getDb());
+	if (generation !== null) referenceCache.set(key, refs);
+	return refs;
+}
+
+function pageKey(page: documents.PageRequest): string {
+	const cursor = documents.decodeCursor(page.cursor);
+	return `page:${page.limit ?? documents.PAGE_SIZE}:${cursor ? JSON.stringify(cursor) : 'first'}`;
+}
+
+/**
+ * A page of the list: the ids chosen by `documents.list` are cached with the counts (same key),
+ * and a cached page is read again by primary key with the whole WHERE clause applied once more.
+ */
+async function cachedListPage(
+	generation: number | null,
+	access: Access,
+	filters: documents.DocumentFilters,
+	page: documents.PageRequest
+): Promise<documents.ListPage> {
+	const db = getDb();
+	const what = pageKey(page);
+	let fresh: documents.ListPage | undefined;
+	const { value, hit } = await cached(generation, what, access, filters, async () => {
+		fresh = await documents.list(db, access, filters, page);
+		return { ids: fresh.items.map((i) => i.id), nextCursor: fresh.nextCursor };
+	});
+	if (fresh) return fresh;
+	if (hit) {
+		const items = await documents.listItemsByIds(db, access, filters, value.ids);
+		if (items) return { items, nextCursor: value.nextCursor };
+	}
+	return documents.list(db, access, filters, page);
+}
+
 export async function listPage(ctx: VaultContext, input: ListInput) {
 	const db = getDb();
-	const refs = await loadReferences(db);
+	const generation = await dataGeneration(db);
+	const refs = await referencesAt(generation);
 	const filters = filtersOf(ctx, refs, input);
 	const access = ctx.reader.access;
-	const [page, facets] = await Promise.all([
-		documents.list(db, access, filters, { cursor: input.cursor }),
-		documents.facets(db, access, filters)
-	]);
+	const request = { cursor: input.cursor };
+	let page: documents.ListPage;
+	let facets: documents.Facets;
+	if (
+		filters.q !== undefined &&
+		documents.decodeCursor(input.cursor) === null &&
+		!isCached(generation, 'facets', access, filters)
+	) {
+		// A new search: rank the matches and count them in one read.
+		({ page, facets } = await documents.searchFirstPage(db, access, filters));
+		store(generation, 'facets', access, filters, facets);
+		store(generation, pageKey(request), access, filters, {
+			ids: page.items.map((i) => i.id),
+			nextCursor: page.nextCursor
+		});
+	} else {
+		[page, { value: facets }] = await Promise.all([
+			cachedListPage(generation, access, filters, request),
+			cached(generation, 'facets', access, filters, () => documents.facets(db, access, filters))
+		]);
+	}
 	const total = facets.total;
 	const searching = filters.q !== undefined;
 	await audit.record({
@@ -378,13 +440,18 @@ export async function attempt<T>(
 /** The home page panel: recent readable documents and counts. */
 export async function homePanel(ctx: VaultContext) {
 	const db = getDb();
-	const [refs, recent] = await Promise.all([
-		loadReferences(db),
-		documents.recent(db, ctx.reader.access)
+	const access = ctx.reader.access;
+	const generation = await dataGeneration(db);
+	const drafts: documents.DocumentFilters = { status: 'draft', authorId: access.accountId };
+	const [refs, recent, total, draftCount] = await Promise.all([
+		referencesAt(generation),
+		cachedListPage(generation, access, {}, { limit: 5 }),
+		cached(generation, 'count', access, {}, () => documents.count(db, access, {})),
+		cached(generation, 'count', access, drafts, () => documents.count(db, access, drafts))
 	]);
 	return {
-		total: recent.total,
-		drafts: recent.drafts,
+		total: total.value,
+		drafts: draftCount.value,
 		items: recent.items.map((item) => entryOf(item, refs, ctx.locale))
 	};
 }
