@@ -127,19 +127,23 @@ try {
 
 	const port = await freePort();
 	const origin = `http://127.0.0.1:${port}`;
-	app = spawn(process.execPath, ['server.js'], {
-		stdio: ['ignore', 'ignore', 'inherit'],
-		env: {
-			...process.env,
-			DATABASE_URL: benchUrl,
-			INTRANET_MODE: 'demo',
-			DATA_DIR: dataDir,
-			PORT: String(port),
-			HOST: '127.0.0.1',
-			ORIGIN: origin,
-			LOG_LEVEL: 'error'
+	app = spawn(
+		process.execPath,
+		[...(process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean), 'server.js'],
+		{
+			stdio: ['ignore', 'ignore', 'inherit'],
+			env: {
+				...process.env,
+				DATABASE_URL: benchUrl,
+				INTRANET_MODE: 'demo',
+				DATA_DIR: dataDir,
+				PORT: String(port),
+				HOST: '127.0.0.1',
+				ORIGIN: origin,
+				LOG_LEVEL: 'error'
+			}
 		}
-	});
+	);
 	for (let i = 0; i < 600; i++) {
 		const ready = await fetch(`${origin}/readyz`).catch(() => null);
 		if (ready?.ok) break;
@@ -200,7 +204,9 @@ try {
 		['search "orbit"', '/documents?q=orbit']
 	];
 	const runs = [];
+	const only = process.env.BENCH_VAULT_ONLY;
 	for (const [label, target] of routes) {
+		if (only && !`${label}, warm`.includes(only)) continue;
 		runs.push(await measure(`${label}, cold`, (i) => withParam(target, unseen(i))));
 		runs.push(await measure(`${label}, warm`, () => target));
 	}
@@ -209,6 +215,7 @@ try {
 		['list, pages 2-5', '/documents'],
 		['search "orbit", pages 2-5', '/documents?q=orbit']
 	] as const) {
+		if (only && !label.includes(only)) continue;
 		const pages: string[] = [];
 		let next: string = target;
 		for (let page = 2; page <= 5; page++) {

@@ -69,6 +69,23 @@ export function grantValidAt(at?: Date): SQL {
 }
 
 /**
+ * The level and compartments `effectiveAccess` computes, as two scalar subqueries on the
+ * account whose id is `accountId` (an SQL expression, such as a column of the outer query), for
+ * callers that fold the access into a larger statement. Same grants, same validity, same result.
+ */
+export function accessSubqueries(accountId: SQL): { level: SQL; compartmentIds: SQL } {
+	const valid = grantValidAt();
+	return {
+		level: sql`(select coalesce(max(${grant.levelRank}), 0) from ${grant}
+			where ${grant.accountId} = ${accountId} and ${grant.kind} = 'level' and ${valid})`,
+		compartmentIds: sql`array(select distinct ${grant.compartmentId} from ${grant}
+			where ${grant.accountId} = ${accountId} and ${grant.kind} = 'compartment'
+				and ${grant.compartmentId} is not null and ${valid}
+			order by 1)`
+	};
+}
+
+/**
  * Computed from the grants valid at `at`, on every request: a grant or revocation takes
  * effect on the next request, and expiry needs no background job. Every active account has
  * level 0 for its own organisation. Returns null for an account that is not active.

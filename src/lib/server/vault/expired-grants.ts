@@ -11,7 +11,12 @@ import { auditEvent, grant } from '../db/schema';
  * `grant.expired_in_use` event has been recorded for yet. One query on the account's grants
  * (grant_account_idx) with the event check on audit_event_target_idx.
  */
-function expiredDuring(executor: Executor, accountId: number, sessionStart: Date, ids?: number[]) {
+export function expiredDuring(
+	executor: Executor,
+	accountId: number,
+	sessionStart: Date,
+	ids?: number[]
+) {
 	return executor
 		.select({
 			id: grant.id,

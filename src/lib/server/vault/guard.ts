@@ -10,7 +10,7 @@ import type { Document } from '../db/schema';
 import { open, parseId } from './documents';
 import { recordExpiredGrants } from './expired-grants';
 import { homePanel, type VaultContext } from './pages';
-import { readerOf } from './reader';
+import { readerForRequest } from './reader';
 import type { Writer } from './write-rule';
 
 type VaultEvent = Pick<RequestEvent, 'locals' | 'url' | 'request'>;
@@ -18,21 +18,30 @@ type VaultEvent = Pick<RequestEvent, 'locals' | 'url' | 'request'>;
 export interface VaultReader {
 	user: SessionUser;
 	reader: Writer;
+	/** The vault's data generation read with the access (for the list cache). */
+	generation?: number | null;
 }
 
 /**
  * The person's access for this request, after recording any grant that ended during their
  * session (access under it stops here, and auditors must see that it ended in use).
  */
-async function readerForRequest(event: VaultEvent, user: SessionUser): Promise<Writer | null> {
-	await recordExpiredGrants(getDb(), user, event.locals.session?.createdAt, audit.contextOf(event));
-	return readerOf(getDb(), user);
+async function readerFor(
+	event: VaultEvent,
+	user: SessionUser
+): Promise<{ reader: Writer | null; generation: number | null }> {
+	const sessionStart = event.locals.session?.createdAt;
+	const found = await readerForRequest(getDb(), user, sessionStart);
+	if (found.grantsEnded) {
+		await recordExpiredGrants(getDb(), user, sessionStart, audit.contextOf(event));
+	}
+	return found;
 }
 
 /** Staff and liaisons use the vault; anyone else gets the audited 404 of `requireRole`. */
 export async function requireVaultUser(event: VaultEvent): Promise<VaultReader> {
 	const user = await requireRole(event, 'staff', 'liaison');
-	const reader = await readerForRequest(event, user);
+	const { reader, generation } = await readerFor(event, user);
 	if (!reader) {
 		await audit.record({
 			...audit.contextOf(event),
@@ -43,7 +52,7 @@ export async function requireVaultUser(event: VaultEvent): Promise<VaultReader> 
 		});
 		error(404, 'Not Found');
 	}
-	return { user, reader };
+	return { user, reader, generation };
 }
 
 /**
@@ -83,6 +92,7 @@ export function vaultContext(event: VaultEvent, vault: VaultReader): VaultContex
 		user: vault.user,
 		reader: vault.reader,
 		audit: audit.contextOf(event),
+		generation: vault.generation,
 		locale: getLocale() === 'ja' ? 'ja' : 'en',
 		timeZone: vault.user.timeZone ?? getConfig().displayTimeZone
 	};
@@ -125,9 +135,9 @@ export async function requireOwnDocument(
 export async function documentsPanel(event: VaultEvent) {
 	const user = event.locals.user;
 	if (!user || !(user.roles.includes('staff') || user.roles.includes('liaison'))) return null;
-	const reader = await readerForRequest(event, user);
+	const { reader, generation } = await readerFor(event, user);
 	if (!reader) return null;
-	const ctx = vaultContext(event, { user, reader });
+	const ctx = vaultContext(event, { user, reader, generation });
 	const panel = await homePanel(ctx);
 	await audit.record({
 		...ctx.audit,

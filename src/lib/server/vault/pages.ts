@@ -27,6 +27,8 @@ export interface VaultContext {
 	user: SessionUser;
 	reader: Writer;
 	audit: AuditContext;
+	/** The data generation read with the reader's access, if it was (else read when needed). */
+	generation?: number | null;
 	locale: MarkingLocale;
 	timeZone: string;
 }
@@ -151,7 +153,7 @@ async function cachedListPage(
 
 export async function listPage(ctx: VaultContext, input: ListInput) {
 	const db = getDb();
-	const generation = await dataGeneration(db);
+	const generation = ctx.generation === undefined ? await dataGeneration(db) : ctx.generation;
 	const refs = await referencesAt(generation);
 	const filters = filtersOf(ctx, refs, input);
 	const access = ctx.reader.access;
@@ -441,7 +443,7 @@ export async function attempt<T>(
 export async function homePanel(ctx: VaultContext) {
 	const db = getDb();
 	const access = ctx.reader.access;
-	const generation = await dataGeneration(db);
+	const generation = ctx.generation === undefined ? await dataGeneration(db) : ctx.generation;
 	const drafts: documents.DocumentFilters = { status: 'draft', authorId: access.accountId };
 	const [refs, recent, total, draftCount] = await Promise.all([
 		referencesAt(generation),
