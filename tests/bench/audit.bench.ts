@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { appendAuditEvents } from '../../src/lib/server/audit/append';
+import { appendAuditEvents, appendOwnTransaction } from '../../src/lib/server/audit/append';
 import { record } from '../../src/lib/server/audit/index';
 import { chainHash, type ChainedFields } from '../../src/lib/server/audit/chain';
 import { loadSigningKey } from '../../src/lib/server/audit/signing';
@@ -112,20 +112,34 @@ try {
 	const one = await forDuration(1, chained(1));
 	const eight = await forDuration(8, chained(1));
 	const eightBatched = await forDuration(8, chained(10));
-	// Eight request handlers in one instance recording reads (views, searches, denials).
+	const ownStep = (batch: number) => async (dbw: Database, w: number) => {
+		await appendOwnTransaction(
+			dbw,
+			Array.from({ length: batch }, () => event(w, i++))
+		);
+		return batch;
+	};
+	const ownOne = await forDuration(1, ownStep(1));
+	const ownEight = await forDuration(8, ownStep(1));
+	// Request handlers in one instance recording reads (views, searches, denials) with record():
+	// each awaits its event's commit before recording the next, as a handler would.
 	setDatabase(handle);
-	const until = performance.now() + SECONDS * 1000;
-	const perHandler = await Promise.all(
-		Array.from({ length: 8 }, async (_, w) => {
-			let n = 0;
-			while (performance.now() < until) {
-				await record(event(w, i++));
-				n++;
-			}
-			return n;
-		})
-	);
-	const coalesced = perHandler.reduce((a, b) => a + b, 0) / SECONDS;
+	const handlers = async (count: number) => {
+		const until = performance.now() + SECONDS * 1000;
+		const perHandler = await Promise.all(
+			Array.from({ length: count }, async (_, w) => {
+				let n = 0;
+				while (performance.now() < until) {
+					await record(event(w, i++));
+					n++;
+				}
+				return n;
+			})
+		);
+		return perHandler.reduce((a, b) => a + b, 0) / SECONDS;
+	};
+	const recordOne = await handlers(1);
+	const coalesced = await handlers(8);
 	console.log(
 		`append, baseline: plain INSERT transactions, 8 writers   ${fmt(baseline8)} events/s`
 	);
@@ -137,6 +151,15 @@ try {
 	);
 	console.log(
 		`append, chained, 8 writers, 10 events per locked step   ${fmt(eightBatched)} events/s (${(eightBatched / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, own-transaction step, 1 writer                  ${fmt(ownOne)} events/s (${(ownOne / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, own-transaction step, 8 writers                 ${fmt(ownEight)} events/s (${(ownEight / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, record() from 1 handler, 1 instance            ${fmt(recordOne)} events/s (${(recordOne / baseline8).toFixed(2)}× baseline)`
 	);
 	console.log(
 		`append, record() from 8 concurrent handlers, 1 instance ${fmt(coalesced)} events/s (${(coalesced / baseline8).toFixed(2)}× baseline; target ≥ 3,000)`

@@ -1,5 +1,10 @@
 import { getDb, type Executor } from '../db';
-import { appendAuditEvents, type AuditContext, type AuditEventInput } from './append';
+import {
+	appendAuditEvents,
+	appendOwnTransaction,
+	type AuditContext,
+	type AuditEventInput
+} from './append';
 
 export * from './catalogue';
 export type { AuditActor, AuditContext, AuditEventInput } from './append';
@@ -37,7 +42,7 @@ async function flush(): Promise<void> {
 		while (queue.length > 0) {
 			const batch = queue.splice(0, MAX_BATCH);
 			try {
-				await appendAuditEvents(
+				await appendOwnTransaction(
 					getDb(),
 					batch.map((q) => q.event)
 				);
@@ -49,7 +54,7 @@ async function flush(): Promise<void> {
 					// One bad event must not take the others down: each is retried on its own.
 					for (const q of batch) {
 						try {
-							await appendAuditEvents(getDb(), [q.event]);
+							await appendOwnTransaction(getDb(), [q.event]);
 							q.resolve();
 						} catch (single) {
 							q.reject(single);
