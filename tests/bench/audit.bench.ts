@@ -358,9 +358,7 @@ try {
 	}
 	const p95 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.95)]!;
 	const lookup = p95(lookups);
-	console.log(
-		`page, baseline: primary-key lookup p95                 ${lookup.toFixed(1)} ms`
-	);
+	console.log(`page, baseline: primary-key lookup p95                 ${lookup.toFixed(1)} ms`);
 	for (const [caseName, values] of perCase) {
 		console.log(
 			`  page p95, ${caseName.padEnd(24)} ${p95(values).toFixed(1).padStart(6)} ms (${(p95(values) / lookup).toFixed(1)}× baseline)`

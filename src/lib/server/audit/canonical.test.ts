@@ -191,7 +191,7 @@ describe('canonical serialisation', () => {
 				{ missing: undefined, kept: 1 },
 				{ list: [1, undefined] },
 				{ nan: Number.NaN },
-				{ big: 1e400 },
+				{ infinite: Number.POSITIVE_INFINITY },
 				{ f: () => 1 },
 				{ custom: { toJSON: () => 'x' } },
 				{ nested: Object.create({ inherited: 1 }) as object }

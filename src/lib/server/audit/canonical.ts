@@ -42,8 +42,7 @@ export function canonicalJson(value: unknown): string {
 /** Marks a value `JSON.stringify` might write differently from `canonicalJson`. */
 export const NOT_PLAIN: unique symbol = Symbol('not plain JSON');
 
-const hasToJson = (value: object) =>
-	typeof (value as { toJSON?: unknown }).toJSON === 'function';
+const hasToJson = (value: object) => typeof (value as { toJSON?: unknown }).toJSON === 'function';
 
 /**
  * The value, or a copy of it with every object's keys in canonical order, such that the native

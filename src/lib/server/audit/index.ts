@@ -23,7 +23,7 @@ interface Queued {
 	resolve: () => void;
 	reject: (error: unknown) => void;
 }
-let queue: Queued[] = [];
+const queue: Queued[] = [];
 let flushing = false;
 const MAX_BATCH = 500;
 

@@ -102,7 +102,7 @@ export async function verifyChain(options: {
 	let prevHash = GENESIS_HASH;
 	let events = 0;
 	let last = 0;
-	type StoredRow = ChainedFields & { prevHash: string; hash: string };
+	type StoredRow = ChainedFields & { prevHash: string; hash: string } & Record<string, unknown>;
 	// Plain SQL rather than the query builder: its per-field mapping costs more than the hashing
 	// at a million rows. Both drivers return the same values (jsonb and text[] parsed, int8 as
 	// text or BigInt, which the loop turns into a number).
