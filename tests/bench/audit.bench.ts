@@ -1,7 +1,10 @@
 // Audit log benchmarks on the real PostgreSQL server (DATABASE_URL, default the local server):
 // append throughput with 1 and 8 writers against plain inserts, verification time for a chain of
 // BENCH_AUDIT_EVENTS events (default 1,000,000) against a bare read of the same rows, and p95 of
-// filtered log pages with BENCH_AUDIT_PAGE_EVENTS rows (default 2,000,000) against a key lookup.
+// filtered log pages with BENCH_AUDIT_PAGE_EVENTS rows (default 5,000,000) against a key lookup.
+// Events are six seconds apart (5 M events are about a year). The rows beyond the chain are
+// generated in SQL with skewed, realistic distributions (a few busy people and popular documents,
+// mostly views, a few denials); they are not a valid chain, which the page timings do not need.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { rmSync } from 'node:fs';
@@ -9,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { appendAuditEvents } from '../../src/lib/server/audit/append';
+import { appendAuditEvents, appendOwnTransaction } from '../../src/lib/server/audit/append';
 import { record } from '../../src/lib/server/audit/index';
 import { chainHash, type ChainedFields } from '../../src/lib/server/audit/chain';
 import { loadSigningKey } from '../../src/lib/server/audit/signing';
@@ -25,7 +28,7 @@ const serverUrl =
 	process.env.BENCH_DATABASE_URL ||
 	'postgres://postgres@127.0.0.1:5432/postgres';
 const EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
-const PAGE_EVENTS = Math.max(EVENTS, Number(process.env.BENCH_AUDIT_PAGE_EVENTS ?? 2_000_000));
+const PAGE_EVENTS = Math.max(EVENTS, Number(process.env.BENCH_AUDIT_PAGE_EVENTS ?? 5_000_000));
 const SECONDS = Number(process.env.BENCH_AUDIT_SECONDS ?? 5);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -112,20 +115,34 @@ try {
 	const one = await forDuration(1, chained(1));
 	const eight = await forDuration(8, chained(1));
 	const eightBatched = await forDuration(8, chained(10));
-	// Eight request handlers in one instance recording reads (views, searches, denials).
+	const ownStep = (batch: number) => async (dbw: Database, w: number) => {
+		await appendOwnTransaction(
+			dbw,
+			Array.from({ length: batch }, () => event(w, i++))
+		);
+		return batch;
+	};
+	const ownOne = await forDuration(1, ownStep(1));
+	const ownEight = await forDuration(8, ownStep(1));
+	// Request handlers in one instance recording reads (views, searches, denials) with record():
+	// each awaits its event's commit before recording the next, as a handler would.
 	setDatabase(handle);
-	const until = performance.now() + SECONDS * 1000;
-	const perHandler = await Promise.all(
-		Array.from({ length: 8 }, async (_, w) => {
-			let n = 0;
-			while (performance.now() < until) {
-				await record(event(w, i++));
-				n++;
-			}
-			return n;
-		})
-	);
-	const coalesced = perHandler.reduce((a, b) => a + b, 0) / SECONDS;
+	const handlers = async (count: number) => {
+		const until = performance.now() + SECONDS * 1000;
+		const perHandler = await Promise.all(
+			Array.from({ length: count }, async (_, w) => {
+				let n = 0;
+				while (performance.now() < until) {
+					await record(event(w, i++));
+					n++;
+				}
+				return n;
+			})
+		);
+		return perHandler.reduce((a, b) => a + b, 0) / SECONDS;
+	};
+	const recordOne = await handlers(1);
+	const coalesced = await handlers(8);
 	console.log(
 		`append, baseline: plain INSERT transactions, 8 writers   ${fmt(baseline8)} events/s`
 	);
@@ -137,6 +154,15 @@ try {
 	);
 	console.log(
 		`append, chained, 8 writers, 10 events per locked step   ${fmt(eightBatched)} events/s (${(eightBatched / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, own-transaction step, 1 writer                  ${fmt(ownOne)} events/s (${(ownOne / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, own-transaction step, 8 writers                 ${fmt(ownEight)} events/s (${(ownEight / baseline8).toFixed(2)}× baseline)`
+	);
+	console.log(
+		`append, record() from 1 handler, 1 instance            ${fmt(recordOne)} events/s (${(recordOne / baseline8).toFixed(2)}× baseline)`
 	);
 	console.log(
 		`append, record() from 8 concurrent handlers, 1 instance ${fmt(coalesced)} events/s (${(coalesced / baseline8).toFixed(2)}× baseline; target ≥ 3,000)`
@@ -166,7 +192,7 @@ try {
 		let chunk = '';
 		for (let k = 0; k < count; k++) {
 			seq += 1;
-			const at = new Date(start + seq).toISOString().replace('Z', '000Z');
+			const at = new Date(start + seq * 6000).toISOString().replace('Z', '000Z');
 			const doc = seq % 20_000;
 			const fields: ChainedFields = {
 				seq,
@@ -247,17 +273,43 @@ try {
 	// --- filtered pages ----------------------------------------------------------------------
 	if (PAGE_EVENTS > EVENTS) {
 		t = performance.now();
-		// Filler rows for page timings only (their hashes are not a chain; verification ran above).
+		// Bulk load: the secondary indexes (exactly as the migrations define them) are dropped and
+		// built again afterwards, which is several times faster than maintaining them row by row.
+		const indexes = await raw<{ name: string; definition: string }[]>`
+			select indexname as name, indexdef as definition from pg_indexes
+			where tablename = 'audit_event' and indexname <> 'audit_event_pkey'`;
+		for (const { name: index } of indexes) await raw.unsafe(`drop index "${index}"`);
+		// Filler rows for page timings only: not a chain (verification ran above). u1..u4 are
+		// uniform in [0, 1) from a hash of the sequence number, so a rerun builds the same table;
+		// squaring or cubing them skews people and documents toward a busy few.
 		await raw.unsafe(`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
-			select s, timestamptz '2025-01-01' + s * interval '1 millisecond', s % 400 + 1, 'Person ' || (s % 400 + 1), '{staff}',
-				'10.0.' || (s % 250) || '.' || (s % 200), 'bench', 'req-' || s,
-				(array['document.view','document.search','document.download','auth.sign_in','document.denied'])[s % 5 + 1],
-				'document', (s % 20000)::text, case when s % 37 = 0 then 'denied' else 'allowed' end,
-				jsonb_build_object('documentId', s % 20000, 'title', 'Document ' || (s % 20000)), '', ''
-			from generate_series(${EVENTS + 1}, ${PAGE_EVENTS}) as s`);
+			select s, timestamptz '2025-01-01' + s * interval '6 seconds', actor, 'Person ' || actor, '{staff}',
+				case when u3 < 0.9 then '10.0.' || (actor % 250) || '.' || (actor % 200) else '192.0.2.' || (s % 250) end,
+				'Mozilla/5.0 bench', 'req-' || s, action,
+				case when action like 'auth.%' then null else 'document' end,
+				case when action like 'auth.%' then null else doc::text end,
+				case when action = 'document.denied' then 'denied' when u3 > 0.995 then 'failed' else 'allowed' end,
+				case when action like 'auth.%' then '{}'::jsonb else jsonb_build_object('documentId', doc, 'title', 'Document ' || doc) end,
+				'', ''
+			from (
+				select s, 1 + floor(400 * u1 * u1)::int as actor, 1 + floor(20000 * u2 * u2 * u2)::int as doc, u3,
+					case when u4 < 0.55 then 'document.view' when u4 < 0.75 then 'document.search'
+						when u4 < 0.85 then 'document.download' when u4 < 0.9 then 'document.preview'
+						when u4 < 0.97 then 'auth.sign_in' else 'document.denied' end as action
+				from (
+					select s,
+						(hashint8extended(s, 1) & 2147483647)::float8 / 2147483648 as u1,
+						(hashint8extended(s, 2) & 2147483647)::float8 / 2147483648 as u2,
+						(hashint8extended(s, 3) & 2147483647)::float8 / 2147483648 as u3,
+						(hashint8extended(s, 4) & 2147483647)::float8 / 2147483648 as u4
+					from generate_series(${EVENTS + 1}::bigint, ${PAGE_EVENTS}::bigint) as s
+				) u
+			) g`);
+		await raw.unsafe(`set maintenance_work_mem = '256MB'`);
+		for (const { definition } of indexes) await raw.unsafe(definition);
 		await raw`analyze audit_event`;
 		console.log(
-			`(setup: filled to ${fmt(PAGE_EVENTS)} events in ${((performance.now() - t) / 1000).toFixed(1)} s)`
+			`(setup: filled to ${fmt(PAGE_EVENTS)} events in ${((performance.now() - t) / 1000).toFixed(1)} s: the ${fmt(PAGE_EVENTS - EVENTS)} after the chain are generated in SQL with realistic distributions, not chained)`
 		);
 	}
 	const config = loadConfig({ DATABASE_URL: benchUrl, INTRANET_MODE: 'demo', LOG_LEVEL: 'silent' });
@@ -282,7 +334,12 @@ try {
 		['document', { document: 4242 }, undefined],
 		['action + outcome', { action: 'document.denied', outcome: 'denied' }, undefined],
 		['IP', { ip: '10.0.17.17' }, undefined],
-		['time range', { from: '2025-01-01T00:10', to: '2025-01-01T00:20' }, undefined]
+		['document, deep', { document: 4242 }, middle],
+		['person + action', { person: 17, action: 'auth.sign_in' }, undefined],
+		['action + outcome, rare', { action: 'document.view', outcome: 'failed' }, undefined],
+		['time range, an hour', { from: '2025-03-01T10:00', to: '2025-03-01T11:00' }, undefined],
+		['time range, a week', { from: '2025-06-01', to: '2025-06-07' }, undefined],
+		['person + week', { person: 300, from: '2025-06-01', to: '2025-06-07' }, undefined]
 	];
 	const timings: number[] = [];
 	const perCase = new Map<string, number[]>();
@@ -300,14 +357,16 @@ try {
 		lookups.push(performance.now() - s);
 	}
 	const p95 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.95)]!;
+	const lookup = p95(lookups);
+	console.log(`page, baseline: primary-key lookup p95                 ${lookup.toFixed(1)} ms`);
 	for (const [caseName, values] of perCase) {
-		console.log(`  page p95, ${caseName.padEnd(18)} ${p95(values).toFixed(1)} ms`);
+		console.log(
+			`  page p95, ${caseName.padEnd(24)} ${p95(values).toFixed(1).padStart(6)} ms (${(p95(values) / lookup).toFixed(1)}× baseline)`
+		);
 	}
+	const worst = Math.max(...[...perCase.values()].map(p95));
 	console.log(
-		`page, baseline: primary-key lookup p95                 ${p95(lookups).toFixed(1)} ms`
-	);
-	console.log(
-		`page of 50, ${cases.length} filters, at ${fmt(PAGE_EVENTS)} events, p95   ${p95(timings).toFixed(1)} ms (${(p95(timings) / p95(lookups)).toFixed(1)}× baseline; target < 50 ms)`
+		`page of 50, ${cases.length} filters, at ${fmt(PAGE_EVENTS)} events, p95   ${p95(timings).toFixed(1)} ms over all, worst filter ${worst.toFixed(1)} ms (${(p95(timings) / lookup).toFixed(1)}× baseline; target < 50 ms)`
 	);
 } finally {
 	await raw.end();

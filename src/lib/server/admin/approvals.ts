@@ -125,6 +125,15 @@ async function finish(
 	return row;
 }
 
+/**
+ * A decided grant request is recorded as `grant.approved` / `grant.rejected` (the catalogue's
+ * names for the grant's life); other requests as `approval.approved` / `approval.rejected`.
+ * Either way it is one event, targeting the request, with the request kind in its details.
+ */
+function isGrantRequest(kind: string): boolean {
+	return kind === 'grant_level' || kind === 'grant_compartment';
+}
+
 function assertSecondPerson(
 	ctx: AdminContext,
 	req: { requestedBy: number; subjectAccountId: number | null }
@@ -182,7 +191,7 @@ export async function approve(
 		await finish(tx, ctx, req.id, 'approved', comment, resultGrantId);
 		await audit.append(tx, {
 			...ctx.audit,
-			action: 'approval.approved',
+			action: isGrantRequest(req.kind) ? 'grant.approved' : 'approval.approved',
 			outcome: 'allowed',
 			target: { type: 'approval_request', id: req.id },
 			details: {
@@ -210,7 +219,7 @@ export async function reject(
 		await finish(tx, ctx, req.id, 'rejected', comment);
 		await audit.append(tx, {
 			...ctx.audit,
-			action: 'approval.rejected',
+			action: isGrantRequest(req.kind) ? 'grant.rejected' : 'approval.rejected',
 			outcome: 'allowed',
 			target: { type: 'approval_request', id: req.id },
 			details: {

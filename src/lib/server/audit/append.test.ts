@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { auditEvent } from '../db/schema';
 import { setDatabase } from '../db';
-import { appendAuditEvents } from './append';
+import { appendAuditEvents, appendOwnTransaction } from './append';
 import { record } from './index';
 import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
 
@@ -64,6 +64,53 @@ describe('appendAuditEvents', () => {
 		await appendAuditEvents(db, [{ action: 'document.edit', outcome: 'allowed' }]);
 		const last = await db.select().from(auditEvent).orderBy(asc(auditEvent.seq));
 		expect(last.at(-1)!.seq).toBe(before.length + 1);
+	});
+});
+
+describe('appendOwnTransaction', () => {
+	it('keeps one gap-free valid chain when it races locked appends and itself', async () => {
+		const db = database.handle.db;
+		const [{ n: before } = { n: 0 }] = await db
+			.select({ n: sql<number>`count(*)::int` })
+			.from(auditEvent);
+		// On PostgreSQL these run on several pooled connections at once, so heads move between
+		// the unlocked read and the conditional step: conflicts, retries and the locked fallback.
+		await Promise.all(
+			Array.from({ length: 60 }, (_, i) =>
+				i % 3 === 0
+					? appendAuditEvents(db, [{ action: 'document.edit', outcome: 'allowed', details: { i } }])
+					: appendOwnTransaction(db, [
+							{ action: 'document.view', outcome: 'allowed', details: { i, roles: ['a'] } },
+							{
+								action: 'document.search',
+								outcome: 'denied',
+								actor: { id: i, name: `P\u0000${i}`, roles: ['staff', 'auditor'] },
+								details: { q: '"\n<x>', nested: { z: [1.5, -0, 1e21], a: null } }
+							}
+						])
+			)
+		);
+		const rows = await db
+			.select({ ...getTableColumns(auditEvent), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
+		expect(rows.length).toBe(Number(before) + 20 + 40 * 2);
+		let prev = GENESIS_HASH;
+		rows.forEach((row, k) => {
+			expect(row.seq).toBe(k + 1);
+			expect(row.prevHash).toBe(prev);
+			expect(chainHash(prev, row)).toBe(row.hash);
+			prev = row.hash;
+		});
+		const head = await db.execute(sql`select seq, hash from audit_head`);
+		const [h] = (Array.isArray(head) ? head : (head as { rows: unknown[] }).rows) as {
+			seq: unknown;
+			hash: string;
+		}[];
+		expect(Number(h!.seq)).toBe(rows.length);
+		expect(h!.hash).toBe(prev);
+		const roles = rows.find((r) => r.actorName === 'P\u24001')?.actorRoles;
+		expect(roles).toEqual(['staff', 'auditor']);
 	});
 });
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import type { AuditOutcome } from './catalogue';
-import { canonicalJson } from './canonical';
+import { NOT_PLAIN, canonicalJson, canonicalOrder } from './canonical';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -36,8 +36,11 @@ export interface ChainedFields {
 
 const json = (value: string | number | null) => (value === null ? 'null' : JSON.stringify(value));
 
-/** The event as RFC 8785 JSON; the keys are written in their canonical (sorted) order. */
-export function canonicalEvent(event: ChainedFields): string {
+/**
+ * The event as RFC 8785 JSON, written field by field; the keys are in their canonical (sorted)
+ * order. The reference for `canonicalEvent`, which must always return exactly this.
+ */
+export function canonicalEventReference(event: ChainedFields): string {
 	return (
 		`{"action":${json(event.action)}` +
 		`,"actorId":${json(event.actorId)}` +
@@ -55,7 +58,53 @@ export function canonicalEvent(event: ChainedFields): string {
 	);
 }
 
+const text = (value: unknown) => value === null || typeof value === 'string';
+const integer = (value: unknown) => value === null || Number.isSafeInteger(value);
+
+/**
+ * The event as RFC 8785 JSON, byte for byte `canonicalEventReference`: one native
+ * `JSON.stringify` of an object whose keys are inserted in canonical order (details and roles
+ * put in canonical order by `canonicalOrder`), which is several times faster; any value that
+ * path cannot promise to write identically takes the reference path.
+ */
+export function canonicalEvent(event: ChainedFields): string {
+	const actorRoles = canonicalOrder(event.actorRoles);
+	const details = canonicalOrder(event.details);
+	if (
+		actorRoles === NOT_PLAIN ||
+		details === NOT_PLAIN ||
+		!text(event.action) ||
+		!integer(event.actorId) ||
+		!text(event.actorName) ||
+		!text(event.ip) ||
+		!text(event.occurredAt) ||
+		!text(event.outcome) ||
+		!text(event.requestId) ||
+		!integer(event.seq) ||
+		!text(event.targetId) ||
+		!text(event.targetType) ||
+		!text(event.userAgent)
+	) {
+		return canonicalEventReference(event);
+	}
+	return JSON.stringify({
+		action: event.action,
+		actorId: event.actorId,
+		actorName: event.actorName,
+		actorRoles,
+		details,
+		ip: event.ip,
+		occurredAt: event.occurredAt,
+		outcome: event.outcome,
+		requestId: event.requestId,
+		seq: event.seq,
+		targetId: event.targetId,
+		targetType: event.targetType,
+		userAgent: event.userAgent
+	});
+}
+
 /** hash = SHA-256(previous hash ‖ canonical event), hex. */
 export function chainHash(prevHash: string, event: ChainedFields): string {
-	return createHash('sha256').update(prevHash).update(canonicalEvent(event)).digest('hex');
+	return hash('sha256', prevHash + canonicalEvent(event), 'hex');
 }

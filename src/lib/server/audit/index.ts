@@ -1,5 +1,10 @@
 import { getDb, type Executor } from '../db';
-import { appendAuditEvents, type AuditContext, type AuditEventInput } from './append';
+import {
+	appendAuditEvents,
+	appendOwnTransaction,
+	type AuditContext,
+	type AuditEventInput
+} from './append';
 
 export * from './catalogue';
 export type { AuditActor, AuditContext, AuditEventInput } from './append';
@@ -18,18 +23,26 @@ interface Queued {
 	resolve: () => void;
 	reject: (error: unknown) => void;
 }
-let queue: Queued[] = [];
+const queue: Queued[] = [];
 let flushing = false;
 const MAX_BATCH = 500;
+
+/**
+ * One macrotask turn: callers whose previous event just committed continue in microtasks and
+ * queue their next event before this resolves, so the next step takes them all together
+ * instead of starting with a batch of one while the rest wait a whole cycle.
+ */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function flush(): Promise<void> {
 	flushing = true;
 	try {
+		// Gather what arrives in this turn (at most one turn of latency under light load).
+		await nextTurn();
 		while (queue.length > 0) {
-			const batch = queue.slice(0, MAX_BATCH);
-			queue = queue.slice(MAX_BATCH);
+			const batch = queue.splice(0, MAX_BATCH);
 			try {
-				await appendAuditEvents(
+				await appendOwnTransaction(
 					getDb(),
 					batch.map((q) => q.event)
 				);
@@ -37,18 +50,19 @@ async function flush(): Promise<void> {
 			} catch (error) {
 				if (batch.length === 1) {
 					batch[0]!.reject(error);
-					continue;
-				}
-				// One bad event must not take the others down: each is retried on its own.
-				for (const q of batch) {
-					try {
-						await appendAuditEvents(getDb(), [q.event]);
-						q.resolve();
-					} catch (single) {
-						q.reject(single);
+				} else {
+					// One bad event must not take the others down: each is retried on its own.
+					for (const q of batch) {
+						try {
+							await appendOwnTransaction(getDb(), [q.event]);
+							q.resolve();
+						} catch (single) {
+							q.reject(single);
+						}
 					}
 				}
 			}
+			await nextTurn();
 		}
 	} finally {
 		flushing = false;
