@@ -254,11 +254,12 @@ describe('a PDF at CONFIDENTIAL or above', () => {
 		const id = ids.confidential!;
 		configure({ WATERMARK_MAX_BYTES: String(source.byteLength - 1) });
 		try {
+			// One after the other: each call's audit event is checked before the next starts.
 			for (const call of [
-				download(eventFor(reader, `/documents/${id}/download`, { id })),
-				preview(eventFor(reader, `/documents/${id}/preview`, { id }))
+				() => download(eventFor(reader, `/documents/${id}/download`, { id })),
+				() => preview(eventFor(reader, `/documents/${id}/preview`, { id }))
 			]) {
-				const refused = await refusal(call);
+				const refused = await refusal(call());
 				expect(refused.status).toBe(413);
 				expect(refused.body.message).toContain('too large to be watermarked');
 				expect(refused.body.message).toContain(`${source.byteLength - 1} B`);
@@ -283,10 +284,10 @@ describe('files that are not marked', () => {
 	it('serves a RESTRICTED PDF byte for byte as stored', async () => {
 		const id = ids.restricted!;
 		for (const call of [
-			download(eventFor(reader, `/documents/${id}/download`, { id })),
-			preview(eventFor(reader, `/documents/${id}/preview`, { id }))
+			() => download(eventFor(reader, `/documents/${id}/download`, { id })),
+			() => preview(eventFor(reader, `/documents/${id}/preview`, { id }))
 		]) {
-			const answer = (await call) as Response;
+			const answer = (await call()) as Response;
 			const bytes = new Uint8Array(await answer.arrayBuffer());
 			expect(sha256(bytes)).toBe(sha256(source));
 			expect(answer.headers.get('ETag')).toBe(`"${sha256(source)}"`);
