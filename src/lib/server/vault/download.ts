@@ -12,7 +12,7 @@ import { activeVersion, parseId } from './documents';
 import { denyVersion, WatermarkTooLargeError } from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
-import { watermarkSlots } from './pdf-work';
+import { BusyError, watermarkSlots } from './pdf-work';
 
 /**
  * Downloads and previews of a document the route's guard (`requireReadable`) already found
@@ -222,9 +222,28 @@ async function watermarked(
 		throw new WatermarkTooLargeError(limit);
 	}
 
-	// A slot before anything else: a reader told "busy" was served nothing, so nothing is
-	// audited as served, and no PDF is held in memory beyond the slots.
-	const release = await watermarkSlots().acquire(getConfig().pdfWork.watermarkWaitMs);
+	// A slot before anything else: a reader told "busy" was served nothing, so the attempt is
+	// audited as failed (not as served), and no PDF is held in memory beyond the slots.
+	let release: () => void;
+	try {
+		release = await watermarkSlots().acquire(getConfig().pdfWork.watermarkWaitMs);
+	} catch (error) {
+		if (error instanceof BusyError) {
+			await audit.record({
+				...request.context,
+				action: attempted,
+				outcome: 'failed',
+				target: { type: 'document', id: doc.id },
+				details: {
+					reason: 'watermark_busy',
+					documentId: doc.id,
+					title: doc.title,
+					version: version.number
+				}
+			});
+		}
+		throw error;
+	}
 	let marked: Uint8Array;
 	try {
 		await audit.record({

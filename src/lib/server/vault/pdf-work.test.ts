@@ -162,8 +162,26 @@ describe('watermarking', () => {
 			expect(refused).toMatchObject({ kind: 'error', status: 503 });
 			expect(JSON.stringify(refused)).toContain(text);
 		}
-		// A refused reader was sent nothing, so nothing is recorded as sent.
+		// A refused reader was sent nothing, so nothing is recorded as sent; each attempt is
+		// recorded as failed, with its reason.
 		expect(await downloadsOf(reader)).toBe(downloadsBefore);
+		const failed = await world.db
+			.select()
+			.from(auditEvent)
+			.where(
+				and(
+					eq(auditEvent.actorId, reader.id),
+					eq(auditEvent.action, 'document.download'),
+					eq(auditEvent.outcome, 'failed')
+				)
+			);
+		expect(failed).toHaveLength(2);
+		for (const event of failed) {
+			expect(event.details).toMatchObject({
+				reason: 'watermark_busy',
+				documentId: Number(confidentialId)
+			});
+		}
 		// Reading (or abandoning) the held answer frees the slot for the next reader.
 		await holding.body!.cancel();
 		expect(slots.active).toBe(0);
@@ -178,7 +196,13 @@ async function downloadsOf(person: Person): Promise<number> {
 	const rows = await world.db
 		.select({ id: auditEvent.seq })
 		.from(auditEvent)
-		.where(and(eq(auditEvent.actorId, person.id), eq(auditEvent.action, 'document.download')));
+		.where(
+			and(
+				eq(auditEvent.actorId, person.id),
+				eq(auditEvent.action, 'document.download'),
+				eq(auditEvent.outcome, 'allowed')
+			)
+		);
 	return rows.length;
 }
 
