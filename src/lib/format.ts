@@ -6,9 +6,9 @@
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const MAX_FORMATTERS = 64;
 
-function formatterFor(locale: string, timeZone: string): Intl.DateTimeFormat {
+function formatterFor(locale: string, timeZone: string, seconds: boolean): Intl.DateTimeFormat {
 	const tag = locale === 'ja' ? 'ja-JP' : 'en-GB';
-	const key = `${tag} ${timeZone}`;
+	const key = `${tag} ${timeZone} ${seconds ? 's' : 'm'}`;
 	let formatter = formatters.get(key);
 	if (!formatter) {
 		formatter = new Intl.DateTimeFormat(tag, {
@@ -18,6 +18,7 @@ function formatterFor(locale: string, timeZone: string): Intl.DateTimeFormat {
 			day: '2-digit',
 			hour: '2-digit',
 			minute: '2-digit',
+			...(seconds ? { second: '2-digit' } : {}),
 			timeZoneName: 'longOffset',
 			hourCycle: 'h23'
 		});
@@ -34,5 +35,15 @@ export function formatDateTime(
 	timeZone: string
 ): string {
 	const date = value instanceof Date ? value : new Date(value);
-	return formatterFor(locale, timeZone).format(date);
+	return formatterFor(locale, timeZone, false).format(date);
+}
+
+/** As `formatDateTime`, to the second (audit events). */
+export function formatDateTimeSeconds(
+	value: Date | string | number,
+	locale: string,
+	timeZone: string
+): string {
+	const date = value instanceof Date ? value : new Date(value);
+	return formatterFor(locale, timeZone, true).format(date);
 }

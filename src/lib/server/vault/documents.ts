@@ -622,17 +622,3 @@ export async function suggest(
 		)
 		.limit(Math.min(Math.max(1, limit), 20));
 }
-
-/** The most recently changed documents `access` may read, and how many there are. */
-export async function recent(
-	executor: Executor,
-	access: Access,
-	limit = 5
-): Promise<{ items: ListItem[]; total: number; drafts: number }> {
-	const [page, total, drafts] = await Promise.all([
-		list(executor, access, {}, { limit }),
-		count(executor, access, {}),
-		count(executor, access, { status: 'draft', authorId: access.accountId })
-	]);
-	return { items: page.items, total, drafts };
-}

@@ -148,19 +148,7 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	}
 
 	// Committed before the object is opened: no record, no byte.
-	await audit.record({
-		...request.context,
-		action: attempted,
-		outcome: 'allowed',
-		target: { type: 'document', id: doc.id },
-		details: {
-			documentId: doc.id,
-			title: doc.title,
-			version: version.number,
-			fileName: version.fileName,
-			...(range ? { range: `${range.start}-${range.end}` } : {})
-		}
-	});
+	await recordServed(request, version, range ? { range: `${range.start}-${range.end}` } : {});
 
 	const object = await getObjectStore().get(version.objectKey, range ?? undefined);
 	// The store failing mid-body aborts the response (the client sees a short body, never a
@@ -184,6 +172,28 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	}
 	headers.set('Content-Length', String(object.size));
 	return { status: 200, headers, body };
+}
+
+/** The reader's download or preview of `version`, committed before any of its bytes is sent. */
+function recordServed(
+	request: FileRequest,
+	version: DocumentVersion,
+	extra: Record<string, unknown>
+): Promise<void> {
+	const doc = request.document;
+	return audit.record({
+		...request.context,
+		action: request.mode === 'preview' ? 'document.preview' : 'document.download',
+		outcome: 'allowed',
+		target: { type: 'document', id: doc.id },
+		details: {
+			documentId: doc.id,
+			title: doc.title,
+			version: version.number,
+			fileName: version.fileName,
+			...extra
+		}
+	});
 }
 
 /**
@@ -246,19 +256,7 @@ async function watermarked(
 	}
 	let marked: Uint8Array;
 	try {
-		await audit.record({
-			...request.context,
-			action: attempted,
-			outcome: 'allowed',
-			target: { type: 'document', id: doc.id },
-			details: {
-				documentId: doc.id,
-				title: doc.title,
-				version: version.number,
-				fileName: version.fileName,
-				watermarked: true
-			}
-		});
+		await recordServed(request, version, { watermarked: true });
 		const object = await getObjectStore().get(version.objectKey);
 		let original: Buffer;
 		try {

@@ -70,9 +70,7 @@ export async function receiveMultipart<T>(
 	let failure: unknown = null;
 	// An object, not a local: TypeScript would narrow a local that only callbacks change.
 	const state: { mode: 'parse' | 'discard' | 'stop' } = { mode: 'parse' };
-	let wake: () => void = () => {};
-	let woken = new Promise<void>((resolve) => (wake = resolve));
-	// Waits in the read loop register here rather than racing `woken`: every Promise.race on a
+	// Waits register here rather than racing a shared "decided" promise: every Promise.race on a
 	// promise that stays pending for the whole request adds a reaction to it, and each reaction
 	// keeps that race's result (a chunk of the body) alive: a 1 GiB upload stayed in memory.
 	const wakers = new Set<() => void>();
@@ -80,8 +78,6 @@ export async function receiveMultipart<T>(
 		if (failure !== null) return;
 		failure = error;
 		state.mode = options.stopNow(error) ? 'stop' : 'discard';
-		wake();
-		woken = new Promise<void>((resolve) => (wake = resolve));
 		for (const waker of [...wakers]) waker();
 	};
 	/** `promise`'s value, or `WOKEN` when a decision comes first, or `IDLE` after `idleMs`. */
@@ -197,7 +193,7 @@ export async function receiveMultipart<T>(
 	}
 
 	if (failure === null) {
-		await Promise.race([parsed, woken]);
+		await until(parsed);
 	}
 	if (failure === null && !fileTask) decide(new ReceiveError('no_file'));
 	if (failure !== null) {

@@ -109,6 +109,11 @@ function filtersOf(
 	};
 }
 
+/** The data generation the guard read with the reader's access, or read now if it did not. */
+async function generationOf(ctx: VaultContext): Promise<number | null> {
+	return ctx.generation === undefined ? dataGeneration(getDb()) : ctx.generation;
+}
+
 /** The reference tables as of `generation` (which their changes raise too), loaded once per instance. */
 const referenceCache = new BoundedCache<References>(4, 60_000);
 
@@ -153,7 +158,7 @@ async function cachedListPage(
 
 export async function listPage(ctx: VaultContext, input: ListInput) {
 	const db = getDb();
-	const generation = ctx.generation === undefined ? await dataGeneration(db) : ctx.generation;
+	const generation = await generationOf(ctx);
 	const refs = await referencesAt(generation);
 	const filters = filtersOf(ctx, refs, input);
 	const access = ctx.reader.access;
@@ -443,7 +448,7 @@ export async function attempt<T>(
 export async function homePanel(ctx: VaultContext) {
 	const db = getDb();
 	const access = ctx.reader.access;
-	const generation = ctx.generation === undefined ? await dataGeneration(db) : ctx.generation;
+	const generation = await generationOf(ctx);
 	const drafts: documents.DocumentFilters = { status: 'draft', authorId: access.accountId };
 	const [refs, recent, total, draftCount] = await Promise.all([
 		referencesAt(generation),

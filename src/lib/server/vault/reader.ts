@@ -1,22 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
-import { accessSubqueries, effectiveAccess } from '../access';
+import { sql } from 'drizzle-orm';
+import { accessSubqueries } from '../access';
 import type { SessionUser } from '../auth/types';
 import { queryRows, toNumber, type Executor } from '../db';
 import { account, organisation } from '../db/schema';
 import { expiredDuring } from './expired-grants';
 import type { Writer } from './write-rule';
-
-/** The home organisation (JISS): the one every liaison's document is also released to. */
-export async function homeOrganisationId(executor: Executor): Promise<number> {
-	const [home] = await executor
-		.select({ id: organisation.id })
-		.from(organisation)
-		.where(eq(organisation.isHome, true))
-		.orderBy(organisation.id)
-		.limit(1);
-	if (!home) throw new Error('No home organisation is configured');
-	return home.id;
-}
 
 /**
  * A signed-in person's access as of this request (computed from the grants valid now, so a
@@ -24,16 +12,11 @@ export async function homeOrganisationId(executor: Executor): Promise<number> {
  * that is no longer active.
  */
 export async function readerOf(executor: Executor, user: SessionUser): Promise<Writer | null> {
-	const [access, homeOrgId] = await Promise.all([
-		effectiveAccess(executor, user.id),
-		homeOrganisationId(executor)
-	]);
-	if (!access) return null;
-	return { access, roles: user.roles, homeOrgId };
+	return (await readerForRequest(executor, user, null)).reader;
 }
 
 export interface RequestReader {
-	/** As `readerOf`; null for an account that is no longer active. */
+	/** The person's access, roles and home organisation; null for an account no longer active. */
 	reader: Writer | null;
 	/** Whether a grant ended during the session and is not yet recorded (`recordExpiredGrants`). */
 	grantsEnded: boolean;
