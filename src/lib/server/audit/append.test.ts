@@ -1,11 +1,16 @@
 import { asc, getTableColumns, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { auditEvent } from '../db/schema';
-import { setDatabase } from '../db';
-import { appendAuditEvents, appendOwnTransaction } from './append';
+import { queryRows, setDatabase } from '../db';
+import {
+	appendAuditEvents,
+	appendOwnTransaction,
+	formatTimeText,
+	parseTimeText
+} from './append';
 import { record } from './index';
-import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
+import { GENESIS_HASH, chainHash, occurredAtText, timeText } from './chain';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -111,6 +116,78 @@ describe('appendOwnTransaction', () => {
 		expect(h!.hash).toBe(prev);
 		const roles = rows.find((r) => r.actorName === 'P\u24001')?.actorRoles;
 		expect(roles).toEqual(['staff', 'auditor']);
+	});
+});
+
+describe('appendOwnTransaction with the head it wrote last', () => {
+	const chainRowsOf = async () => {
+		const db = database.handle.db;
+		return db
+			.select({ ...getTableColumns(auditEvent), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
+	};
+
+	it('takes one statement per step while it wrote the head, and re-reads it when not', async () => {
+		const db = database.handle.db;
+		await appendOwnTransaction(db, [{ action: 'document.view', outcome: 'allowed' }]);
+		const execute = vi.spyOn(db, 'execute');
+		try {
+			await appendOwnTransaction(db, [{ action: 'document.view', outcome: 'allowed' }]);
+			expect(execute).toHaveBeenCalledTimes(1);
+			// Another writer moves the head: the guess is refused by the statement's condition,
+			// nothing is written, and the head is read again.
+			await db.transaction((tx) =>
+				appendAuditEvents(tx, [{ action: 'document.edit', outcome: 'allowed' }])
+			);
+			execute.mockClear();
+			await appendOwnTransaction(db, [{ action: 'document.search', outcome: 'allowed' }]);
+			expect(execute).toHaveBeenCalledTimes(3);
+		} finally {
+			execute.mockRestore();
+		}
+		const rows = await chainRowsOf();
+		let prev = GENESIS_HASH;
+		rows.forEach((row, k) => {
+			expect(row.seq).toBe(k + 1);
+			expect(chainHash(prev, row)).toBe(row.hash);
+			prev = row.hash;
+		});
+		expect(rows.slice(-3).map((r) => r.action)).toEqual([
+			'document.view',
+			'document.edit',
+			'document.search'
+		]);
+	});
+
+	it('stamps events with the database clock, never earlier than the event before', async () => {
+		const db = database.handle.db;
+		const [clock] = await queryRows<{ now: string }>(
+			db,
+			sql`select ${timeText(sql`clock_timestamp()`)} as now`
+		);
+		const before = parseTimeText(clock!.now);
+		for (let i = 0; i < 20; i++) {
+			await appendOwnTransaction(db, [{ action: 'document.view', outcome: 'allowed' }]);
+		}
+		const rows = await chainRowsOf();
+		const times = rows.slice(-20).map((r) => parseTimeText(r.occurredAt));
+		for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(times[i - 1]!);
+		// Carried forward from the database clock: not before the clock was read above, and not
+		// after it is read again below (give or take the half round trip the estimate may be off).
+		const [after] = await queryRows<{ now: string }>(
+			db,
+			sql`select ${timeText(sql`clock_timestamp()`)} as now`
+		);
+		expect(times[0]!).toBeGreaterThanOrEqual(before - 100_000);
+		expect(times.at(-1)!).toBeLessThanOrEqual(parseTimeText(after!.now) + 100_000);
+	});
+
+	it('renders and parses times as the database does', () => {
+		for (const text of ['2026-12-03T15:40:17.000001Z', '1999-01-31T23:59:59.999999Z']) {
+			expect(formatTimeText(parseTimeText(text))).toBe(text);
+		}
+		expect(() => parseTimeText('2026-12-03 15:40:17')).toThrow();
 	});
 });
 

@@ -128,31 +128,88 @@ export async function appendAuditEvents(
 }
 
 const CONFLICT_RETRIES = 2;
+/** How long a head learnt from this process's own step is used before it is read again. */
+const KNOWN_HEAD_MS = 30_000;
+
+/**
+ * The head this process last wrote through `appendOwnTransaction`, and the database clock's
+ * offset from this process's monotonic clock, measured when the head was last read. It is only
+ * a guess that saves a round trip: the step's SQL condition checks it against the head row, and
+ * any mismatch (another writer or instance, a locked append, a restored database) throws it away.
+ */
+interface KnownHead {
+	seq: number;
+	hash: string;
+	/** Time of the newest event written, microseconds since the epoch. */
+	micros: number;
+	/** Database clock minus `nowMicros()`, measured at `readAt` (to within half a round trip). */
+	offset: number;
+	readAt: number;
+}
+const knownHeads = new WeakMap<Database, KnownHead>();
+
+const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+/** `2026-01-02T03:04:05.123456Z` (as `timeText` renders it) to microseconds since the epoch. */
+export function parseTimeText(text: string): number {
+	const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})(\d{3})Z$/.exec(text);
+	if (!match) throw new Error(`Unexpected database time ${JSON.stringify(text)}`);
+	return Date.parse(`${match[1]}Z`) * 1000 + Number(match[2]);
+}
+
+/** Microseconds since the epoch as `timeText` renders them (UTC, six decimals). */
+export function formatTimeText(micros: number): string {
+	const millis = Math.floor(micros / 1000);
+	const iso = new Date(millis).toISOString();
+	return `${iso.slice(0, 23)}${String(micros - millis * 1000).padStart(3, '0')}Z`;
+}
 
 /**
  * Appends events that go with no other write, in a transaction of their own, holding the
- * head's lock for one statement only. The head and the database clock are read first without
- * a lock and the rows hashed; then one statement locks the head (UPDATE), moves it only if it
- * is still the head that was read, and inserts the rows only if it did, committing with it
- * (autocommit). Under the lock there is one round trip and the commit, instead of four round
- * trips and the commit: it is what bounds how many steps per second one chain can take. When
- * another writer moved the head in between, nothing was written and it starts again; after a
- * second conflict it takes the lock first, as `appendAuditEvents` does, so a busy chain shared
- * by several instances still makes progress.
+ * head's lock for one statement only: that statement locks the head (UPDATE), moves it only if
+ * it is still the head the rows were hashed on, and inserts the rows only if it did, committing
+ * with it (autocommit). Under the lock there is one round trip and the commit, which is what
+ * bounds how many steps per second one chain can take.
+ *
+ * The head comes from this process's previous step when it wrote the newest events (then the
+ * step is a single round trip), or else it is read first, without a lock, with the database
+ * clock. Event times are the database clock: read with the head, or carried forward from that
+ * reading on the monotonic clock for at most `KNOWN_HEAD_MS`, and never earlier than the
+ * previous event this process wrote. When another writer moved the head in between, nothing was
+ * written and it starts again from a fresh read; after a second conflict it takes the lock
+ * first, as `appendAuditEvents` does, so a busy chain shared by several instances still makes
+ * progress.
  */
 export async function appendOwnTransaction(
 	db: Database,
 	events: AuditEventInput[]
 ): Promise<ChainedFields[]> {
 	if (events.length === 0) return [];
-	for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
-		const [head] = await queryRows<{ now: string; seq: unknown; hash: string }>(
-			db,
-			sql`select seq, hash, ${timeText(sql`clock_timestamp()`)} as now from audit_head where id = 1`
-		);
-		if (!head) throw new Error('The audit chain head is missing (migration 0003 creates it)');
-		const headSeq = toNumber(head.seq);
-		const rows = chainRows(events, headSeq, head.hash, head.now);
+	const known = knownHeads.get(db);
+	let head = known && performance.now() - known.readAt < KNOWN_HEAD_MS ? known : undefined;
+	for (let reads = 0; head || reads < CONFLICT_RETRIES; ) {
+		let micros: number;
+		if (head) {
+			micros = Math.max(Math.round(nowMicros() + head.offset), head.micros);
+		} else {
+			reads++;
+			const sent = nowMicros();
+			const [read] = await queryRows<{ now: string; seq: unknown; hash: string }>(
+				db,
+				sql`select seq, hash, ${timeText(sql`clock_timestamp()`)} as now from audit_head where id = 1`
+			);
+			if (!read) throw new Error('The audit chain head is missing (migration 0003 creates it)');
+			micros = parseTimeText(read.now);
+			head = {
+				seq: toNumber(read.seq),
+				hash: read.hash,
+				micros,
+				// The clock was read somewhere between sending and receiving: take the middle.
+				offset: micros - (sent + nowMicros()) / 2,
+				readAt: performance.now()
+			};
+		}
+		const rows = chainRows(events, head.seq, head.hash, formatTimeText(micros));
 		const values = sql.join(
 			rows.map(
 				(r) =>
@@ -164,20 +221,32 @@ export async function appendOwnTransaction(
 			),
 			sql`, `
 		);
-		const inserted = await queryRows<{ seq: unknown }>(
-			db,
-			sql`with moved as (
-				update audit_head set seq = ${headSeq + rows.length}, hash = ${rows.at(-1)!.hash}
-				where id = 1 and seq = ${headSeq} and hash = ${head.hash}
-				returning seq
-			)
-			insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent,
-				request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
-			select v.* from (values ${values}) as v
-			where exists (select 1 from moved)
-			returning seq`
-		);
-		if (inserted.length === rows.length) return rows;
+		let inserted: { seq: unknown }[];
+		try {
+			inserted = await queryRows<{ seq: unknown }>(
+				db,
+				sql`with moved as (
+					update audit_head set seq = ${head.seq + rows.length}, hash = ${rows.at(-1)!.hash}
+					where id = 1 and seq = ${head.seq} and hash = ${head.hash}
+					returning seq
+				)
+				insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent,
+					request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
+				select v.* from (values ${values}) as v
+				where exists (select 1 from moved)
+				returning seq`
+			);
+		} catch (error) {
+			// Whether it committed is unknown (a lost connection): the next step reads the head.
+			knownHeads.delete(db);
+			throw error;
+		}
+		if (inserted.length === rows.length) {
+			knownHeads.set(db, { ...head, seq: rows.at(-1)!.seq, hash: rows.at(-1)!.hash, micros });
+			return rows;
+		}
+		knownHeads.delete(db);
+		head = undefined;
 		if (inserted.length !== 0) {
 			// Cannot happen (one statement, one transaction); refuse rather than guess.
 			throw new Error('The audit chain step wrote part of its events');
