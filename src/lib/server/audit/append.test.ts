@@ -3,12 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { auditEvent } from '../db/schema';
 import { queryRows, setDatabase } from '../db';
-import {
-	appendAuditEvents,
-	appendOwnTransaction,
-	formatTimeText,
-	parseTimeText
-} from './append';
+import { appendAuditEvents, appendOwnTransaction, formatTimeText, parseTimeText } from './append';
 import { record } from './index';
 import { GENESIS_HASH, chainHash, occurredAtText, timeText } from './chain';
 

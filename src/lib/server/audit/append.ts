@@ -187,7 +187,7 @@ export async function appendOwnTransaction(
 	if (events.length === 0) return [];
 	const known = knownHeads.get(db);
 	let head = known && performance.now() - known.readAt < KNOWN_HEAD_MS ? known : undefined;
-	for (let reads = 0; head || reads < CONFLICT_RETRIES; ) {
+	for (let reads = 0; head || reads < CONFLICT_RETRIES;) {
 		let micros: number;
 		if (head) {
 			micros = Math.max(Math.round(nowMicros() + head.offset), head.micros);
