@@ -8,7 +8,7 @@
 // ratio of the baseline measured in the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -158,12 +158,40 @@ try {
 		if (response.status !== 200) throw new Error(`${target} answered ${response.status}`);
 		return body;
 	}
+	/** CPU seconds used so far by the app, by every PostgreSQL process, and by this process. */
+	const ticks = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
+	const cpuOf = (pid: number | string) => {
+		try {
+			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+			return (Number(fields[11]) + Number(fields[12])) / ticks;
+		} catch {
+			return 0; // gone
+		}
+	};
+	const postgresPids = () =>
+		readdirSync('/proc').filter((pid) => {
+			if (!/^\d+$/.test(pid)) return false;
+			try {
+				return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+			} catch {
+				return false;
+			}
+		});
+	const cpuNow = () => {
+		const own = process.cpuUsage();
+		return {
+			app: cpuOf(app!.pid!),
+			db: postgresPids().reduce((sum, pid) => sum + cpuOf(pid), 0),
+			client: (own.user + own.system) / 1e6
+		};
+	};
 	/** `targetOf(i)` is the i-th request's URL: the same one (warm) or a new one each time (cold). */
 	async function measure(label: string, targetOf: (i: number) => string, headers = signedIn) {
 		let n = 0;
 		// A check that the route answers what we think (and, for warm runs, the first fill).
 		await get(targetOf(n++), headers);
 		const latencies: number[] = [];
+		const cpuBefore = cpuNow();
 		const until = performance.now() + SECONDS * 1000;
 		await Promise.all(
 			Array.from({ length: CONCURRENCY }, async () => {
@@ -178,7 +206,16 @@ try {
 		latencies.sort((a, b) => a - b);
 		const at = (q: number) =>
 			latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-		return { label, rps: latencies.length / SECONDS, p50: at(0.5), p95: at(0.95) };
+		const cpuAfter = cpuNow();
+		const perRequest = (key: keyof typeof cpuBefore) =>
+			((cpuAfter[key] - cpuBefore[key]) * 1000) / latencies.length;
+		return {
+			label,
+			rps: latencies.length / SECONDS,
+			p50: at(0.5),
+			p95: at(0.95),
+			cpu: { app: perRequest('app'), db: perRequest('db'), client: perRequest('client') }
+		};
 	}
 	// Cold: every request carries a "changed since" date no request used before, all before the
 	// corpus begins (so the same documents match), which the list cache has never seen: each
@@ -245,7 +282,10 @@ try {
 			'p50 ms'.padStart(8),
 			'p95 ms'.padStart(8),
 			'req/s vs bare'.padStart(14),
-			'p95 vs bare'.padStart(12)
+			'p95 vs bare'.padStart(12),
+			'CPU ms/req: app'.padStart(16),
+			'db'.padStart(6),
+			'client'.padStart(7)
 		].join(' ')
 	);
 	for (const r of [baseline, ...runs]) {
@@ -256,17 +296,24 @@ try {
 				fmt(r.p50, 1).padStart(8),
 				fmt(r.p95, 1).padStart(8),
 				`${fmt((r.rps / baseline.rps) * 100)} %`.padStart(14),
-				`${fmt(r.p95 / baseline.p95, 1)}×`.padStart(12)
+				`${fmt(r.p95 / baseline.p95, 1)}×`.padStart(12),
+				fmt(r.cpu.app, 2).padStart(16),
+				fmt(r.cpu.db, 2).padStart(6),
+				fmt(r.cpu.client, 2).padStart(7)
 			].join(' ')
 		);
 	}
 	console.log('(each list and search request also appends its audit event to the hash chain)');
+	console.log(
+		'CPU ms/req: CPU time per request of the app process, of all PostgreSQL processes, and of this load generator'
+	);
 } finally {
 	if (app && app.exitCode === null) {
 		app.kill('SIGTERM');
 		await new Promise((resolve) => app!.once('exit', resolve));
 	}
-	await admin.unsafe(`drop database if exists ${name} with (force)`);
+	if (process.env.BENCH_KEEP) console.log(`(kept database ${name})`);
+	else await admin.unsafe(`drop database if exists ${name} with (force)`);
 	await admin.end();
 	rmSync(dataDir, { recursive: true, force: true });
 }

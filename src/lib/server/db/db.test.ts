@@ -160,3 +160,39 @@ describe.skipIf(!onServer)(`migrations on the PostgreSQL server (${needsServerRe
 		}
 	});
 });
+
+describe.skipIf(!onServer)(`statements on the PostgreSQL server (${needsServerReason})`, () => {
+	it('are named prepared statements, parsed once per connection and planned per execution', async () => {
+		const server = await createServerDatabase();
+		const handle = await openDatabase(
+			{ kind: 'postgres', url: server.url, ownerUrl: server.url, poolSize: 2 },
+			{ migrate: true }
+		);
+		try {
+			const marker = sql`select ${7}::int + 1 as "namedStatementMarker"`;
+			const seen = await handle.db.transaction(async (tx) => {
+				// One connection: the marker query, twice, then what this connection has prepared.
+				await queryRows(tx, marker);
+				await queryRows(tx, marker);
+				await tx.transaction(async (savepoint) => queryRows(savepoint, marker));
+				return queryRows<{ statement: string; mode: string }>(
+					tx,
+					sql`select statement, current_setting('plan_cache_mode') as mode
+						from pg_prepared_statements where statement like '%namedStatementMarker%'
+						and statement not like '%pg_prepared_statements%'`
+				);
+			});
+			expect(seen).toHaveLength(1);
+			expect(seen[0]!.mode).toBe('force_custom_plan');
+			// Outside a transaction too.
+			const [outside] = await queryRows<{ mode: string }>(
+				handle.db,
+				sql`select current_setting('plan_cache_mode') as mode`
+			);
+			expect(outside!.mode).toBe('force_custom_plan');
+		} finally {
+			await handle.close();
+			await server.drop();
+		}
+	});
+});
