@@ -10,7 +10,6 @@ import { Readable } from 'node:stream';
 import { rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { appendAuditEvents, appendOwnTransaction } from '../../src/lib/server/audit/append';
 import { record } from '../../src/lib/server/audit/index';
@@ -45,10 +44,14 @@ async function forDuration(
 	writers: number,
 	work: (db: Database, writer: number) => Promise<number>
 ) {
-	const clients = Array.from({ length: writers }, () =>
-		postgres(benchUrl, { max: 1, onnotice: () => {} })
+	// Each writer is a one-connection database handle configured as the app's (named prepared
+	// statements, plans per execution), baseline included.
+	const handles = await Promise.all(
+		Array.from({ length: writers }, () =>
+			openDatabase({ kind: 'postgres', url: benchUrl, ownerUrl: benchUrl, poolSize: 1 })
+		)
 	);
-	const dbs = clients.map((c) => drizzle(c) as unknown as Database);
+	const dbs = handles.map((h) => h.db);
 	const warm = performance.now() + WARMUP_SECONDS * 1000;
 	await Promise.all(
 		dbs.map(async (db, w) => {
@@ -63,7 +66,7 @@ async function forDuration(
 			return n;
 		})
 	);
-	await Promise.all(clients.map((c) => c.end()));
+	await Promise.all(handles.map((h) => h.close()));
 	return counts.reduce((a, b) => a + b, 0) / SECONDS;
 }
 
