@@ -121,8 +121,28 @@ export async function validate(
 	if (!parsed) return null;
 	const now = options.now ?? new Date();
 	const limits = options.lifetimes ?? lifetimes();
+	// Only what a request needs: password hashes and TOTP secrets stay in the database.
 	const [row] = await executor
-		.select({ session, account })
+		.select({
+			session: {
+				id: session.id,
+				secretHash: session.secretHash,
+				mfaVerified: session.mfaVerified,
+				createdAt: session.createdAt,
+				lastSeenAt: session.lastSeenAt,
+				absoluteExpiresAt: session.absoluteExpiresAt
+			},
+			account: {
+				id: account.id,
+				email: account.email,
+				displayName: account.displayName,
+				organisationId: account.organisationId,
+				roles: account.roles,
+				status: account.status,
+				locale: account.locale,
+				timeZone: account.timeZone
+			}
+		})
 		.from(session)
 		.innerJoin(account, eq(account.id, session.accountId))
 		.where(eq(session.id, parsed.id))
