@@ -20,6 +20,7 @@ import {
 	applyRoles,
 	assertNotLastAdministrator,
 	assertSeparation,
+	changeAccount,
 	lockAccount,
 	rolesAfter
 } from './roles';
@@ -265,24 +266,15 @@ export async function disable(
 		if (before.status === 'disabled') throw new AdminError('no_change', 409);
 		if (before.status === 'active' && before.roles.includes('administrator'))
 			await assertNotLastAdministrator(tx, before.id);
-		const [after] = await tx
-			.update(account)
-			.set({ status: 'disabled', disabledAt: new Date() })
-			.where(eq(account.id, before.id))
-			.returning();
 		const sessionsEnded = await sessions.endAllForAccount(tx, before.id);
-		await audit.append(tx, {
-			...ctx.audit,
-			action: 'account.disabled',
-			outcome: 'allowed',
-			target: { type: 'account', id: before.id },
-			details: {
-				before: accountSnapshot(before),
-				after: accountSnapshot(after!),
-				reason,
-				sessionsEnded
-			}
-		});
+		await changeAccount(
+			tx,
+			ctx,
+			before,
+			{ status: 'disabled', disabledAt: new Date() },
+			'account.disabled',
+			{ reason, sessionsEnded }
+		);
 	});
 }
 
@@ -319,17 +311,8 @@ export async function enable(
 	await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
 		const status: AccountStatus = before.passwordHash ? 'active' : 'pending';
-		const [after] = await tx
-			.update(account)
-			.set({ status, disabledAt: null })
-			.where(eq(account.id, before.id))
-			.returning();
-		await audit.append(tx, {
-			...ctx.audit,
-			action: 'account.enabled',
-			outcome: 'allowed',
-			target: { type: 'account', id: before.id },
-			details: { before: accountSnapshot(before), after: accountSnapshot(after!), reason }
+		await changeAccount(tx, ctx, before, { status, disabledAt: null }, 'account.enabled', {
+			reason
 		});
 	});
 }

@@ -47,15 +47,20 @@ export interface NamesInput {
 	nameJa: string;
 }
 
-export async function createOrganisation(db: Database, ctx: AdminContext, input: NamesInput) {
+type Names = { nameEn: string; nameJa: string };
+
+/** Inserts one reference row (by `insert`) and its audit event; a taken code is a 409. */
+async function createReference<Row extends { id: number }>(
+	db: Database,
+	ctx: AdminContext,
+	type: 'organisation' | 'compartment',
+	insert: (tx: Executor) => Promise<Row[]>
+): Promise<Row> {
 	try {
 		return await db.transaction(async (tx) => {
 			await assertAdministrator(tx, ctx);
-			const [created] = await tx
-				.insert(organisation)
-				.values({ code: input.code, nameEn: input.nameEn, nameJa: input.nameJa })
-				.returning();
-			await referenceChanged(tx, ctx, 'organisation', created!.id, null, created);
+			const [created] = await insert(tx);
+			await referenceChanged(tx, ctx, type, created!.id, null, created);
 			return created!;
 		});
 	} catch (error) {
@@ -64,61 +69,62 @@ export async function createOrganisation(db: Database, ctx: AdminContext, input:
 	}
 }
 
-export async function renameOrganisation(
+/** Renames one reference row: `read` and `write` return it before and after; audited. */
+async function renameReference<Row>(
 	db: Database,
 	ctx: AdminContext,
+	type: 'organisation' | 'compartment',
 	id: number,
-	input: { nameEn: string; nameJa: string }
-) {
+	read: (tx: Executor) => Promise<Row[]>,
+	write: (tx: Executor) => Promise<Row[]>
+): Promise<void> {
 	await db.transaction(async (tx) => {
 		await assertAdministrator(tx, ctx);
-		const [before] = await tx.select().from(organisation).where(eq(organisation.id, id));
+		const [before] = await read(tx);
 		if (!before) throw new AdminError('not_found', 404);
-		const [after] = await tx
-			.update(organisation)
-			.set(input)
-			.where(eq(organisation.id, id))
-			.returning();
-		await referenceChanged(tx, ctx, 'organisation', id, before, after);
+		const [after] = await write(tx);
+		await referenceChanged(tx, ctx, type, id, before, after);
 	});
 }
 
+export function createOrganisation(db: Database, ctx: AdminContext, input: NamesInput) {
+	const values = { code: input.code, nameEn: input.nameEn, nameJa: input.nameJa };
+	return createReference(db, ctx, 'organisation', (tx) =>
+		tx.insert(organisation).values(values).returning()
+	);
+}
+
+export function renameOrganisation(db: Database, ctx: AdminContext, id: number, input: Names) {
+	return renameReference(
+		db,
+		ctx,
+		'organisation',
+		id,
+		(tx) => tx.select().from(organisation).where(eq(organisation.id, id)),
+		(tx) => tx.update(organisation).set(input).where(eq(organisation.id, id)).returning()
+	);
+}
+
 /** A new compartment may start sensitive (that only narrows); clearing the flag needs approval. */
-export async function createCompartment(
+export function createCompartment(
 	db: Database,
 	ctx: AdminContext,
 	input: NamesInput & { sensitive: boolean }
 ) {
-	try {
-		return await db.transaction(async (tx) => {
-			await assertAdministrator(tx, ctx);
-			const [created] = await tx.insert(compartment).values(input).returning();
-			await referenceChanged(tx, ctx, 'compartment', created!.id, null, created);
-			return created!;
-		});
-	} catch (error) {
-		if (isUniqueViolation(error)) throw new AdminError('code_taken', 409);
-		throw error;
-	}
+	return createReference(db, ctx, 'compartment', (tx) =>
+		tx.insert(compartment).values(input).returning()
+	);
 }
 
-export async function renameCompartment(
-	db: Database,
-	ctx: AdminContext,
-	id: number,
-	input: { nameEn: string; nameJa: string }
-) {
-	await db.transaction(async (tx) => {
-		await assertAdministrator(tx, ctx);
-		const [before] = await tx.select().from(compartment).where(eq(compartment.id, id));
-		if (!before) throw new AdminError('not_found', 404);
-		const [after] = await tx
-			.update(compartment)
-			.set(input)
-			.where(eq(compartment.id, id))
-			.returning();
-		await referenceChanged(tx, ctx, 'compartment', id, before, after);
-	});
+export function renameCompartment(db: Database, ctx: AdminContext, id: number, input: Names) {
+	return renameReference(
+		db,
+		ctx,
+		'compartment',
+		id,
+		(tx) => tx.select().from(compartment).where(eq(compartment.id, id)),
+		(tx) => tx.update(compartment).set(input).where(eq(compartment.id, id)).returning()
+	);
 }
 
 /** Setting or clearing the sensitive flag waits for a second administrator. */

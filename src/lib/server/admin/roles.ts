@@ -44,6 +44,31 @@ export async function lockAccount(tx: Executor, accountId: number) {
 	return row;
 }
 
+type AccountRow = Awaited<ReturnType<typeof lockAccount>>;
+
+/**
+ * Writes a change to a locked account and its audit event, with the account as it was and as
+ * it is now, in the caller's transaction.
+ */
+export async function changeAccount(
+	tx: Executor,
+	ctx: AdminContext,
+	before: AccountRow,
+	change: Partial<typeof account.$inferInsert>,
+	action: audit.AuditAction,
+	details: Record<string, unknown>
+): Promise<AccountRow> {
+	const [after] = await tx.update(account).set(change).where(eq(account.id, before.id)).returning();
+	await audit.append(tx, {
+		...ctx.audit,
+		action,
+		outcome: 'allowed',
+		target: { type: 'account', id: before.id },
+		details: { before: accountSnapshot(before), after: accountSnapshot(after!), ...details }
+	});
+	return after!;
+}
+
 /** Applies a role change with every separation-of-duties check, and audits before and after. */
 export async function applyRoles(
 	tx: Executor,
@@ -62,22 +87,7 @@ export async function applyRoles(
 	)
 		await assertNotLastAdministrator(tx, accountId);
 	if (roles.join() === [...before.roles].sort().join()) throw new AdminError('no_change');
-	const [after] = await tx
-		.update(account)
-		.set({ roles })
-		.where(eq(account.id, accountId))
-		.returning();
-	await audit.append(tx, {
-		...ctx.audit,
-		action: 'account.role_changed',
-		outcome: 'allowed',
-		target: { type: 'account', id: accountId },
-		details: {
-			before: accountSnapshot(before),
-			after: accountSnapshot(after!),
-			approvalRequestId
-		}
-	});
+	await changeAccount(tx, ctx, before, { roles }, 'account.role_changed', { approvalRequestId });
 }
 
 export async function applyOrganisation(
@@ -94,20 +104,7 @@ export async function applyOrganisation(
 		.where(eq(organisation.id, organisationId));
 	if (!org) throw new AdminError('invalid_value');
 	if (before.organisationId === organisationId) throw new AdminError('no_change');
-	const [after] = await tx
-		.update(account)
-		.set({ organisationId })
-		.where(eq(account.id, accountId))
-		.returning();
-	await audit.append(tx, {
-		...ctx.audit,
-		action: 'account.organisation_changed',
-		outcome: 'allowed',
-		target: { type: 'account', id: accountId },
-		details: {
-			before: accountSnapshot(before),
-			after: accountSnapshot(after!),
-			approvalRequestId
-		}
+	await changeAccount(tx, ctx, before, { organisationId }, 'account.organisation_changed', {
+		approvalRequestId
 	});
 }
