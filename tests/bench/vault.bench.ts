@@ -17,8 +17,7 @@ import postgres from 'postgres';
 import * as sessions from '../../src/lib/server/auth/sessions';
 import { openDatabase } from '../../src/lib/server/db';
 import * as schema from '../../src/lib/server/db/schema';
-import { DEFAULT_LEVELS } from '../../src/lib/server/seed/demo-data';
-import { seedCorpus } from '../helpers/vault-corpus';
+import { seedCorpus, seedReferences } from '../helpers/vault-corpus';
 
 const serverUrl =
 	process.env.DATABASE_URL ||
@@ -70,23 +69,7 @@ try {
 		{ migrate: true }
 	);
 	const db = handle.db;
-	const orgs = await db
-		.insert(schema.organisation)
-		.values([
-			{ code: 'JISS', nameEn: 'JISS', nameJa: '日本宇宙安全保障研究所', isHome: true },
-			{ code: 'USA', nameEn: 'USA', nameJa: '米国' },
-			{ code: 'AUS', nameEn: 'AUS', nameJa: '豪州' }
-		])
-		.returning();
-	await db.insert(schema.level).values([...DEFAULT_LEVELS]);
-	const comps = await db
-		.insert(schema.compartment)
-		.values([
-			{ code: 'SDA', nameEn: 'SDA', nameJa: '宇宙領域把握' },
-			{ code: 'MD', nameEn: 'MD', nameJa: 'ミサイル防衛', sensitive: true },
-			{ code: 'PNT', nameEn: 'PNT', nameJa: '測位' }
-		])
-		.returning();
+	const { orgs, comps } = await seedReferences(db);
 	const started = performance.now();
 	const accounts: number[] = [];
 	for (let start = 0; start < USERS; start += 500) {

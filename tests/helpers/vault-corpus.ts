@@ -1,6 +1,39 @@
 import type { Database } from '../../src/lib/server/db';
-import { document, type DocumentKind, type DocumentStatus } from '../../src/lib/server/db/schema';
+import {
+	compartment,
+	document,
+	level,
+	organisation,
+	type DocumentKind,
+	type DocumentStatus
+} from '../../src/lib/server/db/schema';
+import { DEFAULT_LEVELS } from '../../src/lib/server/seed/demo-data';
 import { searchTextOf } from '../../src/lib/server/vault/search-text';
+
+/**
+ * The reference data tests and benchmarks share: the default levels, three organisations (JISS
+ * at home, USA, AUS) and three compartments (SDA, MD sensitive, PNT).
+ */
+export async function seedReferences(db: Database) {
+	const orgs = await db
+		.insert(organisation)
+		.values([
+			{ code: 'JISS', nameEn: 'JISS', nameJa: '日本宇宙安全保障研究所', isHome: true },
+			{ code: 'USA', nameEn: 'USA', nameJa: '米国' },
+			{ code: 'AUS', nameEn: 'AUS', nameJa: '豪州' }
+		])
+		.returning();
+	await db.insert(level).values([...DEFAULT_LEVELS]);
+	const comps = await db
+		.insert(compartment)
+		.values([
+			{ code: 'SDA', nameEn: 'Space Domain Awareness', nameJa: '宇宙領域把握' },
+			{ code: 'MD', nameEn: 'Missile Defence', nameJa: 'ミサイル防衛', sensitive: true },
+			{ code: 'PNT', nameEn: 'PNT', nameJa: '測位・航法・時刻' }
+		])
+		.returning();
+	return { orgs, comps };
+}
 
 /**
  * A large, deterministic set of documents for search and list tests and the benchmark: mixed

@@ -3,7 +3,7 @@ import { setDatabase, type Database } from '../../src/lib/server/db';
 import * as schema from '../../src/lib/server/db/schema';
 import type { Role } from '../../src/lib/server/db/schema';
 import type { SessionUser } from '../../src/lib/server/auth/types';
-import { DEFAULT_LEVELS } from '../../src/lib/server/seed/demo-data';
+import { seedReferences } from './vault-corpus';
 import { createObjectStore, setObjectStore, type ObjectStore } from '../../src/lib/server/storage';
 import { readerOf } from '../../src/lib/server/vault/reader';
 import type { Writer } from '../../src/lib/server/vault/write-rule';
@@ -56,23 +56,7 @@ export async function createVaultWorld(): Promise<VaultWorld> {
 		credentials: S3RVER_CREDENTIALS
 	});
 	setObjectStore(store);
-	const orgs = await db
-		.insert(schema.organisation)
-		.values([
-			{ code: 'JISS', nameEn: 'JISS', nameJa: '日本宇宙安全保障研究所', isHome: true },
-			{ code: 'USA', nameEn: 'USA', nameJa: '米国' },
-			{ code: 'AUS', nameEn: 'AUS', nameJa: '豪州' }
-		])
-		.returning();
-	await db.insert(schema.level).values([...DEFAULT_LEVELS]);
-	const comps = await db
-		.insert(schema.compartment)
-		.values([
-			{ code: 'SDA', nameEn: 'Space Domain Awareness', nameJa: '宇宙領域把握' },
-			{ code: 'MD', nameEn: 'Missile Defence', nameJa: 'ミサイル防衛', sensitive: true },
-			{ code: 'PNT', nameEn: 'PNT', nameJa: '測位・航法・時刻' }
-		])
-		.returning();
+	const { orgs, comps } = await seedReferences(db);
 	const org = Object.fromEntries(orgs.map((o) => [o.code, o.id])) as VaultWorld['org'];
 	const comp = Object.fromEntries(comps.map((c) => [c.code, c.id])) as VaultWorld['comp'];
 

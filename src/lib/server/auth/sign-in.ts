@@ -161,6 +161,23 @@ export async function passwordStep(
 	});
 }
 
+/** Why a second factor is refused, or null when it is accepted (a recovery code is used up). */
+async function secondFactorRefusal(
+	tx: Executor,
+	accountId: number,
+	code: string,
+	isTotp: boolean,
+	now: Date
+): Promise<string | null> {
+	if (isTotp) {
+		const result = await totp.verifyForAccount(tx, accountId, code.replace(/\s/g, ''), now);
+		if (result === 'ok') return null;
+		return result === 'replay' ? 'code_reused' : 'wrong_code';
+	}
+	const used = await recoveryCodes.consume(tx, accountId, code, now);
+	return used ? null : 'wrong_or_used_recovery_code';
+}
+
 /**
  * Second step: a 6-digit code or a recovery code for the session waiting for it. On success the
  * waiting session is replaced by a new one (a new token), fully authenticated.
@@ -187,37 +204,19 @@ export async function secondFactorStep(
 	}
 
 	return db.transaction(async (tx) => {
-		let method: 'totp' | 'recovery';
-		if (isTotp) {
-			const result = await totp.verifyForAccount(tx, accountId, trimmed.replace(/\s/g, ''), now);
-			if (result !== 'ok') {
-				await throttle.recordFailure(tx, throttleKeys, now);
-				await audit.append(tx, {
-					...context,
-					actor: actorOf(who),
-					action: 'auth.mfa',
-					outcome: 'failed',
-					target: { type: 'account', id: accountId },
-					details: { method: 'totp', reason: result === 'replay' ? 'code_reused' : 'wrong_code' }
-				});
-				return { kind: 'failed' } as const;
-			}
-			method = 'totp';
-		} else {
-			const used = await recoveryCodes.consume(tx, accountId, trimmed, now);
-			if (!used) {
-				await throttle.recordFailure(tx, throttleKeys, now);
-				await audit.append(tx, {
-					...context,
-					actor: actorOf(who),
-					action: 'auth.mfa',
-					outcome: 'failed',
-					target: { type: 'account', id: accountId },
-					details: { method: 'recovery', reason: 'wrong_or_used_recovery_code' }
-				});
-				return { kind: 'failed' } as const;
-			}
-			method = 'recovery';
+		const method: 'totp' | 'recovery' = isTotp ? 'totp' : 'recovery';
+		const refusal = await secondFactorRefusal(tx, accountId, trimmed, isTotp, now);
+		if (refusal) {
+			await throttle.recordFailure(tx, throttleKeys, now);
+			await audit.append(tx, {
+				...context,
+				actor: actorOf(who),
+				action: 'auth.mfa',
+				outcome: 'failed',
+				target: { type: 'account', id: accountId },
+				details: { method, reason: refusal }
+			});
+			return { kind: 'failed' } as const;
 		}
 		await throttle.clear(tx, [throttleKeys[0]!]);
 		await sessions.end(tx, pending.session.id);
