@@ -122,6 +122,7 @@ const environmentSchema = z.object({
 	WATERMARK_MAX_BYTES: positiveInt(1, 1024 ** 4).default(200 * 1024 ** 2),
 	WATERMARK_CONCURRENCY: positiveInt(1, 64).default(2),
 	WATERMARK_WAIT_MS: positiveInt(0, 600_000).default(15_000),
+	WATERMARK_READ_TIMEOUT_MS: positiveInt(100, 3_600_000).default(30_000),
 	PDF_TEXT_CONCURRENCY: positiveInt(1, 64).default(2),
 	REQUEST_BODY_MAX_BYTES: positiveInt(1024, 100 * 1024 ** 2).default(1024 * 1024),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
@@ -304,6 +305,7 @@ export function loadConfig(env: Environment = process.env) {
 		pdfWork: {
 			watermarkConcurrency: e.WATERMARK_CONCURRENCY,
 			watermarkWaitMs: e.WATERMARK_WAIT_MS,
+			watermarkReadTimeoutMs: e.WATERMARK_READ_TIMEOUT_MS,
 			textConcurrency: e.PDF_TEXT_CONCURRENCY
 		},
 		requestBodyMaxBytes: e.REQUEST_BODY_MAX_BYTES,

@@ -281,21 +281,45 @@ async function watermarked(
 	headers.set('ETag', `"wm-${createHash('sha256').update(marked).digest('hex')}"`);
 	headers.set('Content-Length', String(marked.byteLength));
 	// The slot is held until the marked bytes have been handed on (or the reader went away),
-	// so a queue of slow readers cannot pile marked copies up in memory either.
+	// so a queue of slow readers cannot pile marked copies up in memory either. A reader who
+	// stops reading for WATERMARK_READ_TIMEOUT_MS is cut off and the slot freed: a connection
+	// kept open without reading would otherwise hold it for as long as it stays open. The
+	// pieces handed on are copies, so what is still queued for that connection does not keep
+	// the whole marked file in memory once it is dropped here.
+	let rest: Uint8Array | undefined = marked;
 	let offset = 0;
+	const timeoutMs = getConfig().pdfWork.watermarkReadTimeoutMs;
+	let idle: ReturnType<typeof setTimeout> | undefined;
+	const finish = () => {
+		clearTimeout(idle);
+		rest = undefined;
+		release();
+	};
+	const readSoon = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+		clearTimeout(idle);
+		idle = setTimeout(() => {
+			log.warn(
+				{ documentId: doc.id, requestId: request.context.requestId, timeoutMs },
+				'watermarked answer cut off: the reader stopped reading'
+			);
+			controller.error(new Error('The reader stopped reading the watermarked answer'));
+			finish();
+		}, timeoutMs);
+	};
 	const body = new ReadableStream<Uint8Array>({
+		start: readSoon,
 		pull(controller) {
-			const end = Math.min(offset + MARKED_CHUNK, marked.byteLength);
-			controller.enqueue(marked.subarray(offset, end));
+			if (!rest) return;
+			readSoon(controller);
+			const end = Math.min(offset + MARKED_CHUNK, rest.byteLength);
+			controller.enqueue(rest.slice(offset, end));
 			offset = end;
-			if (offset >= marked.byteLength) {
+			if (offset >= rest.byteLength) {
 				controller.close();
-				release();
+				finish();
 			}
 		},
-		cancel() {
-			release();
-		}
+		cancel: finish
 	});
 	return { status: 200, headers, body };
 }

@@ -190,6 +190,47 @@ describe('watermarking', () => {
 		await drain(next);
 		expect(slots.active).toBe(0);
 	}, 60_000);
+
+	it('cuts off a reader who stops reading, freeing the slot, and not one who reads slowly', async () => {
+		configure({
+			WATERMARK_CONCURRENCY: '1',
+			WATERMARK_WAIT_MS: '20000',
+			WATERMARK_READ_TIMEOUT_MS: '1000'
+		});
+		const slots = watermarkSlots();
+		// One piece read, then nothing: the connection stays, the reading stops.
+		const stalled = (await download(downloadEvent(reader, confidentialId))).body!.getReader();
+		const first = await stalled.read();
+		expect(first.done).toBe(false);
+		expect(slots.active).toBe(1);
+		// The next reader waits for the slot, which the stalled answer gives up after a second.
+		const started = Date.now();
+		const next = await download(downloadEvent(reader, confidentialId));
+		expect(next.status).toBe(200);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+		// A reader who keeps reading, a piece every 250 ms, is served whole although that takes
+		// longer than the timeout in all.
+		const slow = next.body!.getReader();
+		const pieces: Uint8Array[] = [];
+		const slowStarted = Date.now();
+		for (;;) {
+			const { done, value } = await slow.read();
+			if (done) break;
+			pieces.push(value);
+			await new Promise((resolve) => setTimeout(resolve, 250));
+		}
+		expect(Date.now() - slowStarted).toBeGreaterThan(1000);
+		const whole = Buffer.concat(pieces);
+		expect(whole.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+		expect(whole.byteLength).toBeGreaterThan(storedSize);
+		expect(slots.active).toBe(0);
+		// The stalled answer ended in an error: its reader never sees a complete-looking file.
+		await expect(
+			(async () => {
+				for (;;) if ((await stalled.read()).done) return 'ended cleanly';
+			})()
+		).rejects.toThrow('stopped reading');
+	}, 60_000);
 });
 
 async function downloadsOf(person: Person): Promise<number> {
