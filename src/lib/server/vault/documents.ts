@@ -482,22 +482,31 @@ const FACET_COLUMNS = sql`${document.levelRank} as level_rank, ${document.origin
 	${document.kind} as kind, ${document.status} as status,
 	${document.compartmentIds} as compartments, ${document.tags} as tags`;
 
-/** The facet rows (f, k, n) counted from a CTE `m` of FACET_COLUMNS. */
+/**
+ * The facet rows (f, k, n) counted from a CTE `m` of FACET_COLUMNS. The matches are first
+ * counted by their combination of level, originator, kind, status and compartments (a few
+ * hundred combinations however many documents), and those facets summed from the combinations;
+ * only the tags are counted over every match. Counting each facet over every match took a
+ * third longer on 100,000 documents.
+ */
 function facetsFromM(): SQL {
-	return sql`, plain as (
-			select level_rank, originator, kind, status, count(*) as n,
+	return sql`, combos as (
+			select level_rank, originator, kind, status, compartments, count(*) as n
+			from m group by level_rank, originator, kind, status, compartments
+		), plain as (
+			select level_rank, originator, kind, status, coalesce(sum(n), 0)::bigint as n,
 				grouping(level_rank, originator, kind, status) as g
-			from m group by grouping sets ((level_rank), (originator), (kind), (status), ())
+			from combos group by grouping sets ((level_rank), (originator), (kind), (status), ())
 		)
 		select case g when 7 then 'level' when 11 then 'originator' when 13 then 'kind'
 				when 14 then 'status' else 'total' end as f,
 			coalesce(level_rank::text, originator::text, kind, status) as k, n
 		from plain
 		union all
-		(select 'compartment', u.k::text, count(*) from m cross join lateral unnest(m.compartments) as u(k)
-			group by u.k)
+		(select 'compartment', u.k::text, sum(u.n)::bigint
+			from (select unnest(compartments) as k, n from combos) as u group by u.k)
 		union all
-		(select 'tag', u.k, count(*) from m cross join lateral unnest(m.tags) as u(k)
+		(select 'tag', u.k, count(*) from (select unnest(tags) as k from m) as u
 			group by u.k order by 3 desc, 2 asc limit ${TOP_TAGS})`;
 }
 
