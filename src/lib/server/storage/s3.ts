@@ -24,6 +24,17 @@ type S3Config = Extract<Config['storage'], { kind: 's3' }>;
 
 /** S3's smallest allowed part is 5 MiB; 8 MiB keeps memory per upload at queueSize × 8 MiB. */
 export const S3_PART_SIZE = 8 * 1024 * 1024;
+/** S3 allows at most 10,000 parts in one multipart upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * The part size for an upload of at most `maxBytes`: 8 MiB, or larger when 10,000 parts of
+ * 8 MiB would not hold it (8 MiB parts end at about 78 GiB; UPLOAD_MAX_BYTES goes to 1 TiB).
+ */
+export function partSizeFor(maxBytes: number | undefined): number {
+	if (maxBytes === undefined) return S3_PART_SIZE;
+	return Math.max(S3_PART_SIZE, Math.ceil(maxBytes / MAX_PARTS));
+}
 
 function isNotFound(error: unknown): boolean {
 	return (
@@ -150,7 +161,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 					ContentType: options.contentType ?? 'application/octet-stream'
 				},
 				queueSize: 2,
-				partSize: S3_PART_SIZE,
+				partSize: partSizeFor(options.maxBytes),
 				// lib-storage aborts the multipart upload (its parts are deleted) before it rejects.
 				leavePartsOnError: false
 			});
