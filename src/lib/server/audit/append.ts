@@ -199,13 +199,16 @@ export async function appendOwnTransaction(
 				sql`select seq, hash, ${timeText(sql`clock_timestamp()`)} as now from audit_head where id = 1`
 			);
 			if (!read) throw new Error('The audit chain head is missing (migration 0003 creates it)');
-			micros = parseTimeText(read.now);
+			const clock = parseTimeText(read.now);
+			// Never before the last event this process wrote (its time may have been carried
+			// forward a little ahead of the database clock).
+			micros = Math.max(clock, known?.micros ?? 0);
 			head = {
 				seq: toNumber(read.seq),
 				hash: read.hash,
 				micros,
 				// The clock was read somewhere between sending and receiving: take the middle.
-				offset: micros - (sent + nowMicros()) / 2,
+				offset: clock - (sent + nowMicros()) / 2,
 				readAt: performance.now()
 			};
 		}
