@@ -14,7 +14,7 @@ import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../t
 import { queryRows, type Database } from '../db';
 import { auditEvent } from '../db/schema';
 import { createObjectStore, type ObjectStore } from '../storage';
-import { appendAuditEvents } from './append';
+import { appendAuditEvents, appendOwnTransaction } from './append';
 import { CHECKPOINT_FORMAT, checkpointDue, checkpointMessage, writeCheckpoint } from './checkpoint';
 import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
 import { loadSigningKey, signMessage } from './signing';
@@ -357,7 +357,7 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 		expect(head.map((p) => p.privilege_type)).toEqual(['SELECT', 'UPDATE']);
 	});
 
-	it('forms one gap-free chain from 8 connections appending concurrently', async () => {
+	it('forms one gap-free chain from 8 connections appending concurrently, locked and not', async () => {
 		const clients = Array.from({ length: 8 }, () =>
 			postgres(database.url!, { max: 1, onnotice: () => {} })
 		);
@@ -370,15 +370,16 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 				dbs.map(async (db, writer) => {
 					for (let i = 0; i < 250; i++) {
 						const batch = i % 10 === 0 ? 3 : 1;
-						await appendAuditEvents(
-							db,
-							Array.from({ length: batch }, (_, j) => ({
-								action: 'document.search' as const,
-								outcome: 'allowed' as const,
-								actor: { id: writer, name: `writer ${writer}`, roles: ['staff'] },
-								details: { i, j }
-							}))
-						);
+						const events = Array.from({ length: batch }, (_, j) => ({
+							action: 'document.search' as const,
+							outcome: 'allowed' as const,
+							actor: { id: writer, name: `writer ${writer}`, roles: ['staff'] },
+							details: { i, j }
+						}));
+						// Each connection stands for an instance: half its appends take the lock
+						// first, half are own-transaction steps on the head that instance last wrote.
+						if (i % 2 === 0) await appendAuditEvents(db, events);
+						else await appendOwnTransaction(db, events);
 					}
 				})
 			);
