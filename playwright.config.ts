@@ -64,6 +64,9 @@ export default defineConfig({
 		reuseExistingServer: false,
 		stdout: 'ignore',
 		stderr: 'pipe',
-		env: { PORT: String(port), HOST: '127.0.0.1' }
+		env: { PORT: String(port), HOST: '127.0.0.1' },
+		// SIGTERM, not Playwright's default SIGKILL: serve.js then stops the app and drops the
+		// run's database and data folder, which a killed process left behind.
+		gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 }
 	}
 });
