@@ -6,12 +6,13 @@
 // (target: under 100 MB), sampled from /proc/<pid>/status. With DATABASE_URL the app uses a
 // throwaway database on that PostgreSQL server (dropped afterwards); without it the embedded
 // one, which lives inside the app process and so adds to its RSS (not to its growth).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import postgres from 'postgres';
 import { loadConfig } from '../../src/lib/server/config';
@@ -60,10 +61,20 @@ interface Measured {
 	mbPerSecond: number;
 	rssGrowth: number;
 	hwm: number;
+	/** CPU time the measured process spent per MB moved (user + system). */
+	cpuMsPerMb: number;
+}
+
+const ticks = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
+/** CPU seconds `pid` has used so far (user + system, all its threads). */
+function cpuSeconds(pid: number): number {
+	const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+	return (Number(fields[11]) + Number(fields[12])) / ticks;
 }
 
 async function measure(pid: number, run: () => Promise<void>): Promise<Measured> {
 	const before = status(pid);
+	const cpuBefore = cpuSeconds(pid);
 	let peak = before.rss;
 	const sampler = setInterval(() => (peak = Math.max(peak, status(pid).rss)), 20);
 	const started = performance.now();
@@ -72,7 +83,12 @@ async function measure(pid: number, run: () => Promise<void>): Promise<Measured>
 	clearInterval(sampler);
 	const after = status(pid);
 	peak = Math.max(peak, after.rss);
-	return { mbPerSecond: size / MB / seconds, rssGrowth: peak - before.rss, hwm: after.hwm };
+	return {
+		mbPerSecond: size / MB / seconds,
+		rssGrowth: peak - before.rss,
+		hwm: after.hwm,
+		cpuMsPerMb: ((cpuSeconds(pid) - cpuBefore) * 1000) / (size / MB)
+	};
 }
 
 async function sha256Of(body: AsyncIterable<Uint8Array>): Promise<{ sha256: string; n: number }> {
@@ -136,9 +152,13 @@ function uploadOverHttp(origin: string, cookie: string, length = size): Promise<
 }
 
 function downloadOverHttp(origin: string, cookie: string, id: number) {
+	return getOverHttp(`${origin}/documents/${id}/download`, cookie);
+}
+
+function getOverHttp(url: string, cookie = '') {
 	return new Promise<{ sha256: string; n: number }>((resolve, reject) => {
 		http
-			.get(`${origin}/documents/${id}/download`, { headers: { cookie } }, (response) => {
+			.get(url, { headers: { cookie } }, (response) => {
 				if (response.statusCode !== 200) {
 					reject(new Error(`download: ${response.statusCode}`));
 					response.resume();
@@ -150,13 +170,16 @@ function downloadOverHttp(origin: string, cookie: string, id: number) {
 	});
 }
 
-const row = (label: string, m: Measured) =>
-	`${label.padEnd(30)} ${m.mbPerSecond.toFixed(0).padStart(6)} MB/s   app RSS peak +${(m.rssGrowth / MB).toFixed(0)} MB`;
+/** `who`: the process whose RSS and CPU were sampled (the app, or the bare relay for its row). */
+const row = (label: string, m: Measured, who = 'app') =>
+	`${label.padEnd(30)} ${m.mbPerSecond.toFixed(0).padStart(6)} MB/s   ${who} RSS peak ` +
+	`+${(m.rssGrowth / MB).toFixed(0)} MB   ${who} CPU ${m.cpuMsPerMb.toFixed(2)} ms/MB`;
 
 ensureBuilt();
 const s3 = await startS3Server('jiss-files-bench');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-files-bench-'));
 let app: ChildProcess | undefined;
+let proxy: ChildProcess | undefined;
 const adminUrl = process.env.DATABASE_URL;
 const databaseName = `jiss_files_bench_${randomBytes(4).toString('hex')}`;
 async function admin(statement: string): Promise<void> {
@@ -199,7 +222,11 @@ try {
 		url.pathname = `/${databaseName}`;
 		env.DATABASE_URL = url.toString();
 	}
-	app = spawn(process.execPath, [APP_ENTRY], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+	app = spawn(
+		process.execPath,
+		[...(process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean), APP_ENTRY],
+		{ env, stdio: ['ignore', 'ignore', 'inherit'] }
+	);
 	await waitUntilReady(origin);
 	const cookie = await signInOverHttp(origin, 'fellow@jiss.example');
 	const pid = app.pid!;
@@ -225,21 +252,49 @@ try {
 	const appGet = await measure(pid, async () => {
 		check('app download', await downloadOverHttp(origin, cookie, id));
 	});
+	// The floor: the same object through the smallest Node server that relays it (its own
+	// process, the same S3 adapter, piped straight through: tests/bench/support/object-proxy.ts).
+	proxy = spawn(
+		process.execPath,
+		['--import', 'tsx', path.join(import.meta.dirname, 'support', 'object-proxy.ts'), directKey],
+		{
+			env: { ...process.env, ...s3Env, DATA_DIR: dataDir, INTRANET_MODE: 'demo' },
+			stdio: ['ignore', 'pipe', 'inherit']
+		}
+	);
+	const proxyPort = await new Promise<number>((resolve, reject) => {
+		createInterface({ input: proxy!.stdout! }).once('line', (line) => resolve(Number(line)));
+		proxy!.once('exit', (code) => reject(new Error(`object proxy exited with code ${code}`)));
+	});
+	const proxyUrl = `http://127.0.0.1:${proxyPort}/`;
+	check('object proxy', await getOverHttp(proxyUrl)); // warm, as the app was
+	const proxyGet = await measure(proxy.pid!, async () => {
+		check('object proxy', await getOverHttp(proxyUrl));
+	});
 	await direct.delete(directKey);
 
 	console.log(row('direct object-store put', directPut));
 	console.log(row('direct object-store get', directGet));
 	console.log(row('upload through the app', appPut));
 	console.log(row('download through the app', appGet));
+	console.log(row('download, bare Node relay', proxyGet, 'relay'));
 	const ratio = (a: Measured, b: Measured) => (a.mbPerSecond / b.mbPerSecond).toFixed(2);
 	console.log(`upload ratio (app / direct):    ${ratio(appPut, directPut)}  (target >= 0.80)`);
 	console.log(`download ratio (app / direct):  ${ratio(appGet, directGet)}  (target >= 0.80)`);
+	console.log(
+		`download ratio (bare relay / direct): ${ratio(proxyGet, directGet)}; app / bare relay: ` +
+			ratio(appGet, proxyGet)
+	);
 	console.log(
 		`app peak RSS growth: upload +${(appPut.rssGrowth / MB).toFixed(0)} MB, download ` +
 			`+${(appGet.rssGrowth / MB).toFixed(0)} MB (target < 100 MB); VmHWM ` +
 			`${(appGet.hwm / MB).toFixed(0)} MB; SHA-256 of the download matches`
 	);
 } finally {
+	if (proxy && proxy.exitCode === null && proxy.signalCode === null) {
+		proxy.kill('SIGTERM');
+		await new Promise((r) => proxy!.once('exit', r));
+	}
 	if (app && app.exitCode === null && app.signalCode === null) {
 		app.kill('SIGTERM');
 		await new Promise((r) => app!.once('exit', r));

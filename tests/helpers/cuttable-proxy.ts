@@ -10,6 +10,7 @@ export class CuttableProxy {
 	private readonly sockets = new Set<net.Socket>();
 	private down = false;
 	private budget: { direction: 'up' | 'down'; bytes: number } | null = null;
+	private lastDown: { closed: boolean; bytesDown: number } | null = null;
 	port = 0;
 
 	constructor(private readonly target: number) {
@@ -40,6 +41,14 @@ export class CuttableProxy {
 		return this.down;
 	}
 
+	/**
+	 * The connection that most recently carried bytes from the store: `closed` once it ends,
+	 * `bytesDown` the bytes it carried from the store.
+	 */
+	get lastDownstream(): { readonly closed: boolean; readonly bytesDown: number } | null {
+		return this.lastDown;
+	}
+
 	private cut(): void {
 		this.down = true;
 		this.budget = null;
@@ -59,10 +68,12 @@ export class CuttableProxy {
 			return;
 		}
 		const upstream = net.connect(this.target, '127.0.0.1');
+		const connection = { closed: false, bytesDown: 0 };
 		for (const socket of [client, upstream]) {
 			this.sockets.add(socket);
 			socket.on('error', () => {});
 			socket.on('close', () => {
+				connection.closed = true;
 				this.sockets.delete(socket);
 				client.destroy();
 				upstream.destroy();
@@ -76,6 +87,8 @@ export class CuttableProxy {
 		upstream.on('data', (chunk: Buffer) => {
 			if (this.down) return;
 			client.write(chunk);
+			connection.bytesDown += chunk.length;
+			this.lastDown = connection;
 			this.spend('down', chunk.length);
 		});
 	}

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { desc, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CuttableProxy } from '../../../../tests/helpers/cuttable-proxy';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../tests/helpers/s3';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
@@ -243,6 +243,22 @@ describe('the object store going away mid-download', () => {
 		await expect(reading).rejects.toThrow();
 		expect(proxy.isDown).toBe(true);
 		expect(received).toBeLessThan(size);
+	});
+
+	it('closes the connection to the store when the reader goes away mid-body', async () => {
+		proxy.restore();
+		const answer = await download();
+		const reader = answer.body!.getReader();
+		const first = await reader.read();
+		expect(first.done).toBe(false);
+		const connection = proxy.lastDownstream!;
+		expect(connection.closed).toBe(false);
+		// What adapter-node does when the client's socket closes.
+		await reader.cancel(new Error('client went away'));
+		await vi.waitFor(() => expect(connection.closed).toBe(true), { timeout: 5_000 });
+		// Closed by the cancel, not by the object running to its end into nobody's hands.
+		expect(connection.bytesDown).toBeLessThan(size / 2);
+		expect(proxy.isDown).toBe(false);
 	});
 
 	it('refuses with ObjectStoreUnavailableError (a 503, not a 500) when the store is down at the start', async () => {
