@@ -2,7 +2,7 @@ import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { readSessionCookie } from '$lib/server/auth/cookie';
 import * as sessions from '$lib/server/auth/sessions';
-import { getDb } from '$lib/server/db';
+import { getLookupDb } from '$lib/server/db';
 import { authorize } from '$lib/server/http/authorize';
 import { bodyLimit } from '$lib/server/http/body-limit';
 import { crossSiteGuard } from '$lib/server/http/cross-site';
@@ -20,7 +20,7 @@ export const init: ServerInit = async () => {
 const authenticate: Handle = async ({ event, resolve }) => {
 	const token = readSessionCookie(event.cookies, event.url);
 	if (token) {
-		const valid = await sessions.validate(getDb(), token);
+		const valid = await sessions.validate(getLookupDb(), token);
 		if (valid) {
 			event.locals.user = valid.user;
 			event.locals.session = valid.session;

@@ -9,6 +9,7 @@ import {
 	needsServerReason,
 	onServer
 } from '../../../../tests/helpers/database';
+import * as sessions from '../auth/sessions';
 import { openDatabase, queryRows, toNumber, type Database } from './index';
 import { acquireLock, DataDirLockedError } from './lock';
 
@@ -190,6 +191,53 @@ describe.skipIf(!onServer)(`statements on the PostgreSQL server (${needsServerRe
 				sql`select current_setting('plan_cache_mode') as mode`
 			);
 			expect(outside!.mode).toBe('force_custom_plan');
+		} finally {
+			await handle.close();
+			await server.drop();
+		}
+	});
+
+	it("the lookups pool keeps PostgreSQL's plan choice: a lookup by key goes generic", async () => {
+		const server = await createServerDatabase();
+		const handle = await openDatabase(
+			{ kind: 'postgres', url: server.url, ownerUrl: server.url, poolSize: 2 },
+			{ migrate: true }
+		);
+		try {
+			expect(handle.lookups).not.toBe(handle.db);
+			const [mode] = await queryRows<{ mode: string }>(
+				handle.lookups,
+				sql`select current_setting('plan_cache_mode') as mode`
+			);
+			expect(mode!.mode).toBe('auto');
+			// The session lookup as every request makes it, repeated on one connection: after its
+			// first five custom plans PostgreSQL settles on the generic one and plans no more.
+			const plans = await handle.lookups.transaction(async (tx) => {
+				for (let i = 0; i < 8; i++) {
+					await sessions.validate(tx, `${'a'.repeat(23)}${'abcdefgh'[i]}.${'b'.repeat(32)}`);
+				}
+				return queryRows<{ generic: unknown; custom: unknown }>(
+					tx,
+					sql`select generic_plans as generic, custom_plans as custom
+						from pg_prepared_statements where statement like '%"secret_hash"%'`
+				);
+			});
+			expect(plans).toHaveLength(1);
+			expect(Number(plans[0]!.generic)).toBeGreaterThan(0);
+			expect(Number(plans[0]!.custom)).toBeLessThanOrEqual(5);
+			// The main pool still plans every execution.
+			const custom = await handle.db.transaction(async (tx) => {
+				for (let i = 0; i < 8; i++) {
+					await sessions.validate(tx, `${'a'.repeat(23)}${'abcdefgh'[i]}.${'b'.repeat(32)}`);
+				}
+				return queryRows<{ generic: unknown; custom: unknown }>(
+					tx,
+					sql`select generic_plans as generic, custom_plans as custom
+						from pg_prepared_statements where statement like '%"secret_hash"%'`
+				);
+			});
+			expect(Number(custom[0]!.generic)).toBe(0);
+			expect(Number(custom[0]!.custom)).toBe(8);
 		} finally {
 			await handle.close();
 			await server.drop();

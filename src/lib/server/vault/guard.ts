@@ -5,7 +5,7 @@ import { requireRole } from '../auth/guards';
 import type { SessionUser } from '../auth/types';
 import { getLocale } from '$lib/paraglide/runtime';
 import { getConfig } from '../config';
-import { getDb } from '../db';
+import { getDb, getLookupDb } from '../db';
 import type { Document } from '../db/schema';
 import { open, parseId } from './documents';
 import { recordExpiredGrants } from './expired-grants';
@@ -31,7 +31,7 @@ async function readerFor(
 	user: SessionUser
 ): Promise<{ reader: Writer | null; generation: number | null }> {
 	const sessionStart = event.locals.session?.createdAt;
-	const found = await readerForRequest(getDb(), user, sessionStart);
+	const found = await readerForRequest(getLookupDb(), user, sessionStart);
 	if (found.grantsEnded) {
 		await recordExpiredGrants(getDb(), user, sessionStart, audit.contextOf(event));
 	}
