@@ -6,7 +6,7 @@
 // (target: under 100 MB), sampled from /proc/<pid>/status. With DATABASE_URL the app uses a
 // throwaway database on that PostgreSQL server (dropped afterwards); without it the embedded
 // one, which lives inside the app process and so adds to its RSS (not to its growth).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -25,6 +25,7 @@ import {
 	waitUntilReady
 } from '../helpers/built-app';
 import { S3RVER_CREDENTIALS, startS3Server } from '../helpers/s3';
+import { cpuSecondsOf } from './support/cpu';
 
 const MiB = 1024 * 1024;
 const MB = 1_000_000;
@@ -65,16 +66,9 @@ interface Measured {
 	cpuMsPerMb: number;
 }
 
-const ticks = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
-/** CPU seconds `pid` has used so far (user + system, all its threads). */
-function cpuSeconds(pid: number): number {
-	const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-	return (Number(fields[11]) + Number(fields[12])) / ticks;
-}
-
 async function measure(pid: number, run: () => Promise<void>): Promise<Measured> {
 	const before = status(pid);
-	const cpuBefore = cpuSeconds(pid);
+	const cpuBefore = cpuSecondsOf(pid);
 	let peak = before.rss;
 	const sampler = setInterval(() => (peak = Math.max(peak, status(pid).rss)), 20);
 	const started = performance.now();
@@ -87,7 +81,7 @@ async function measure(pid: number, run: () => Promise<void>): Promise<Measured>
 		mbPerSecond: size / MB / seconds,
 		rssGrowth: peak - before.rss,
 		hwm: after.hwm,
-		cpuMsPerMb: ((cpuSeconds(pid) - cpuBefore) * 1000) / (size / MB)
+		cpuMsPerMb: ((cpuSecondsOf(pid) - cpuBefore) * 1000) / (size / MB)
 	};
 }
 

@@ -18,6 +18,7 @@ import * as sessions from '../../src/lib/server/auth/sessions';
 import { openDatabase } from '../../src/lib/server/db';
 import * as schema from '../../src/lib/server/db/schema';
 import { seedCorpus, seedReferences } from '../helpers/vault-corpus';
+import { cpuSecondsOf } from './support/cpu';
 
 const serverUrl =
 	process.env.DATABASE_URL ||
@@ -141,16 +142,6 @@ try {
 		if (response.status !== 200) throw new Error(`${target} answered ${response.status}`);
 		return body;
 	}
-	/** CPU seconds used so far by the app, by every PostgreSQL process, and by this process. */
-	const ticks = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
-	const cpuOf = (pid: number | string) => {
-		try {
-			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-			return (Number(fields[11]) + Number(fields[12])) / ticks;
-		} catch {
-			return 0; // gone
-		}
-	};
 	const postgresPids = () =>
 		readdirSync('/proc').filter((pid) => {
 			if (!/^\d+$/.test(pid)) return false;
@@ -160,11 +151,12 @@ try {
 				return false;
 			}
 		});
+	/** CPU seconds used so far by the app, by every PostgreSQL process, and by this process. */
 	const cpuNow = () => {
 		const own = process.cpuUsage();
 		return {
-			app: cpuOf(app!.pid!),
-			db: postgresPids().reduce((sum, pid) => sum + cpuOf(pid), 0),
+			app: cpuSecondsOf(app!.pid!),
+			db: postgresPids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0),
 			client: (own.user + own.system) / 1e6
 		};
 	};

@@ -162,6 +162,22 @@ describe.skipIf(!onServer)(`migrations on the PostgreSQL server (${needsServerRe
 	});
 });
 
+/** Eight session lookups on one connection of `db`, and how that statement was planned there. */
+async function plansOfEightSessionLookups(db: Database) {
+	return db.transaction(async (tx) => {
+		for (let i = 0; i < 8; i++) {
+			await sessions.validate(tx, `${'a'.repeat(23)}${'abcdefgh'[i]}.${'b'.repeat(32)}`);
+		}
+		const plans = await queryRows<{ generic: unknown; custom: unknown }>(
+			tx,
+			sql`select generic_plans as generic, custom_plans as custom
+				from pg_prepared_statements where statement like '%"secret_hash"%'`
+		);
+		expect(plans).toHaveLength(1);
+		return plans[0]!;
+	});
+}
+
 describe.skipIf(!onServer)(`statements on the PostgreSQL server (${needsServerReason})`, () => {
 	it('are named prepared statements, parsed once per connection and planned per execution', async () => {
 		const server = await createServerDatabase();
@@ -212,32 +228,13 @@ describe.skipIf(!onServer)(`statements on the PostgreSQL server (${needsServerRe
 			expect(mode!.mode).toBe('auto');
 			// The session lookup as every request makes it, repeated on one connection: after its
 			// first five custom plans PostgreSQL settles on the generic one and plans no more.
-			const plans = await handle.lookups.transaction(async (tx) => {
-				for (let i = 0; i < 8; i++) {
-					await sessions.validate(tx, `${'a'.repeat(23)}${'abcdefgh'[i]}.${'b'.repeat(32)}`);
-				}
-				return queryRows<{ generic: unknown; custom: unknown }>(
-					tx,
-					sql`select generic_plans as generic, custom_plans as custom
-						from pg_prepared_statements where statement like '%"secret_hash"%'`
-				);
-			});
-			expect(plans).toHaveLength(1);
-			expect(Number(plans[0]!.generic)).toBeGreaterThan(0);
-			expect(Number(plans[0]!.custom)).toBeLessThanOrEqual(5);
+			const lookups = await plansOfEightSessionLookups(handle.lookups);
+			expect(Number(lookups.generic)).toBeGreaterThan(0);
+			expect(Number(lookups.custom)).toBeLessThanOrEqual(5);
 			// The main pool still plans every execution.
-			const custom = await handle.db.transaction(async (tx) => {
-				for (let i = 0; i < 8; i++) {
-					await sessions.validate(tx, `${'a'.repeat(23)}${'abcdefgh'[i]}.${'b'.repeat(32)}`);
-				}
-				return queryRows<{ generic: unknown; custom: unknown }>(
-					tx,
-					sql`select generic_plans as generic, custom_plans as custom
-						from pg_prepared_statements where statement like '%"secret_hash"%'`
-				);
-			});
-			expect(Number(custom[0]!.generic)).toBe(0);
-			expect(Number(custom[0]!.custom)).toBe(8);
+			const main = await plansOfEightSessionLookups(handle.db);
+			expect(Number(main.generic)).toBe(0);
+			expect(Number(main.custom)).toBe(8);
 		} finally {
 			await handle.close();
 			await server.drop();
