@@ -2,9 +2,9 @@ import { sha256 } from '@oslojs/crypto/sha2';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, ne } from 'drizzle-orm';
+import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
 import { getConfig } from '../config';
-import type { Executor } from '../db';
+import { builtOnce, type Executor } from '../db';
 import { account, session } from '../db/schema';
 import type { SessionRecord, SessionUser } from './types';
 
@@ -101,28 +101,9 @@ export async function create(
 	};
 }
 
-export interface ValidateOptions {
-	now?: Date;
-	lifetimes?: SessionLifetimes;
-	/** The sign-in page also accepts a session still waiting for its second factor. */
-	allowPending?: boolean;
-}
-
-/**
- * The session and its person for a cookie value, or null. Expired sessions (idle or absolute)
- * and sessions of accounts that are no longer active are deleted on sight.
- */
-export async function validate(
-	executor: Executor,
-	token: string | undefined | null,
-	options: ValidateOptions = {}
-): Promise<ValidatedSession | null> {
-	const parsed = parseToken(token);
-	if (!parsed) return null;
-	const now = options.now ?? new Date();
-	const limits = options.lifetimes ?? lifetimes();
-	// Only what a request needs: password hashes and TOTP secrets stay in the database.
-	const [row] = await executor
+// Only what a request needs: password hashes and TOTP secrets stay in the database.
+const sessionLookup = builtOnce((executor) =>
+	executor
 		.select({
 			session: {
 				id: session.id,
@@ -145,8 +126,32 @@ export async function validate(
 		})
 		.from(session)
 		.innerJoin(account, eq(account.id, session.accountId))
-		.where(eq(session.id, parsed.id))
-		.limit(1);
+		.where(eq(session.id, sql.placeholder('id')))
+		.limit(1)
+		.prepare('session_lookup')
+);
+
+export interface ValidateOptions {
+	now?: Date;
+	lifetimes?: SessionLifetimes;
+	/** The sign-in page also accepts a session still waiting for its second factor. */
+	allowPending?: boolean;
+}
+
+/**
+ * The session and its person for a cookie value, or null. Expired sessions (idle or absolute)
+ * and sessions of accounts that are no longer active are deleted on sight.
+ */
+export async function validate(
+	executor: Executor,
+	token: string | undefined | null,
+	options: ValidateOptions = {}
+): Promise<ValidatedSession | null> {
+	const parsed = parseToken(token);
+	if (!parsed) return null;
+	const now = options.now ?? new Date();
+	const limits = options.lifetimes ?? lifetimes();
+	const [row] = await sessionLookup(executor).execute({ id: parsed.id });
 	if (!row) return null;
 	// Constant time: the stored hash must not be guessable byte by byte from response times.
 	if (!constantTimeEqual(hashSecret(parsed.secret), row.session.secretHash)) return null;

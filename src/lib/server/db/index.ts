@@ -202,6 +202,24 @@ export function getDatabaseHandle(): DatabaseHandle {
 	return current;
 }
 
+/**
+ * A statement built once per executor and kept as long as the executor is (a WeakMap), for the
+ * fixed queries every request makes: drizzle's query building took more of the app's time than
+ * the database took to run them. `build` returns a `.prepare()`d query whose varying values are
+ * `sql.placeholder`s, filled in on each `execute`.
+ */
+export function builtOnce<T>(build: (executor: Executor) => T): (executor: Executor) => T {
+	const built = new WeakMap<Executor, T>();
+	return (executor) => {
+		let query = built.get(executor);
+		if (query === undefined) {
+			query = build(executor);
+			built.set(executor, query);
+		}
+		return query;
+	};
+}
+
 /** Counts come back as int8: BigInt on PGlite, string on postgres.js. */
 export function toNumber(value: unknown): number {
 	if (typeof value === 'number') return value;

@@ -418,17 +418,82 @@ async function rowsByIds(
 	ids: number[]
 ) {
 	if (ids.length === 0) return [];
+	const rows = await pageReread(executor, access, filters).execute({ ids });
+	if (rows.length !== ids.length) return null;
+	return rows;
+}
+
+/**
+ * The statement `rowsByIds` runs. The page's ids drive it in their order, each read by primary
+ * key inside a LATERAL subquery whose LIMIT keeps PostgreSQL from folding it into the outer
+ * query: whatever plan PostgreSQL keeps for it, even a generic one that cannot see the reader's
+ * access, reads those rows by key and no others.
+ */
+function buildPageReread(executor: Executor, access: Access, filters: DocumentFilters) {
 	const terms = queryTerms(filters.q ?? '');
-	const rows = await executor
-		.select(itemColumns(terms, scoreOf(terms)))
+	const columns = itemColumns(terms, scoreOf(terms));
+	const item = executor
+		.select({
+			...columns,
+			score: columns.score.as('score'),
+			cursorTs: columns.cursorTs.as('cursor_ts'),
+			snippet: columns.snippet.as('snippet')
+		})
 		.from(document)
 		.innerJoin(account, eq(account.id, document.authorId))
-		.where(and(filterSql(access, filters), inArray(document.id, ids)));
-	if (rows.length !== ids.length) return null;
-	const byId = new Map(rows.map((row) => [row.id, row]));
-	const ordered = ids.map((id) => byId.get(id));
-	if (ordered.some((row) => row === undefined)) return null;
-	return ordered as (typeof rows)[number][];
+		.where(and(filterSql(access, filters), sql`${document.id} = "page"."id"`))
+		.limit(1)
+		.as('item');
+	return executor
+		.select({
+			id: item.id,
+			kind: item.kind,
+			title: item.title,
+			summary: item.summary,
+			levelRank: item.levelRank,
+			compartmentIds: item.compartmentIds,
+			releaseOrgIds: item.releaseOrgIds,
+			originatorOrgId: item.originatorOrgId,
+			authorId: item.authorId,
+			authorName: item.authorName,
+			status: item.status,
+			tags: item.tags,
+			createdAt: item.createdAt,
+			updatedAt: item.updatedAt,
+			score: item.score,
+			cursorTs: item.cursorTs,
+			snippet: item.snippet
+		})
+		.from(sql`unnest(${sql.placeholder('ids')}::integer[]) with ordinality as "page"("id", "ord")`)
+		.crossJoinLateral(item)
+		.orderBy(sql`"page"."ord"`)
+		.prepare('page_reread');
+}
+
+type PageReread = ReturnType<typeof buildPageReread>;
+const REREADS_KEPT = 200;
+const rereads = new WeakMap<Executor, Map<string, PageReread>>();
+
+/**
+ * `buildPageReread`, built once per executor, access and filters and kept (the last
+ * `REREADS_KEPT` used): building it cost the app more time than the database took to run it.
+ */
+function pageReread(executor: Executor, access: Access, filters: DocumentFilters): PageReread {
+	let built = rereads.get(executor);
+	if (!built) {
+		built = new Map();
+		rereads.set(executor, built);
+	}
+	const key = JSON.stringify([access, filters]);
+	let query = built.get(key);
+	if (query) {
+		built.delete(key); // most recently used last: the first key is the one to drop
+	} else {
+		query = buildPageReread(executor, access, filters);
+		if (built.size >= REREADS_KEPT) built.delete(built.keys().next().value!);
+	}
+	built.set(key, query);
+	return query;
 }
 
 /** How many documents `access` may read that match `filters`. */

@@ -1,10 +1,15 @@
 import type { RequestEvent } from '@sveltejs/kit';
 import { and, eq, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onServer } from '../../../../tests/helpers/database';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { outcome, requestEvent } from '../../../../tests/helpers/vault-events';
 import * as listRoute from '../../../routes/(app)/documents/+page.server';
 import { canRead } from '../access';
+import type { Database } from '../db';
+import * as schema from '../db/schema';
 import { document, grant } from '../db/schema';
 import * as documents from './documents';
 import { documentsPanel } from './guard';
@@ -355,6 +360,38 @@ describe('the list cache', () => {
 		expect(await documents.listItemsByIds(world.db, access, {}, [...ids, secret!.id])).toBeNull();
 	});
 
+	it('re-reads exactly what list returned, in the order given, for every reader and filter', async () => {
+		for (const person of [staff, twin, analyst, colleague, liaison]) {
+			const access = await accessOf(person);
+			for (const filters of [
+				{},
+				{ q: 'orbit' },
+				{ q: '宇宙' },
+				{ q: 'memo 1', tag: 'sda' },
+				{ levels: [0, 1], status: 'published' as const },
+				{ authorId: access.accountId }
+			]) {
+				const page = await documents.list(world.db, access, filters);
+				const ids = page.items.map((i) => i.id);
+				// Twice: the second run uses the statement built by the first.
+				for (let run = 0; run < 2; run++) {
+					expect(await documents.listItemsByIds(world.db, access, filters, ids)).toEqual(
+						page.items
+					);
+				}
+				const reversed = [...page.items].reverse();
+				expect(
+					await documents.listItemsByIds(
+						world.db,
+						access,
+						filters,
+						reversed.map((i) => i.id)
+					)
+				).toEqual(reversed);
+			}
+		}
+	});
+
 	it('ranks and counts a new search in one read exactly as list and facets do', async () => {
 		for (const person of [staff, twin, analyst, colleague, liaison]) {
 			const access = await accessOf(person);
@@ -388,6 +425,49 @@ describe('the list cache', () => {
 			expect(listCache.size).toBe(5);
 		} finally {
 			listCache.maxEntries = max;
+		}
+	});
+});
+
+describe.skipIf(!onServer)('the re-read of a cached page on the PostgreSQL server', () => {
+	it('reads the page by primary key and nothing else, even under a generic plan', async () => {
+		// One connection that always uses the generic plan (which cannot see the reader's access)
+		// and hands every plan it runs to the client (auto_explain at LOG level).
+		const plans: string[] = [];
+		let reads = 0;
+		const client = postgres(world.database.url!, {
+			max: 1,
+			onnotice: (notice) => plans.push(String(notice.message)),
+			connection: { plan_cache_mode: 'force_generic_plan', client_min_messages: 'log' }
+		});
+		try {
+			await client.unsafe(`load 'auto_explain'`);
+			await client.unsafe('set auto_explain.log_min_duration = 0');
+			const db = drizzle(client, { schema }) as unknown as Database;
+			for (const person of [staff, analyst, liaison]) {
+				const access = await accessOf(person);
+				for (const filters of [{}, { q: 'orbit' }, { q: '宇宙' }, { levels: [0, 1] }]) {
+					const page = await documents.list(world.db, access, filters);
+					const ids = page.items.map((i) => i.id);
+					for (let run = 0; run < 3 && ids.length > 0; run++) {
+						expect(await documents.listItemsByIds(db, access, filters, ids)).toEqual(page.items);
+						reads++;
+					}
+				}
+			}
+		} finally {
+			await client.end();
+		}
+		const rereads = plans.filter((p) => p.includes('with ordinality'));
+		expect(reads).toBeGreaterThan(20);
+		expect(rereads).toHaveLength(reads);
+		for (const plan of rereads) {
+			const documentScans = plan.split('\n').filter((line) => / on document\b/.test(line));
+			expect(documentScans.length, plan).toBeGreaterThan(0);
+			for (const line of documentScans) {
+				expect(line, plan).toMatch(/Index Scan using document_pkey on document\b/);
+			}
+			expect(plan).toMatch(/Index Cond: \(id = page\.id\)/);
 		}
 	});
 });

@@ -2,7 +2,7 @@ import * as audit from '../audit';
 import type { AuditAction, AuditContext } from '../audit';
 import type { Access } from '../access';
 import type { SessionUser } from '../auth/types';
-import { getDb } from '../db';
+import { getDb, getLookupDb } from '../db';
 import type { Document, DocumentKind, DocumentStatus } from '../db/schema';
 import { readMemo } from './content';
 import * as documents from './documents';
@@ -150,7 +150,9 @@ async function cachedListPage(
 	});
 	if (fresh) return fresh;
 	if (hit) {
-		const items = await documents.listItemsByIds(db, access, filters, value.ids);
+		// On the lookups pool: the re-read's generic plan is safe (see `buildPageReread`), so it is
+		// not planned again on every request.
+		const items = await documents.listItemsByIds(getLookupDb(), access, filters, value.ids);
 		if (items) return { items, nextCursor: value.nextCursor };
 	}
 	return documents.list(db, access, filters, page);

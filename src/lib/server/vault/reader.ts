@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { accessSubqueries } from '../access';
 import type { SessionUser } from '../auth/types';
-import { queryRows, toNumber, type Executor } from '../db';
+import { builtOnce, toNumber, type Executor } from '../db';
 import { account, organisation } from '../db/schema';
 import { expiredDuring } from './expired-grants';
 import type { Writer } from './write-rule';
@@ -35,28 +35,13 @@ export async function readerForRequest(
 	user: SessionUser,
 	sessionStart: Date | null | undefined
 ): Promise<RequestReader> {
-	const { level, compartmentIds } = accessSubqueries(sql`${account.id}`);
-	const ended = sessionStart
-		? sql`exists(${expiredDuring(executor, user.id, sessionStart)})`
-		: sql`false`;
-	const [row] = await queryRows<{
-		organisation_id: unknown;
-		status: string;
-		level: unknown;
-		compartment_ids: unknown;
-		home: unknown;
-		ended: unknown;
-		generation: unknown;
-	}>(
-		executor,
-		sql`select ${account.organisationId} as organisation_id, ${account.status} as status,
-				${level} as level, ${compartmentIds} as compartment_ids,
-				(select ${organisation.id} from ${organisation} where ${organisation.isHome}
-					order by ${organisation.id} limit 1) as home,
-				${ended} as ended,
-				(select generation from vault_generation where id = 1) as generation
-			from ${account} where ${account.id} = ${user.id}`
-	);
+	const [row] = sessionStart
+		? await readerSinceLookup(executor).execute({
+				accountId: user.id,
+				// As the column's encoder would send it (a placeholder skips the encoder).
+				sessionStart: sessionStart.toISOString()
+			})
+		: await readerLookup(executor).execute({ accountId: user.id });
 	const generation =
 		row?.generation === null || row?.generation === undefined ? null : toNumber(row.generation);
 	if (!row || row.status !== 'active') return { reader: null, grantsEnded: false, generation };
@@ -67,9 +52,9 @@ export async function readerForRequest(
 		reader: {
 			access: {
 				accountId: user.id,
-				organisationId: toNumber(row.organisation_id),
+				organisationId: row.organisationId,
 				level: toNumber(row.level),
-				compartmentIds: intList(row.compartment_ids)
+				compartmentIds: intList(row.compartmentIds)
 			},
 			roles: user.roles,
 			homeOrgId: toNumber(row.home)
@@ -78,6 +63,32 @@ export async function readerForRequest(
 		generation
 	};
 }
+
+/** The statement of `readerForRequest`, with or without the check on grants ended in session. */
+function buildReaderLookup(executor: Executor, sinceSessionStart: boolean) {
+	const accountId = sql.placeholder('accountId');
+	const { level, compartmentIds } = accessSubqueries(sql`${account.id}`);
+	const ended = sinceSessionStart
+		? sql`exists(${expiredDuring(executor, accountId, sql.placeholder('sessionStart'))})`
+		: sql`false`;
+	return executor
+		.select({
+			organisationId: account.organisationId,
+			status: account.status,
+			level: sql<unknown>`${level}`,
+			compartmentIds: sql<unknown>`${compartmentIds}`,
+			home: sql<unknown>`(select ${organisation.id} from ${organisation} where ${organisation.isHome}
+				order by ${organisation.id} limit 1)`,
+			ended: sql<unknown>`${ended}`,
+			generation: sql<unknown>`(select generation from vault_generation where id = 1)`
+		})
+		.from(account)
+		.where(eq(account.id, accountId))
+		.prepare(sinceSessionStart ? 'reader_since_lookup' : 'reader_lookup');
+}
+
+const readerLookup = builtOnce((executor) => buildReaderLookup(executor, false));
+const readerSinceLookup = builtOnce((executor) => buildReaderLookup(executor, true));
 
 /** An integer[] as postgres.js (an array) or PGlite (an array, or '{1,2}' text) returns it. */
 function intList(value: unknown): number[] {
