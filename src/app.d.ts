@@ -1,4 +1,5 @@
 import type { SessionUser, SessionRecord } from '$lib/server/auth/types';
+import type { RequestReader } from '$lib/server/vault/reader';
 
 declare global {
 	namespace App {
@@ -11,6 +12,11 @@ declare global {
 			clientIp: string;
 			user: SessionUser | null;
 			session: SessionRecord | null;
+			/**
+			 * The vault access read with the session (`authenticate`), for the vault guard to take
+			 * once; absent without a session, and after the guard has taken it.
+			 */
+			vaultReader?: RequestReader;
 		}
 	}
 }

@@ -1,8 +1,6 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
-import { readSessionCookie } from '$lib/server/auth/cookie';
-import * as sessions from '$lib/server/auth/sessions';
-import { getLookupDb } from '$lib/server/db';
+import { authenticate } from '$lib/server/http/authenticate';
 import { authorize } from '$lib/server/http/authorize';
 import { bodyLimit } from '$lib/server/http/body-limit';
 import { crossSiteGuard } from '$lib/server/http/cross-site';
@@ -14,19 +12,6 @@ import { startOrExit } from '$lib/server/startup';
 
 export const init: ServerInit = async () => {
 	await startOrExit();
-};
-
-/** Sets locals.user and locals.session for a live, fully authenticated session only. */
-const authenticate: Handle = async ({ event, resolve }) => {
-	const token = readSessionCookie(event.cookies, event.url);
-	if (token) {
-		const valid = await sessions.validate(getLookupDb(), token);
-		if (valid) {
-			event.locals.user = valid.user;
-			event.locals.session = valid.session;
-		}
-	}
-	return resolve(event);
 };
 
 export const handle = sequence(

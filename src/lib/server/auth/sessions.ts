@@ -101,29 +101,31 @@ export async function create(
 	};
 }
 
-// Only what a request needs: password hashes and TOTP secrets stay in the database.
+/** What a session lookup reads: password hashes and TOTP secrets stay in the database. */
+export const sessionLookupColumns = {
+	session: {
+		id: session.id,
+		secretHash: session.secretHash,
+		mfaVerified: session.mfaVerified,
+		createdAt: session.createdAt,
+		lastSeenAt: session.lastSeenAt,
+		absoluteExpiresAt: session.absoluteExpiresAt
+	},
+	account: {
+		id: account.id,
+		email: account.email,
+		displayName: account.displayName,
+		organisationId: account.organisationId,
+		roles: account.roles,
+		status: account.status,
+		locale: account.locale,
+		timeZone: account.timeZone
+	}
+};
+
 const sessionLookup = builtOnce((executor) =>
 	executor
-		.select({
-			session: {
-				id: session.id,
-				secretHash: session.secretHash,
-				mfaVerified: session.mfaVerified,
-				createdAt: session.createdAt,
-				lastSeenAt: session.lastSeenAt,
-				absoluteExpiresAt: session.absoluteExpiresAt
-			},
-			account: {
-				id: account.id,
-				email: account.email,
-				displayName: account.displayName,
-				organisationId: account.organisationId,
-				roles: account.roles,
-				status: account.status,
-				locale: account.locale,
-				timeZone: account.timeZone
-			}
-		})
+		.select(sessionLookupColumns)
 		.from(session)
 		.innerJoin(account, eq(account.id, session.accountId))
 		.where(eq(session.id, sql.placeholder('id')))
@@ -131,27 +133,46 @@ const sessionLookup = builtOnce((executor) =>
 		.prepare('session_lookup')
 );
 
-export interface ValidateOptions {
+export type SessionLookupRow = Awaited<
+	ReturnType<ReturnType<typeof sessionLookup>['execute']>
+>[number];
+
+/**
+ * Reads the row of the session with this id (at most one): `sessionLookupColumns` from session
+ * joined to account, and whatever else a caller wants read in the same statement.
+ */
+export type SessionLookup<R extends SessionLookupRow> = (
+	executor: Executor,
+	id: string
+) => Promise<R[]>;
+
+const lookupSession: SessionLookup<SessionLookupRow> = (executor, id) =>
+	sessionLookup(executor).execute({ id });
+
+export interface ValidateOptions<R extends SessionLookupRow = SessionLookupRow> {
 	now?: Date;
 	lifetimes?: SessionLifetimes;
 	/** The sign-in page also accepts a session still waiting for its second factor. */
 	allowPending?: boolean;
+	/** Reads the row; by default `sessionLookupColumns` only. */
+	lookup?: SessionLookup<R>;
 }
 
 /**
  * The session and its person for a cookie value, or null. Expired sessions (idle or absolute)
  * and sessions of accounts that are no longer active are deleted on sight.
  */
-export async function validate(
+export async function validate<R extends SessionLookupRow = SessionLookupRow>(
 	executor: Executor,
 	token: string | undefined | null,
-	options: ValidateOptions = {}
-): Promise<ValidatedSession | null> {
+	options: ValidateOptions<R> = {}
+): Promise<(ValidatedSession & { extra: Omit<R, keyof SessionLookupRow> }) | null> {
 	const parsed = parseToken(token);
 	if (!parsed) return null;
 	const now = options.now ?? new Date();
 	const limits = options.lifetimes ?? lifetimes();
-	const [row] = await sessionLookup(executor).execute({ id: parsed.id });
+	const lookup = options.lookup ?? (lookupSession as SessionLookup<R>);
+	const [row] = await lookup(executor, parsed.id);
 	if (!row) return null;
 	// Constant time: the stored hash must not be guessable byte by byte from response times.
 	if (!constantTimeEqual(hashSecret(parsed.secret), row.session.secretHash)) return null;
@@ -170,8 +191,9 @@ export async function validate(
 		lastSeenAt = now;
 		await executor.update(session).set({ lastSeenAt: now }).where(eq(session.id, parsed.id));
 	}
-	const a = row.account;
+	const { session: _session, account: a, ...extra } = row;
 	return {
+		extra,
 		session: {
 			id: row.session.id,
 			mfaVerified: row.session.mfaVerified,

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, lt, notExists, sql, type Placeholder } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, notExists, sql, type SQLWrapper } from 'drizzle-orm';
 import * as audit from '../audit';
 import type { AuditContext } from '../audit';
 import type { SessionUser } from '../auth/types';
@@ -13,8 +13,8 @@ import { auditEvent, grant } from '../db/schema';
  */
 export function expiredDuring(
 	executor: Executor,
-	accountId: number | Placeholder,
-	sessionStart: Date | Placeholder,
+	accountId: number | SQLWrapper,
+	sessionStart: Date | SQLWrapper,
 	ids?: number[]
 ) {
 	return executor

@@ -24,14 +24,21 @@ export interface VaultReader {
 
 /**
  * The person's access for this request, after recording any grant that ended during their
- * session (access under it stops here, and auditors must see that it ended in use).
+ * session (access under it stops here, and auditors must see that it ended in use). The first
+ * call of a request takes what `authenticate` read with the session, in the same statement;
+ * any later call reads it again.
  */
 async function readerFor(
 	event: VaultEvent,
 	user: SessionUser
 ): Promise<{ reader: Writer | null; generation: number | null }> {
 	const sessionStart = event.locals.session?.createdAt;
-	const found = await readerForRequest(getLookupDb(), user, sessionStart);
+	const taken = event.locals.vaultReader;
+	event.locals.vaultReader = undefined;
+	const found =
+		taken && (taken.reader === null || taken.reader.access.accountId === user.id)
+			? taken
+			: await readerForRequest(getLookupDb(), user, sessionStart);
 	if (found.grantsEnded) {
 		await recordExpiredGrants(getDb(), user, sessionStart, audit.contextOf(event));
 	}

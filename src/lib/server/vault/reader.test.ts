@@ -1,11 +1,16 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cookies, RequestEvent } from '@sveltejs/kit';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
+import { requestEvent } from '../../../../tests/helpers/vault-events';
 import { effectiveAccess } from '../access';
+import * as sessions from '../auth/sessions';
+import { authenticate } from '../http/authenticate';
 import { account, grant, organisation } from '../db/schema';
 import { expiredDuring } from './expired-grants';
 import { dataGeneration } from './list-cache';
-import { readerForRequest } from './reader';
+import { requireVaultUser } from './guard';
+import { lookupSessionWithReader, readerForRequest, requestReaderFromSession } from './reader';
 
 /**
  * `readerForRequest` folds into one statement what a vault request used to ask in five: the
@@ -48,8 +53,29 @@ async function expectSameAsSeparateQueries(person: Person, sessionStart: Date | 
 		: false;
 	expect(combined.grantsEnded).toBe(ended);
 	expect(combined.generation).toBe(await dataGeneration(world.db));
+	if (sessionStart) {
+		// Read with the session instead, as every request's authenticate does: the same answer.
+		const { token } = await sessions.create(world.db, {
+			accountId: person.id,
+			mfaVerified: true,
+			now: sessionStart,
+			lifetimes
+		});
+		const valid = await sessions.validate(world.db, token, {
+			lookup: lookupSessionWithReader,
+			lifetimes
+		});
+		if (combined.reader === null) {
+			expect(valid).toBeNull();
+		} else {
+			expect(Object.keys(valid!.extra)).toEqual(['reader']);
+			expect(requestReaderFromSession(valid!.user, valid!.extra)).toEqual(combined);
+		}
+	}
 	return combined;
 }
+
+const lifetimes = { idleMinutes: 600, absoluteHours: 12 };
 
 describe('readerForRequest', () => {
 	it('answers what effectiveAccess, the home organisation and the generation answer', async () => {
@@ -119,5 +145,33 @@ describe('readerForRequest', () => {
 		await world.db.execute(sql`update document set title = title where false`);
 		const after = (await readerForRequest(world.db, people[1]!.user, undefined)).generation;
 		expect(after).toBe(before! + 1);
+	});
+
+	it('is read with the session by authenticate and taken once by the vault guard', async () => {
+		const person = people[1]!;
+		// Begun two minutes ago: within the configured idle lifetime that authenticate applies.
+		const { token } = await sessions.create(world.db, {
+			accountId: person.id,
+			mfaVerified: true,
+			now: new Date(Date.now() - 2 * 60_000)
+		});
+		const event = requestEvent({ user: null, path: '/documents' });
+		event.cookies = { get: (name: string) => (name === 'session' ? token : undefined) } as Cookies;
+		await authenticate({ event, resolve: async () => new Response('ok') });
+		expect(event.locals.user?.id).toBe(person.id);
+		const expected = await readerForRequest(world.db, person.user, event.locals.session!.createdAt);
+		expect(event.locals.vaultReader).toEqual(expected);
+
+		// The guard uses what was read with the session (marked here), once.
+		event.locals.vaultReader = { ...expected, generation: -42 };
+		expect((await requireVaultUser(event as RequestEvent)).generation).toBe(-42);
+		expect(event.locals.vaultReader).toBeUndefined();
+		expect((await requireVaultUser(event as RequestEvent)).generation).toBe(expected.generation);
+		// One read for someone else is never used.
+		const other = await readerForRequest(world.db, people[2]!.user, undefined);
+		event.locals.vaultReader = { ...other, generation: -7 };
+		const vault = await requireVaultUser(event as RequestEvent);
+		expect(vault.generation).toBe(expected.generation);
+		expect(vault.reader.access.accountId).toBe(person.id);
 	});
 });

@@ -1,8 +1,9 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQLWrapper } from 'drizzle-orm';
 import { accessSubqueries } from '../access';
 import type { SessionUser } from '../auth/types';
 import { builtOnce, toNumber, type Executor } from '../db';
-import { account, organisation } from '../db/schema';
+import * as sessions from '../auth/sessions';
+import { account, organisation, session } from '../db/schema';
 import { expiredDuring } from './expired-grants';
 import type { Writer } from './write-rule';
 
@@ -42,6 +43,13 @@ export async function readerForRequest(
 				sessionStart: sessionStart.toISOString()
 			})
 		: await readerLookup(executor).execute({ accountId: user.id });
+	return requestReaderOf(user, row && { ...row, ...row.reader });
+}
+
+function requestReaderOf(
+	user: SessionUser,
+	row: ({ organisationId: number; status: string } & ReaderFields) | undefined
+): RequestReader {
 	const generation =
 		row?.generation === null || row?.generation === undefined ? null : toNumber(row.generation);
 	if (!row || row.status !== 'active') return { reader: null, grantsEnded: false, generation };
@@ -64,23 +72,45 @@ export async function readerForRequest(
 	};
 }
 
+interface ReaderFields {
+	level: unknown;
+	compartmentIds: unknown;
+	home: unknown;
+	ended: unknown;
+	generation: unknown;
+}
+
+/**
+ * The reader's columns for a statement on `account` (and `session`, when `sessionStart` is the
+ * session's own start): the same subqueries whether read alone or with the session.
+ */
+function readerColumns(executor: Executor, accountId: SQLWrapper, sessionStart?: SQLWrapper) {
+	const { level, compartmentIds } = accessSubqueries(sql`${account.id}`);
+	const ended = sessionStart
+		? sql`exists(${expiredDuring(executor, accountId, sessionStart)})`
+		: sql`false`;
+	return {
+		level: sql<unknown>`${level}`,
+		compartmentIds: sql<unknown>`${compartmentIds}`,
+		home: sql<unknown>`(select ${organisation.id} from ${organisation} where ${organisation.isHome}
+			order by ${organisation.id} limit 1)`,
+		ended: sql<unknown>`${ended}`,
+		generation: sql<unknown>`(select generation from vault_generation where id = 1)`
+	};
+}
+
 /** The statement of `readerForRequest`, with or without the check on grants ended in session. */
 function buildReaderLookup(executor: Executor, sinceSessionStart: boolean) {
 	const accountId = sql.placeholder('accountId');
-	const { level, compartmentIds } = accessSubqueries(sql`${account.id}`);
-	const ended = sinceSessionStart
-		? sql`exists(${expiredDuring(executor, accountId, sql.placeholder('sessionStart'))})`
-		: sql`false`;
 	return executor
 		.select({
 			organisationId: account.organisationId,
 			status: account.status,
-			level: sql<unknown>`${level}`,
-			compartmentIds: sql<unknown>`${compartmentIds}`,
-			home: sql<unknown>`(select ${organisation.id} from ${organisation} where ${organisation.isHome}
-				order by ${organisation.id} limit 1)`,
-			ended: sql<unknown>`${ended}`,
-			generation: sql<unknown>`(select generation from vault_generation where id = 1)`
+			reader: readerColumns(
+				executor,
+				accountId,
+				sinceSessionStart ? sql.placeholder('sessionStart') : undefined
+			)
 		})
 		.from(account)
 		.where(eq(account.id, accountId))
@@ -89,6 +119,42 @@ function buildReaderLookup(executor: Executor, sinceSessionStart: boolean) {
 
 const readerLookup = builtOnce((executor) => buildReaderLookup(executor, false));
 const readerSinceLookup = builtOnce((executor) => buildReaderLookup(executor, true));
+
+/**
+ * The session lookup of every request with the reader's columns added (`sessions.validate`'s
+ * `lookup`), so that a vault request reads its session and its reader in one statement: the
+ * grants ended "during the session" are those after this session's own start.
+ */
+const sessionAndReader = builtOnce((executor) =>
+	executor
+		.select({
+			...sessions.sessionLookupColumns,
+			reader: readerColumns(executor, account.id, session.createdAt)
+		})
+		.from(session)
+		.innerJoin(account, eq(account.id, session.accountId))
+		.where(eq(session.id, sql.placeholder('id')))
+		.limit(1)
+		.prepare('session_reader_lookup')
+);
+
+export const lookupSessionWithReader = (executor: Executor, id: string) =>
+	sessionAndReader(executor).execute({ id });
+
+/**
+ * What `readerForRequest` would answer, from the extra columns of `lookupSessionWithReader` as
+ * `sessions.validate` returns them (only for an active account's live session).
+ */
+export function requestReaderFromSession(
+	user: SessionUser,
+	extra: { reader: ReaderFields }
+): RequestReader {
+	return requestReaderOf(user, {
+		organisationId: user.organisationId,
+		status: 'active',
+		...extra.reader
+	});
+}
 
 /** An integer[] as postgres.js (an array) or PGlite (an array, or '{1,2}' text) returns it. */
 function intList(value: unknown): number[] {
