@@ -30,10 +30,11 @@ export interface DatabaseHandle {
 	kind: 'postgres' | 'pglite';
 	db: Database;
 	/**
-	 * For the fixed lookups by key that every request makes (its session, its reader): on
-	 * PostgreSQL a second, small pool whose connections keep PostgreSQL's own choice of plan, so
-	 * these statements are planned once per connection instead of on every request (see
-	 * `openDatabase`). The same database, read outside any transaction; on PGlite `db` itself.
+	 * For the fixed lookups by key that every request makes (its session with its reader, and a
+	 * cached list page's re-read by id): on PostgreSQL a second, small pool whose connections
+	 * keep PostgreSQL's own choice of plan, so these statements are planned once per connection
+	 * instead of on every request (see `openDatabase`). Only statements whose generic plan is
+	 * safe belong here. The same database, read outside any transaction; on PGlite `db` itself.
 	 */
 	lookups: Database;
 	close(): Promise<void>;
@@ -134,10 +135,11 @@ export async function openDatabase(
 			});
 		// Every query, planned on each execution: see namedStatements.
 		const client = pool(config.poolSize, 'force_custom_plan');
-		// The session and reader lookups: one shape each, a primary key and a few small grant
-		// subqueries, for which the generic plan PostgreSQL settles on after five executions is
-		// the same plan. Planning them on every request cost more than running them (on the
-		// vault benchmark, about 0.3 and 0.7 ms of the server's CPU against 0.05 and 0.1).
+		// The session and reader lookups (a primary key and a few small grant subqueries) and the
+		// re-read of a cached page (rows by primary key, fenced: see buildPageReread), for which
+		// the generic plan PostgreSQL settles on after five executions is the right plan.
+		// Planning them on every request cost more than running them (on the vault benchmark,
+		// about 0.3, 0.7 and 0.45 ms of the server's CPU against 0.05, 0.1 and 0.3).
 		const lookupClient = pool(Math.max(2, Math.ceil(config.poolSize / 2)), 'auto');
 		const db = drizzlePostgres(namedStatements(client), { schema }) as unknown as Database;
 		const lookups = drizzlePostgres(namedStatements(lookupClient), {
