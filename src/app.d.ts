@@ -1,5 +1,5 @@
 import type { SessionUser, SessionRecord } from '$lib/server/auth/types';
-import type { RequestReader } from '$lib/server/vault/reader';
+import type { SessionReaderColumns } from '$lib/server/vault/reader';
 
 declare global {
 	namespace App {
@@ -13,10 +13,10 @@ declare global {
 			user: SessionUser | null;
 			session: SessionRecord | null;
 			/**
-			 * The vault access read with the session (`authenticate`), for the vault guard to take
-			 * once; absent without a session, and after the guard has taken it.
+			 * The columns of the vault access read with the session (`authenticate`), for the vault
+			 * guard to take once; absent without a session, and after the guard has taken them.
 			 */
-			vaultReader?: RequestReader;
+			vaultReader?: SessionReaderColumns;
 		}
 	}
 }

@@ -10,7 +10,7 @@ import type { Document } from '../db/schema';
 import { open, parseId } from './documents';
 import { recordExpiredGrants } from './expired-grants';
 import { homePanel, type VaultContext } from './pages';
-import { readerForRequest } from './reader';
+import { readerForRequest, requestReaderFromSession } from './reader';
 import type { Writer } from './write-rule';
 
 type VaultEvent = Pick<RequestEvent, 'locals' | 'url' | 'request'>;
@@ -36,8 +36,8 @@ async function readerFor(
 	const taken = event.locals.vaultReader;
 	event.locals.vaultReader = undefined;
 	const found =
-		taken && (taken.reader === null || taken.reader.access.accountId === user.id)
-			? taken
+		taken?.accountId === user.id
+			? requestReaderFromSession(user, taken)
 			: await readerForRequest(getLookupDb(), user, sessionStart);
 	if (found.grantsEnded) {
 		await recordExpiredGrants(getDb(), user, sessionStart, audit.contextOf(event));

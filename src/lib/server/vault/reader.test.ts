@@ -160,18 +160,48 @@ describe('readerForRequest', () => {
 		await authenticate({ event, resolve: async () => new Response('ok') });
 		expect(event.locals.user?.id).toBe(person.id);
 		const expected = await readerForRequest(world.db, person.user, event.locals.session!.createdAt);
-		expect(event.locals.vaultReader).toEqual(expected);
+		const read = event.locals.vaultReader!;
+		expect(read.accountId).toBe(person.id);
+		expect(requestReaderFromSession(person.user, read)).toEqual(expected);
 
 		// The guard uses what was read with the session (marked here), once.
-		event.locals.vaultReader = { ...expected, generation: -42 };
+		event.locals.vaultReader = { ...read, reader: { ...read.reader, generation: -42 } };
 		expect((await requireVaultUser(event as RequestEvent)).generation).toBe(-42);
 		expect(event.locals.vaultReader).toBeUndefined();
 		expect((await requireVaultUser(event as RequestEvent)).generation).toBe(expected.generation);
-		// One read for someone else is never used.
-		const other = await readerForRequest(world.db, people[2]!.user, undefined);
-		event.locals.vaultReader = { ...other, generation: -7 };
+		// Columns read for someone else are never used.
+		event.locals.vaultReader = {
+			accountId: people[2]!.id,
+			reader: { ...read.reader, level: 4, generation: -7 }
+		};
 		const vault = await requireVaultUser(event as RequestEvent);
 		expect(vault.generation).toBe(expected.generation);
 		expect(vault.reader.access.accountId).toBe(person.id);
+	});
+
+	it('lets a request outside the vault through when the vault cannot make an access', async () => {
+		// Without a home organisation no vault access can be made: the vault guard fails, as it
+		// always did, but authenticate does not, so administrators can still reach their pages.
+		const person = people[1]!;
+		const { token } = await sessions.create(world.db, { accountId: person.id, mfaVerified: true });
+		const event = requestEvent({ user: null, path: '/admin/reference' });
+		event.cookies = { get: (name: string) => (name === 'session' ? token : undefined) } as Cookies;
+		const [home] = await world.db
+			.update(organisation)
+			.set({ isHome: false })
+			.where(eq(organisation.isHome, true))
+			.returning({ id: organisation.id });
+		try {
+			await authenticate({ event, resolve: async () => new Response('ok') });
+			expect(event.locals.user?.id).toBe(person.id);
+			await expect(requireVaultUser(event as RequestEvent)).rejects.toThrow(
+				'No home organisation is configured'
+			);
+		} finally {
+			await world.db
+				.update(organisation)
+				.set({ isHome: true })
+				.where(eq(organisation.id, home!.id));
+		}
 	});
 });

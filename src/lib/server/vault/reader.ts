@@ -141,6 +141,12 @@ const sessionAndReader = builtOnce((executor) =>
 export const lookupSessionWithReader = (executor: Executor, id: string) =>
 	sessionAndReader(executor).execute({ id });
 
+/** The reader's columns as `lookupSessionWithReader` read them, with whose they are. */
+export interface SessionReaderColumns {
+	accountId: number;
+	reader: ReaderFields;
+}
+
 /**
  * What `readerForRequest` would answer, from the extra columns of `lookupSessionWithReader` as
  * `sessions.validate` returns them (only for an active account's live session).
