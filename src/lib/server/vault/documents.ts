@@ -10,6 +10,7 @@ import {
 	type DocumentStatus,
 	type DocumentVersion
 } from '../db/schema';
+import { accessSignature, BoundedCache, filtersSignature, LIST_CACHE_TTL_MS } from './list-cache';
 import { escapeLike, normaliseForSearch, queryTerms, termTokens } from './search-text';
 
 /** Why a document was not served; kept in the audit details, never shown to the reader. */
@@ -444,26 +445,12 @@ function buildPageReread(executor: Executor, access: Access, filters: DocumentFi
 		.where(and(filterSql(access, filters), sql`${document.id} = "page"."id"`))
 		.limit(1)
 		.as('item');
+	// The outer query selects the subquery's columns under the same names as `itemColumns`.
+	const fields = Object.fromEntries(
+		Object.keys(columns).map((name) => [name, item[name as keyof typeof columns]])
+	) as { [K in keyof typeof columns]: (typeof item)[K] };
 	return executor
-		.select({
-			id: item.id,
-			kind: item.kind,
-			title: item.title,
-			summary: item.summary,
-			levelRank: item.levelRank,
-			compartmentIds: item.compartmentIds,
-			releaseOrgIds: item.releaseOrgIds,
-			originatorOrgId: item.originatorOrgId,
-			authorId: item.authorId,
-			authorName: item.authorName,
-			status: item.status,
-			tags: item.tags,
-			createdAt: item.createdAt,
-			updatedAt: item.updatedAt,
-			score: item.score,
-			cursorTs: item.cursorTs,
-			snippet: item.snippet
-		})
+		.select(fields)
 		.from(sql`unnest(${sql.placeholder('ids')}::integer[]) with ordinality as "page"("id", "ord")`)
 		.crossJoinLateral(item)
 		.orderBy(sql`"page"."ord"`)
@@ -472,27 +459,25 @@ function buildPageReread(executor: Executor, access: Access, filters: DocumentFi
 
 type PageReread = ReturnType<typeof buildPageReread>;
 const REREADS_KEPT = 200;
-const rereads = new WeakMap<Executor, Map<string, PageReread>>();
+const rereads = new WeakMap<Executor, BoundedCache<PageReread>>();
 
 /**
- * `buildPageReread`, built once per executor, access and filters and kept (the last
- * `REREADS_KEPT` used): building it cost the app more time than the database took to run it.
+ * `buildPageReread`, built once per executor and per access and filters as the list cache keys
+ * them (the same signatures give the same WHERE clause), and kept like a list cache entry:
+ * building it cost the app more time than the database took to run it.
  */
 function pageReread(executor: Executor, access: Access, filters: DocumentFilters): PageReread {
 	let built = rereads.get(executor);
 	if (!built) {
-		built = new Map();
+		built = new BoundedCache<PageReread>(REREADS_KEPT, LIST_CACHE_TTL_MS);
 		rereads.set(executor, built);
 	}
-	const key = JSON.stringify([access, filters]);
+	const key = `${accessSignature(access)}|${filtersSignature(filters)}`;
 	let query = built.get(key);
-	if (query) {
-		built.delete(key); // most recently used last: the first key is the one to drop
-	} else {
+	if (!query) {
 		query = buildPageReread(executor, access, filters);
-		if (built.size >= REREADS_KEPT) built.delete(built.keys().next().value!);
+		built.set(key, query);
 	}
-	built.set(key, query);
 	return query;
 }
 

@@ -369,6 +369,8 @@ describe('the list cache', () => {
 				{ q: '宇宙' },
 				{ q: 'memo 1', tag: 'sda' },
 				{ levels: [0, 1], status: 'published' as const },
+				// The same WHERE clause as the filters above: it runs the statement built for them.
+				{ levels: [1, 0], status: 'published' as const },
 				{ authorId: access.accountId }
 			]) {
 				const page = await documents.list(world.db, access, filters);
