@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { authorize } from './authorize';
 import { bodyLimit, UPLOAD_ROUTE_IDS } from './body-limit';
 import { crossSiteGuard } from './cross-site';
+import { getLocale, getUrlOrigin } from '$lib/paraglide/runtime';
 import { i18n } from './i18n';
 import { readJson } from './json';
 import { requestId } from './request-id';
@@ -141,6 +142,46 @@ describe('i18n', () => {
 		});
 		expect(locale).toBe('ja');
 		expect(await response.text()).toBe(String(4 * 1024 * 1024));
+	});
+
+	it('takes the cookie, then Accept-Language, then English, and scopes it to the request', async () => {
+		const cases: [Record<string, string>, string][] = [
+			[{ cookie: 'session=x; locale=ja' }, 'ja'],
+			[{ cookie: 'locale=en', 'accept-language': 'ja' }, 'en'],
+			[{ cookie: 'locale=fr', 'accept-language': 'ja-JP,ja;q=0.9,en;q=0.8' }, 'ja'],
+			[{ 'accept-language': 'de-DE,fr;q=0.5' }, 'en'],
+			[{}, 'en']
+		];
+		// Concurrent requests each see their own language, across awaits.
+		const seen = await Promise.all(
+			cases.map(async ([headers]) => {
+				const request = new Request('https://intranet.example/documents', { headers });
+				let inside = '';
+				let html = '';
+				let origin = '';
+				await i18n({
+					event: eventFor(request, '/(app)/documents'),
+					resolve: async (_event, opts) => {
+						await new Promise((resolve) => setTimeout(resolve, 5));
+						inside = getLocale();
+						origin = getUrlOrigin();
+						html = opts!.transformPageChunk!({
+							html: '<html lang="%paraglide.lang%">',
+							done: true
+						}) as string;
+						return new Response('ok');
+					}
+				});
+				return { inside, html, origin };
+			})
+		);
+		expect(seen).toEqual(
+			cases.map(([, locale]) => ({
+				inside: locale,
+				html: `<html lang="${locale}">`,
+				origin: 'https://intranet.example'
+			}))
+		);
 	});
 });
 

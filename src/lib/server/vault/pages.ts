@@ -39,6 +39,15 @@ export interface Option {
 	count?: number;
 }
 
+/** A facet value and how many readable documents have it. */
+export interface FacetCount {
+	value: string;
+	count: number;
+}
+
+/** What a list entry's badge shows (the page's data is serialised into every list page). */
+export type BadgeMarking = Pick<Marking, 'text' | 'colour' | 'textColour'>;
+
 export interface ListEntry {
 	id: number;
 	kind: DocumentKind;
@@ -49,7 +58,7 @@ export interface ListEntry {
 	updatedAt: Date;
 	authorName: string;
 	originator: string;
-	marking: Marking;
+	marking: BadgeMarking;
 	snippet: { text: string; hit: boolean }[];
 }
 
@@ -57,6 +66,7 @@ const orgCode = (refs: References, id: number) =>
 	refs.organisations.find((o) => o.id === id)?.code ?? String(id);
 
 function entryOf(item: documents.ListItem, refs: References, locale: MarkingLocale): ListEntry {
+	const { text, colour, textColour } = markingOf(item, refs, locale);
 	return {
 		id: item.id,
 		kind: item.kind,
@@ -67,7 +77,7 @@ function entryOf(item: documents.ListItem, refs: References, locale: MarkingLoca
 		updatedAt: item.updatedAt,
 		authorName: item.authorName,
 		originator: orgCode(refs, item.originatorOrgId),
-		marking: markingOf(item, refs, locale),
+		marking: { text, colour, textColour },
 		snippet: item.snippet
 	};
 }
@@ -202,10 +212,7 @@ export async function listPage(ctx: VaultContext, input: ListInput) {
 		}
 	});
 	const locale = ctx.locale;
-	const levelLabel = (rank: number) => {
-		const ref = refs.levels.find((l) => l.rank === rank);
-		return ref ? levelName(ref, locale) : String(rank);
-	};
+	const counted = (value: string, count: number): FacetCount => ({ value, count });
 	const compartmentCode = (id: number) =>
 		refs.compartments.find((c) => c.id === id)?.code ?? String(id);
 	return {
@@ -213,24 +220,12 @@ export async function listPage(ctx: VaultContext, input: ListInput) {
 		nextCursor: page.nextCursor,
 		total,
 		facets: {
-			levels: facets.levels.map((f) => ({
-				value: String(f.rank),
-				label: levelLabel(f.rank),
-				count: f.count
-			})),
-			compartments: facets.compartments.map((f) => ({
-				value: compartmentCode(f.id),
-				label: compartmentCode(f.id),
-				count: f.count
-			})),
-			originators: facets.originators.map((f) => ({
-				value: orgCode(refs, f.id),
-				label: orgCode(refs, f.id),
-				count: f.count
-			})),
-			kinds: facets.kinds.map((f) => ({ value: f.kind, label: f.kind, count: f.count })),
-			statuses: facets.statuses.map((f) => ({ value: f.status, label: f.status, count: f.count })),
-			tags: facets.tags.map((f) => ({ value: f.tag, label: f.tag, count: f.count }))
+			levels: facets.levels.map((f) => counted(String(f.rank), f.count)),
+			compartments: facets.compartments.map((f) => counted(compartmentCode(f.id), f.count)),
+			originators: facets.originators.map((f) => counted(orgCode(refs, f.id), f.count)),
+			kinds: facets.kinds.map((f) => counted(f.kind, f.count)),
+			statuses: facets.statuses.map((f) => counted(f.status, f.count)),
+			tags: facets.tags.map((f) => counted(f.tag, f.count))
 		},
 		options: {
 			levels: refs.levels.map((l) => ({ value: String(l.rank), label: levelName(l, locale) })),
