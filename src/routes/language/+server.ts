@@ -1,16 +1,13 @@
 import { redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import { cookieMaxAge, cookieName, locales } from '$lib/paraglide/runtime';
+import { safePath } from '$lib/server/auth/next';
 import type { RequestHandler } from './$types';
 
 const languageForm = z.object({
 	locale: z.enum(locales),
-	// Only a same-site path: an absolute or protocol-relative URL would be an open redirect.
-	redirectTo: z
-		.string()
-		.max(2000)
-		.regex(/^\/(?![/\\])/)
-		.catch('/')
+	// Only a path on this site (see safePath): anything else would be an open redirect.
+	redirectTo: z.string().transform(safePath).catch('/')
 });
 
 export const POST: RequestHandler = async ({ request, cookies }) => {

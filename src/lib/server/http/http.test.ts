@@ -5,6 +5,7 @@ import { authorize } from './authorize';
 import { bodyLimit, UPLOAD_ROUTE_IDS } from './body-limit';
 import { crossSiteGuard } from './cross-site';
 import { getLocale, getUrlOrigin } from '$lib/paraglide/runtime';
+import { POST as switchLanguage } from '../../../routes/language/+server';
 import { i18n } from './i18n';
 import { readJson } from './json';
 import { requestId } from './request-id';
@@ -274,5 +275,47 @@ describe('requestId', () => {
 		const response = await requestId({ event, resolve: async () => new Response('ok') });
 		expect(event.locals.clientIp).toBe('192.0.2.1');
 		expect(response.headers.get('x-request-id')).toBe(event.locals.requestId);
+	});
+});
+
+describe('the language switch', () => {
+	async function locationAfter(redirectTo: string) {
+		const body = new URLSearchParams({ locale: 'ja', redirectTo });
+		const set: string[] = [];
+		const event = {
+			request: new Request('http://x/language', { method: 'POST', body }),
+			cookies: { set: (name: string, value: string) => set.push(`${name}=${value}`) }
+		} as unknown as Parameters<typeof switchLanguage>[0];
+		try {
+			await switchLanguage(event);
+		} catch (thrown) {
+			const { status, location } = thrown as { status: number; location: string };
+			expect(status).toBe(303);
+			expect(set).toEqual(['locale=ja']);
+			return location;
+		}
+		throw new Error('no redirect');
+	}
+
+	it('returns to the page it came from, the sign-in page included', async () => {
+		expect(await locationAfter('/documents?q=%E5%AE%87&level=2')).toBe(
+			'/documents?q=%E5%AE%87&level=2'
+		);
+		expect(await locationAfter('/sign-in?next=%2Fdocuments')).toBe('/sign-in?next=%2Fdocuments');
+	});
+
+	it.each([
+		'https://evil.example/',
+		'//evil.example/',
+		'/\\evil.example/',
+		'/\tevil',
+		'/\t/evil.example/',
+		'/\n/evil.example/',
+		'/\r\nSet-Cookie: x=1',
+		'/\u007f/evil.example',
+		'javascript:alert(1)',
+		`/${'a'.repeat(2001)}`
+	])('sends %j home instead of off the site', async (target) => {
+		expect(await locationAfter(target)).toBe('/');
 	});
 });

@@ -8,10 +8,12 @@ import { createVaultWorld, type Person, type VaultWorld } from '../../../../test
 import { GET as download } from '../../../routes/(app)/documents/[id]/download/+server';
 import { GET as preview } from '../../../routes/(app)/documents/[id]/preview/+server';
 import { POST as versionUpload } from '../../../routes/(app)/documents/[id]/versions/upload/+server';
+import { POST as newUpload } from '../../../routes/(app)/documents/upload/+server';
+import { load as versionUploadPage } from '../../../routes/(app)/documents/[id]/versions/upload/+page.server';
 import { GET as versionDownload } from '../../../routes/(app)/documents/[id]/versions/[n]/download/+server';
 import { load as viewer } from '../../../routes/(app)/documents/[id]/viewer/+page.server';
 import { loadConfig, setConfig } from '../config';
-import { auditEvent } from '../db/schema';
+import { auditEvent, document, documentVersion, pendingUpload } from '../db/schema';
 import { createFromRequest } from './upload';
 
 /**
@@ -185,5 +187,107 @@ describe('a partner organisation', () => {
 		)) as Response;
 		expect(answer.status).toBe(200);
 		expect(await answer.text()).toBe('secret text');
+	});
+});
+
+describe('a refused upload, posted to the endpoints', () => {
+	function post(
+		person: Person,
+		route: string,
+		params: Record<string, string>,
+		fields: [string, string][]
+	) {
+		const data = new FormData();
+		for (const [k, v] of fields) data.append(k, v);
+		data.append('file', new File(['refused bytes'], 'r.txt'));
+		return eventFor(person, route, params, {
+			method: 'POST',
+			body: data,
+			headers: { origin: ORIGIN }
+		});
+	}
+	const lastEvent = async (person: Person) =>
+		(
+			await world.db
+				.select()
+				.from(auditEvent)
+				.where(eq(auditEvent.actorId, person.id))
+				.orderBy(desc(auditEvent.seq))
+				.limit(1)
+		)[0]!;
+	const counts = async () => ({
+		documents: await world.db.$count(document),
+		versions: await world.db.$count(documentVersion),
+		pending: await world.db.$count(pendingUpload)
+	});
+
+	it('audits a write above the writer’s access as a denial, as a memo’s is', async () => {
+		const before = await counts();
+		const response = (await newUpload(
+			post(reader, '/documents/upload', {}, [
+				['title', 'Above me'],
+				['level', '3'],
+				['releasability', String(world.org.JISS)]
+			])
+		)) as Response;
+		expect(response.status).toBe(403);
+		expect(await response.json()).toEqual({ code: 'write_refused', detail: 'level' });
+		const event = await lastEvent(reader);
+		expect(event).toMatchObject({ action: 'document.denied', outcome: 'denied', targetId: null });
+		expect(event.details).toEqual({
+			reason: 'write:level',
+			attempted: 'document.upload',
+			documentId: null
+		});
+		expect(await counts()).toEqual(before);
+	});
+
+	it('audits a version by someone who may read the document but is not its author', async () => {
+		const before = await counts();
+		const response = (await versionUpload(
+			post(reader, `/documents/${ids.readable}/versions/upload`, { id: ids.readable! }, [])
+		)) as Response;
+		expect(response.status).toBe(403);
+		expect(await response.json()).toEqual({ code: 'not_author', detail: null });
+		const event = await lastEvent(reader);
+		expect(event).toMatchObject({ action: 'document.denied', outcome: 'denied' });
+		expect(event.details).toEqual({
+			reason: 'write:not_author',
+			attempted: 'document.version_added',
+			documentId: Number(ids.readable)
+		});
+		expect(await counts()).toEqual(before);
+	});
+
+	it('audits the version form opened by someone who is not the author', async () => {
+		const id = ids.readable!;
+		expect(
+			await outcome(versionUploadPage(eventFor(reader, `/documents/${id}/versions/upload`, { id })))
+		).toEqual({ status: 403, body: { message: 'Forbidden' } });
+		const event = await lastEvent(reader);
+		expect(event).toMatchObject({ action: 'document.denied', outcome: 'denied' });
+		expect(event.details).toMatchObject({
+			reason: 'write:not_author',
+			attempted: 'document.version_added',
+			documentId: Number(id)
+		});
+	});
+
+	it('refuses a release to an organisation that does not exist, storing nothing', async () => {
+		const before = await counts();
+		const seqBefore = (await lastEvent(author))?.seq;
+		const response = (await newUpload(
+			post(author, '/documents/upload', {}, [
+				['title', 'Released to a future organisation'],
+				['level', '0'],
+				['releasability', String(world.org.JISS)],
+				['releasability', '987654']
+			])
+		)) as Response;
+		expect(response.status).toBe(400);
+		expect(await response.json()).toEqual({ code: 'invalid', detail: 'releasability' });
+		expect(await counts()).toEqual(before);
+		// A malformed form is not a write-rule refusal: nothing to audit.
+		expect((await lastEvent(author))?.seq).toBe(seqBefore);
 	});
 });

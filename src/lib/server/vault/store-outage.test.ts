@@ -173,7 +173,11 @@ describe('the object store going away mid-upload', () => {
 		expect(error.code).toBe('storage_unavailable');
 
 		// What the endpoint answers: a clear code, no stack, nothing of the store's address.
-		const response = errorResponse(error);
+		const response = await errorResponse(error, {
+			context: context(),
+			attempted: 'document.upload',
+			documentId: null
+		});
 		expect(response.status).toBe(503);
 		const body = await response.text();
 		expect(JSON.parse(body)).toEqual({ code: 'storage_unavailable', detail: null });

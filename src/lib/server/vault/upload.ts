@@ -2,6 +2,7 @@ import { asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { pipeline, type Readable } from 'node:stream';
 import { z } from 'zod';
 import * as audit from '../audit';
+import type { AuditAction, AuditContext } from '../audit';
 import type { SessionUser } from '../auth/types';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
@@ -322,11 +323,13 @@ export async function createFromRequest({
 			const values = parseDocumentFields(fields);
 			// Checked before a single byte is stored, and again when the document is written.
 			assertCanWrite(await writerOf(db, user), writeTarget(values, user));
+			await assertKnownOrganisations(db, values.releasability);
 			return values;
 		},
 		async (values, stored) =>
 			db.transaction(async (tx) => {
 				assertCanWrite(await writerOf(tx, user), writeTarget(values, user));
+				await assertKnownOrganisations(tx, values.releasability);
 				const [created] = await tx
 					.insert(document)
 					.values({
@@ -376,6 +379,21 @@ export async function createFromRequest({
 			}),
 		user.id
 	);
+}
+
+/**
+ * Release to organisations that exist: an unknown id would otherwise release the document to
+ * whichever organisation is later created with that id. Compartments need no such check: the
+ * write rule already refuses one the writer does not hold.
+ */
+async function assertKnownOrganisations(executor: Executor, ids: number[]): Promise<void> {
+	const wanted = [...new Set(ids)];
+	if (wanted.length === 0) return;
+	const found = await executor
+		.select({ id: organisation.id })
+		.from(organisation)
+		.where(inArray(organisation.id, wanted));
+	if (found.length !== wanted.length) throw new UploadError('invalid', 'releasability');
 }
 
 function writeTarget(values: DocumentFields, user: SessionUser) {
@@ -525,9 +543,34 @@ export function sameOrigin(request: Request, url: URL): boolean {
 	return site === null || site === 'same-origin';
 }
 
-/** The JSON answer of an upload endpoint for a refusal; anything unexpected is rethrown. */
-export function errorResponse(error: unknown): Response {
+/** The refusals that are the write rule's (PRODUCT.md's who-may-write), audited as denials. */
+const WRITE_RULE_REFUSALS: ReadonlySet<UploadFailure> = new Set(['write_refused', 'not_author']);
+
+/**
+ * The JSON answer of an upload endpoint for a refusal; anything unexpected is rethrown. A
+ * refusal by the write rule (above the writer's access, not the author, an archived document)
+ * is first audited as a denial, as the memo forms' refusals are (`pages.attempt`); if that
+ * audit event cannot be written the request fails instead.
+ */
+export async function errorResponse(
+	error: unknown,
+	audited: { context: AuditContext; attempted: AuditAction; documentId: number | null }
+): Promise<Response> {
 	if (!(error instanceof UploadError)) throw error;
+	if (WRITE_RULE_REFUSALS.has(error.code)) {
+		const { context, attempted, documentId } = audited;
+		await audit.record({
+			...context,
+			action: 'document.denied',
+			outcome: 'denied',
+			target: documentId === null ? null : { type: 'document', id: documentId },
+			details: {
+				reason: `write:${error.code === 'not_author' ? 'not_author' : (error.detail ?? 'refused')}`,
+				attempted,
+				documentId
+			}
+		});
+	}
 	// The body may be partly unread: the connection cannot carry another request.
 	return json(
 		{ code: error.code, detail: error.detail ?? null },

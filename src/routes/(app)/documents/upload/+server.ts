@@ -9,14 +9,11 @@ export const POST: RequestHandler = async (event) => {
 	if (!upload.sameOrigin(event.request, event.url)) {
 		return json({ code: 'origin' }, { status: 403, headers: { Connection: 'close' } });
 	}
+	const context = audit.contextOf(event);
 	try {
-		const id = await upload.createFromRequest({
-			request: event.request,
-			user,
-			context: audit.contextOf(event)
-		});
+		const id = await upload.createFromRequest({ request: event.request, user, context });
 		return json({ id, url: `/documents/${id}` }, { status: 201 });
 	} catch (error) {
-		return upload.errorResponse(error);
+		return upload.errorResponse(error, { context, attempted: 'document.upload', documentId: null });
 	}
 };

@@ -15,16 +15,21 @@ export const POST: RequestHandler = async (event) => {
 	if (!upload.sameOrigin(event.request, event.url)) {
 		return json({ code: 'origin' }, { status: 403, headers: { Connection: 'close' } });
 	}
+	const context = audit.contextOf(event);
 	try {
 		const version = await upload.addVersionFromRequest({
 			request: event.request,
 			user,
-			context: audit.contextOf(event),
+			context,
 			document
 		});
 		return json({ version, url: `/documents/${document.id}` }, { status: 201 });
 	} catch (caught) {
 		if (caught instanceof FileNotFoundError) error(404, 'Not Found');
-		return upload.errorResponse(caught);
+		return upload.errorResponse(caught, {
+			context,
+			attempted: 'document.version_added',
+			documentId: document.id
+		});
 	}
 };
