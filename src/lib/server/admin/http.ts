@@ -44,12 +44,41 @@ export async function parseForm<S extends z.ZodType>(
 	return { ok: false, failure: fail(400, { code, fields }) };
 }
 
-/** Runs a domain call, turning its expected refusals into form failures. */
-export async function perform<T>(run: () => Promise<T>): Promise<T | Failure> {
+/**
+ * The refusals that are the administration rules' (not a form's mistakes): acting on oneself,
+ * the two-person rule, separation of duties, the last administrator, another's request, and
+ * an actor whose administrator role went away mid-session. Each is audited as admin.denied.
+ */
+const RULE_REFUSALS: ReadonlySet<AdminErrorCode> = new Set([
+	'forbidden',
+	'self',
+	'separation_of_duties',
+	'last_administrator',
+	'not_requester'
+]);
+
+/**
+ * Runs a domain call, turning its expected refusals into form failures; a refusal by the
+ * administration rules is audited first (if that cannot be written, the request fails).
+ */
+export async function perform<T>(
+	event: Pick<RequestEvent, 'url' | 'request'>,
+	ctx: AdminContext,
+	run: () => Promise<T>
+): Promise<T | Failure> {
 	try {
 		return await run();
 	} catch (e) {
 		if (e instanceof AdminError) {
+			if (RULE_REFUSALS.has(e.code)) {
+				await audit.record({
+					...ctx.audit,
+					action: 'admin.denied',
+					outcome: 'denied',
+					target: { type: 'route', id: event.url.pathname },
+					details: { reason: e.code, method: event.request.method }
+				});
+			}
 			if (e.code === 'forbidden' || e.status === 404) error(404, 'Not Found');
 			return fail(e.status, { code: e.code });
 		}

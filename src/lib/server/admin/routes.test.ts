@@ -138,6 +138,110 @@ describe('only administrators reach the administration', () => {
 	});
 });
 
+describe('refusals by the administration rules', () => {
+	const deniedFor = (person: Person) =>
+		db
+			.select()
+			.from(auditEvent)
+			.where(and(eq(auditEvent.action, 'admin.denied'), eq(auditEvent.actorId, person.id)));
+
+	it('audits acting on oneself, approving one’s own request and a role lost mid-session', async () => {
+		const before = (await deniedFor(w.adminA)).length;
+		const own = { id: String(w.adminA.id) };
+		// A grant to oneself.
+		const self = await outcome(() =>
+			accountPage.actions.grantLevel!(
+				event(
+					w.adminA,
+					`/admin/accounts/${w.adminA.id}?/grantLevel`,
+					{ levelRank: '1', justification: 'Myself', endDate: daysFromNow(10) },
+					own
+				)
+			)
+		);
+		expect(self).toMatchObject({ status: 403, data: { code: 'self' } });
+		// Approving one's own request (the two-person rule).
+		const r = await grants.request(db, w.adminA.ctx, {
+			accountId: w.staff.id,
+			kind: 'level',
+			levelRank: 4,
+			justification: 'Needs it',
+			endDate: daysFromNow(5)
+		});
+		if (r.status !== 'pending') throw new Error('expected pending');
+		const approveOwn = await outcome(() =>
+			approvalsPage.actions.approve!(
+				event(w.adminA, '/admin/approvals?/approve', {
+					requestId: String(r.requestId),
+					comment: 'Fine by me'
+				})
+			)
+		);
+		expect(approveOwn).toMatchObject({ status: 403, data: { code: 'self' } });
+		// The session still says administrator; the database no longer does.
+		await db
+			.update(account)
+			.set({ roles: ['staff'] })
+			.where(eq(account.id, w.adminC.id));
+		try {
+			const demoted = await outcome(() =>
+				accountPage.actions.disable!(
+					event(
+						w.adminC,
+						`/admin/accounts/${w.staff.id}?/disable`,
+						{ reason: 'Leaving' },
+						{ id: String(w.staff.id) }
+					)
+				)
+			);
+			expect(demoted.status).toBe(404);
+		} finally {
+			await db
+				.update(account)
+				.set({ roles: ['administrator'] })
+				.where(eq(account.id, w.adminC.id));
+		}
+
+		const denied = (await deniedFor(w.adminA)).slice(before);
+		expect(denied.map((d) => [d.outcome, (d.details as { reason: string }).reason])).toEqual([
+			['denied', 'self'],
+			['denied', 'self']
+		]);
+		expect(denied.map((d) => d.targetId)).toEqual([
+			`/admin/accounts/${w.adminA.id}`,
+			'/admin/approvals'
+		]);
+		const forbidden = await deniedFor(w.adminC);
+		expect(forbidden.at(-1)!.details).toMatchObject({ reason: 'forbidden', method: 'POST' });
+		expect(await db.select().from(grant)).toHaveLength(0);
+		const [staffRow] = await db.select().from(account).where(eq(account.id, w.staff.id));
+		expect(staffRow!.status).toBe('active');
+		const [pending] = await db
+			.select()
+			.from(approvalRequest)
+			.where(eq(approvalRequest.id, r.requestId));
+		expect(pending!.status).toBe('pending');
+		// The other tests count requests from none.
+		await db.delete(approvalRequest).where(eq(approvalRequest.id, r.requestId));
+	});
+
+	it('does not audit a form’s own mistakes as denials', async () => {
+		const before = (await deniedFor(w.adminA)).length;
+		const result = await outcome(() =>
+			accountPage.actions.grantCompartment!(
+				event(
+					w.adminA,
+					`/admin/accounts/${w.staff.id}?/grantCompartment`,
+					{ compartmentId: String(w.sda.id), justification: '', endDate: daysFromNow(3) },
+					{ id: String(w.staff.id) }
+				)
+			)
+		);
+		expect(result.status).toBe(400);
+		expect(await deniedFor(w.adminA)).toHaveLength(before);
+	});
+});
+
 describe('fields the form did not offer', () => {
 	const path = () => `/admin/accounts/${w.staff.id}`;
 	const params = () => ({ id: String(w.staff.id) });

@@ -21,7 +21,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, decisionForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await approvals.approve(db, ctx, form.data);
 			return { done: 'approved' as const };
 		});
@@ -30,7 +30,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, decisionForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await approvals.reject(db, ctx, form.data);
 			return { done: 'rejected' as const };
 		});
@@ -39,7 +39,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, withdrawForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await approvals.withdraw(db, ctx, form.data);
 			return { done: 'withdrawn' as const };
 		});

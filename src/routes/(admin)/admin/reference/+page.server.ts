@@ -23,7 +23,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, organisationForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await reference.createOrganisation(db, ctx, form.data);
 			return { done: 'created' as const };
 		});
@@ -33,7 +33,7 @@ export const actions: Actions = {
 		const form = await parseForm(event.request, renameForm);
 		if (!form.ok) return form.failure;
 		const { id, ...names } = form.data;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await reference.renameOrganisation(db, ctx, id, names);
 			return { done: 'saved' as const };
 		});
@@ -42,7 +42,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, compartmentForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await reference.createCompartment(db, ctx, form.data);
 			return { done: 'created' as const };
 		});
@@ -52,7 +52,7 @@ export const actions: Actions = {
 		const form = await parseForm(event.request, renameForm);
 		if (!form.ok) return form.failure;
 		const { id, ...names } = form.data;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await reference.renameCompartment(db, ctx, id, names);
 			return { done: 'saved' as const };
 		});
@@ -61,7 +61,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, sensitiveForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await reference.requestSensitiveChange(db, ctx, {
 				compartmentId: form.data.id,
 				sensitive: form.data.sensitive,
@@ -75,7 +75,7 @@ export const actions: Actions = {
 		const form = await parseForm(event.request, levelForm);
 		if (!form.ok) return form.failure;
 		const { rank, ...values } = form.data;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await reference.updateLevel(db, ctx, rank, values);
 			return { done: 'saved' as const };
 		});

@@ -14,7 +14,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, attestForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await review.attest(db, ctx, form.data.grantId);
 			return { done: 'attested' as const };
 		});
@@ -23,7 +23,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, revokeForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await grants.revoke(db, ctx, form.data);
 			return { done: 'revoked' as const };
 		});

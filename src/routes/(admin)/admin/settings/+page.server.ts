@@ -14,7 +14,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, thresholdForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await settings.requestThresholdChange(db, ctx, form.data);
 			return { done: 'pending' as const };
 		});
@@ -23,7 +23,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, endDateLevelForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await settings.setEndDateLevel(db, ctx, form.data.value);
 			return { done: 'saved' as const };
 		});

@@ -39,7 +39,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, statusForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await accounts.disable(db, ctx, { accountId, reason: form.data.reason });
 			return { done: 'disabled' as const };
 		});
@@ -49,7 +49,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, statusForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await accounts.endSessions(db, ctx, { accountId, reason: form.data.reason });
 			return { done: 'sessions_ended' as const };
 		});
@@ -59,7 +59,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, statusForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await accounts.enable(db, ctx, { accountId, reason: form.data.reason });
 			return { done: 'enabled' as const };
 		});
@@ -69,7 +69,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, emptyForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await accounts.sendEnrolmentLink(db, ctx, { accountId });
 			return { done: 'link_sent' as const };
 		});
@@ -79,7 +79,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, rolesForm, ['roles']);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			const r = await accounts.changeRoles(db, ctx, { accountId, ...form.data });
 			return { done: r.status };
 		});
@@ -89,7 +89,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, organisationChangeForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await accounts.requestOrganisationChange(db, ctx, { accountId, ...form.data });
 			return { done: 'pending' as const };
 		});
@@ -99,7 +99,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, levelGrantForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			const r = await grants.request(db, ctx, {
 				accountId,
 				kind: 'level',
@@ -115,7 +115,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, compartmentGrantForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			const r = await grants.request(db, ctx, {
 				accountId,
 				kind: 'compartment',
@@ -131,7 +131,7 @@ export const actions: Actions = {
 		const accountId = idParam(event.params.id);
 		const form = await parseForm(event.request, revokeForm);
 		if (!form.ok) return form.failure;
-		return perform(async () => {
+		return perform(event, ctx, async () => {
 			await grants.revoke(db, ctx, { ...form.data, accountId });
 			return { done: 'revoked' as const };
 		});

@@ -15,7 +15,7 @@ export const actions: Actions = {
 		const { ctx, db } = await guard(event);
 		const form = await parseForm(event.request, createAccountForm, ['roles']);
 		if (!form.ok) return form.failure;
-		const result = await perform(() => accounts.create(db, ctx, form.data));
+		const result = await perform(event, ctx, () => accounts.create(db, ctx, form.data));
 		if ('accountId' in result) redirect(303, `/admin/accounts/${result.accountId}?created=1`);
 		return result;
 	}
