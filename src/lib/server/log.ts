@@ -56,7 +56,7 @@ export function serializeError(error: unknown) {
 	// own fields are not written by the standard serializer, only its message.
 	for (let e: unknown = error, depth = 0; e instanceof Error && depth <= 5; e = e.cause, depth++) {
 		if (isServerError(e)) {
-			serialized.sqlState ??= (e as { code: string }).code;
+			serialized.sqlState ??= (e as unknown as { code: string }).code;
 			break;
 		}
 	}
