@@ -7,9 +7,9 @@ import { getConfig } from '../config';
 import { getDb, type Database } from '../db';
 import { documentVersion, level, type Document, type DocumentVersion } from '../db/schema';
 import { log } from '../log';
-import { ObjectStoreUnavailableError, getObjectStore } from '../storage';
+import { ObjectStoreUnavailableError, getObjectStore, type ObjectStore } from '../storage';
 import { activeVersion, parseId } from './documents';
-import { denyVersion, WatermarkTooLargeError } from './file-access';
+import { denyVersion, WatermarkFailedError, WatermarkTooLargeError } from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
 import { BusyError, watermarkSlots } from './pdf-work';
@@ -143,6 +143,10 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 			? null
 			: parseRange(request.rangeHeader, version.size);
 	if (range === 'unsatisfiable') {
+		// Each range request is an audited read, this one included, though it is sent nothing.
+		await recordNotServed(request, version, 'range_not_satisfiable', {
+			range: (request.rangeHeader ?? '').slice(0, 100)
+		});
 		headers.set('Content-Range', `bytes */${version.size}`);
 		return { status: 416, headers, body: null };
 	}
@@ -150,7 +154,16 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	// Committed before the object is opened: no record, no byte.
 	await recordServed(request, version, range ? { range: `${range.start}-${range.end}` } : {});
 
-	const object = await getObjectStore().get(version.objectKey, range ?? undefined);
+	let object: Awaited<ReturnType<ObjectStore['get']>>;
+	try {
+		object = await getObjectStore().get(version.objectKey, range ?? undefined);
+	} catch (error) {
+		// The event above says the reader was served; they were sent nothing after all.
+		if (error instanceof ObjectStoreUnavailableError) {
+			await recordNotServed(request, version, 'storage_unavailable', {});
+		}
+		throw error;
+	}
 	// The store failing mid-body aborts the response (the client sees a short body, never a
 	// complete-looking one); the reader's audit event already says they were sent something.
 	object.body.once('error', (error) =>
@@ -191,6 +204,33 @@ function recordServed(
 		outcome: 'allowed',
 		target: { type: 'document', id: doc.id },
 		details: {
+			documentId: doc.id,
+			title: doc.title,
+			version: version.number,
+			fileName: version.fileName,
+			...extra
+		}
+	});
+}
+
+/**
+ * An attempt to read `version` that sent the reader nothing: audited as failed, with why (after
+ * a `recordServed` for the same request, it corrects that event).
+ */
+function recordNotServed(
+	request: FileRequest,
+	version: DocumentVersion,
+	reason: string,
+	extra: Record<string, unknown>
+): Promise<void> {
+	const doc = request.document;
+	return audit.record({
+		...request.context,
+		action: request.mode === 'preview' ? 'document.preview' : 'document.download',
+		outcome: 'failed',
+		target: { type: 'document', id: doc.id },
+		details: {
+			reason,
 			documentId: doc.id,
 			title: doc.title,
 			version: version.number,
@@ -258,25 +298,35 @@ async function watermarked(
 		}
 		throw error;
 	}
+	// The marked copy is made first and the read audited once it exists: the event then says
+	// what happened (served, or why not), and still comes before the first byte is sent.
 	let marked: Uint8Array;
 	try {
-		await recordServed(request, version, { watermarked: true });
-		const object = await getObjectStore().get(version.objectKey);
 		let original: Buffer;
 		try {
+			const object = await getObjectStore().get(version.objectKey);
 			original = await buffer(object.body);
 		} catch (error) {
 			// Nothing was sent yet: the store failing mid-read is the store being unavailable.
+			await recordNotServed(request, version, 'storage_unavailable', { watermarked: true });
+			if (error instanceof ObjectStoreUnavailableError) throw error;
 			throw new ObjectStoreUnavailableError('The object store stream failed', { cause: error });
 		}
 		// Loaded on first use: pdf-lib and fontkit are large, and most answers never need them.
 		const { watermarkPdf } = await import('./watermark');
-		marked = await watermarkPdf(new Uint8Array(original), {
-			name: actor.name,
-			accountId: actor.id,
-			at: new Date(),
-			timeZone: request.timeZone ?? getConfig().displayTimeZone
-		});
+		try {
+			marked = await watermarkPdf(new Uint8Array(original), {
+				name: actor.name,
+				accountId: actor.id,
+				at: new Date(),
+				timeZone: request.timeZone ?? getConfig().displayTimeZone
+			});
+		} catch (error) {
+			// An encrypted or damaged PDF: it cannot carry the reader's mark, so it is not served.
+			await recordNotServed(request, version, 'watermark_failed', { watermarked: true });
+			throw new WatermarkFailedError({ cause: error });
+		}
+		await recordServed(request, version, { watermarked: true });
 	} catch (error) {
 		release();
 		throw error;

@@ -17,6 +17,14 @@ export class WatermarkTooLargeError extends Error {
 	}
 }
 
+/** A PDF that must be watermarked but cannot be (encrypted, or too damaged for pdf-lib). */
+export class WatermarkFailedError extends Error {
+	constructor(options?: ErrorOptions) {
+		super('The PDF cannot be watermarked', options);
+		this.name = 'WatermarkFailedError';
+	}
+}
+
 /** A version number that is no version of this (readable) document: audited, then 404. */
 export async function denyVersion(
 	context: audit.AuditContext,

@@ -493,6 +493,12 @@ describe('downloads and previews', () => {
 		const bad = await ask(doc, 'download', 'bytes=20-30');
 		expect(bad.status).toBe(416);
 		expect(bad.headers.get('content-range')).toBe('bytes */10');
+		// Audited too, as a read that sent nothing.
+		expect(await lastAudit()).toMatchObject({ action: 'document.download', outcome: 'failed' });
+		expect((await lastAudit()).details).toMatchObject({
+			reason: 'range_not_satisfiable',
+			range: 'bytes=20-30'
+		});
 		const several = await ask(doc, 'download', 'bytes=0-1,3-4');
 		expect(several.status).toBe(200);
 		await readAll(several.body);

@@ -6,7 +6,7 @@ import type { Document } from '../db/schema';
 import { log } from '../log';
 import { open, type FileMode } from './download';
 import { BusyError } from './pdf-work';
-import { FileNotFoundError, WatermarkTooLargeError } from './file-access';
+import { FileNotFoundError, WatermarkFailedError, WatermarkTooLargeError } from './file-access';
 
 /** The shared body of the download and preview endpoints, after `requireReadable`. */
 export async function serveFile(
@@ -34,6 +34,8 @@ export async function serveFile(
 				caught.limit >= mb ? `${Math.floor(caught.limit / mb)} MB` : `${caught.limit} B`;
 			error(413, m.files_watermark_too_large({ limit }));
 		}
+		// Encrypted or damaged: never served unmarked; the reader is told why (audited as failed).
+		if (caught instanceof WatermarkFailedError) error(422, m.files_watermark_failed());
 		// Every watermarking slot stayed busy: a plain "try again", never an endless queue.
 		if (caught instanceof BusyError) error(503, m.files_busy());
 		// The store is down before the first byte: nothing was sent, so the reader gets a plain

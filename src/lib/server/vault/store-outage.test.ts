@@ -269,6 +269,16 @@ describe('the object store going away mid-download', () => {
 		proxy.cutNow();
 		await expect(download()).rejects.toBeInstanceOf(ObjectStoreUnavailableError);
 		proxy.restore();
+		// The read was recorded before the store was asked; a second event says nothing was sent.
+		const [served, failed] = await world.db
+			.select()
+			.from(auditEvent)
+			.orderBy(desc(auditEvent.seq))
+			.limit(2)
+			.then((rows) => rows.reverse());
+		expect(served).toMatchObject({ action: 'document.download', outcome: 'allowed' });
+		expect(failed).toMatchObject({ action: 'document.download', outcome: 'failed' });
+		expect(failed!.details).toMatchObject({ reason: 'storage_unavailable', documentId: id });
 	});
 
 	it('serves the whole file again once the store is back', async () => {

@@ -280,6 +280,43 @@ describe('a PDF at CONFIDENTIAL or above', () => {
 	});
 });
 
+describe('an encrypted PDF at CONFIDENTIAL', () => {
+	/** A PDF whose trailer declares it encrypted, which pdf-lib refuses to edit. */
+	async function encryptedPdf() {
+		const plain = Buffer.from(
+			await (await PDFDocument.load(await samplePdf(1))).save({ useObjectStreams: false })
+		).toString('latin1');
+		const marked = plain.replace(
+			/trailer\s*<</,
+			'trailer\n<<\n/Encrypt << /Filter /Standard /V 1 /R 2 /O (0123456789abcdef) /U (0123456789abcdef) /P -4 >>'
+		);
+		expect(marked).not.toBe(plain);
+		return new Uint8Array(Buffer.from(marked, 'latin1'));
+	}
+
+	it('is never served unmarked: the reader is told why and the attempt is audited as failed', async () => {
+		const id = await upload('2', 'locked.pdf', await encryptedPdf());
+		for (const [mode, call] of [
+			['document.download', () => download(eventFor(reader, `/documents/${id}/download`, { id }))],
+			['document.preview', () => preview(eventFor(reader, `/documents/${id}/preview`, { id }))]
+		] as const) {
+			const refused = await refusal(call());
+			expect(refused.status).toBe(422);
+			expect(refused.body.message).toContain('cannot carry your watermark');
+			const event = await lastEvent();
+			expect(event).toMatchObject({ action: mode, outcome: 'failed', actorId: reader.id });
+			expect(event.details).toMatchObject({
+				reason: 'watermark_failed',
+				documentId: Number(id),
+				watermarked: true
+			});
+			// No event claims it was served.
+			const served = await world.db.select().from(auditEvent).where(eq(auditEvent.targetId, id));
+			expect(served.filter((e) => e.outcome === 'allowed' && e.action === mode)).toEqual([]);
+		}
+	});
+});
+
 describe('files that are not marked', () => {
 	it('serves a RESTRICTED PDF byte for byte as stored', async () => {
 		const id = ids.restricted!;
