@@ -22,6 +22,32 @@ const httpServer = server.server;
 // Node reads this on each of its periodic connection checks, so setting it once the server
 // exists (it begins listening only after this module has run) takes effect for every request.
 httpServer.requestTimeout = 0;
+// An upload refused before its body was read (401 to a stranger, 403 for a bad Origin, any
+// refusal) is an ordinary request again: Node goes on reading and discarding its body to keep
+// the connection alive, so without this a body dripping in a byte at a time would hold the
+// connection for ever. It gets what every other request gets, REQUEST_TIMEOUT from its start to
+// arrive whole (a client still sending a small body just after the answer is not cut short).
+if (requestTimeoutMs > 0) {
+	httpServer.on('request', (request, response) => {
+		if (request.method !== 'POST' || !UPLOAD_PATH.test(pathOf(request.url))) return;
+		const started = Date.now();
+		response.once('finish', () => {
+			if (request.complete) return;
+			const socket = request.socket;
+			const timer = setTimeout(
+				() => {
+					if (!request.complete) socket.destroy();
+				},
+				Math.max(0, started + requestTimeoutMs - Date.now())
+			);
+			timer.unref();
+			const clear = () => clearTimeout(timer);
+			request.once('end', clear);
+			socket.once('close', clear);
+		});
+	});
+}
+
 if (requestTimeoutMs > 0) {
 	httpServer.on('request', (request, response) => {
 		if (request.complete) return;

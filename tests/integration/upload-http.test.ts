@@ -294,6 +294,46 @@ describe('uploads through the built app', () => {
 		expect(result.after).toBeLessThan(REQUEST_TIMEOUT_S * 1000 + 5000);
 	}, 60_000);
 
+	it('closes the connection of a refused upload whose body still drips in, signed in or not', async () => {
+		// The upload routes have no request timeout (server.js): a refusal must not leave the
+		// connection open to be fed a byte at a time for ever; it gets the ordinary one.
+		for (const signedIn of [false, true]) {
+			const request = http.request(`${origin}/documents/upload`, {
+				method: 'POST',
+				headers: {
+					// Signed in: refused for its Origin; signed out: refused before anything is read.
+					origin: signedIn ? 'https://evil.example' : origin,
+					...(signedIn ? { cookie } : {}),
+					accept: 'application/json',
+					'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+					'transfer-encoding': 'chunked'
+				}
+			});
+			const started = Date.now();
+			let status = 0;
+			let closedAfter = -1;
+			request.on('response', (response) => {
+				status = response.statusCode ?? 0;
+				response.resume();
+			});
+			request.on('error', () => {});
+			request.on('socket', (socket) =>
+				socket.on('close', () => (closedAfter = Date.now() - started))
+			);
+			request.write(head('drip.txt'));
+			// A byte every 200 ms for up to three times the request timeout.
+			while (closedAfter < 0 && Date.now() - started < REQUEST_TIMEOUT_S * 3000) {
+				await new Promise((r) => setTimeout(r, 200));
+				if (closedAfter < 0) request.write('x');
+			}
+			request.destroy();
+			expect(status).toBe(signedIn ? 403 : 401);
+			expect(closedAfter, 'the server kept the connection open').toBeGreaterThanOrEqual(0);
+			expect(closedAfter).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_S * 1000 - 100);
+			expect(closedAfter).toBeLessThan(REQUEST_TIMEOUT_S * 1000 + 1500);
+		}
+	}, 60_000);
+
 	it('refuses a cross-site upload by its Origin', async () => {
 		const data = new FormData();
 		data.append('file', new File(['x'], 'x.txt'));
