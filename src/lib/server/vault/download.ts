@@ -9,7 +9,12 @@ import { documentVersion, level, type Document, type DocumentVersion } from '../
 import { log } from '../log';
 import { ObjectStoreUnavailableError, getObjectStore, type ObjectStore } from '../storage';
 import { activeVersion, parseId } from './documents';
-import { denyVersion, WatermarkFailedError, WatermarkTooLargeError } from './file-access';
+import {
+	denyVersion,
+	recordView,
+	WatermarkFailedError,
+	WatermarkTooLargeError
+} from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
 import { BusyError, watermarkSlots } from './pdf-work';
@@ -384,6 +389,7 @@ const MARKED_CHUNK = 256 * 1024;
 export async function describe(context: audit.AuditContext, doc: Document) {
 	const version = await activeVersion(getDb(), doc.id);
 	if (!version) return denyVersion(context, doc, undefined, 'document.preview');
+	await recordView(context, doc, 'viewer', version.number);
 	return {
 		version: {
 			number: version.number,

@@ -47,3 +47,22 @@ export async function denyVersion(
 	});
 	throw new FileNotFoundError();
 }
+
+/**
+ * A page other than the document's own that shows it (the edit, reclassify and new-version
+ * forms): a read like any other, audited with what it was for before the page is served.
+ */
+export function recordView(
+	context: audit.AuditContext,
+	doc: Pick<Document, 'id' | 'title'>,
+	purpose: 'edit' | 'reclassify' | 'version_upload' | 'viewer',
+	version: number | null
+): Promise<void> {
+	return audit.record({
+		...context,
+		action: 'document.view',
+		outcome: 'allowed',
+		target: { type: 'document', id: doc.id },
+		details: { documentId: doc.id, title: doc.title, version, purpose }
+	});
+}

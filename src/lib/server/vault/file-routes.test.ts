@@ -9,6 +9,7 @@ import { GET as download } from '../../../routes/(app)/documents/[id]/download/+
 import { GET as preview } from '../../../routes/(app)/documents/[id]/preview/+server';
 import { POST as versionUpload } from '../../../routes/(app)/documents/[id]/versions/upload/+server';
 import { POST as newUpload } from '../../../routes/(app)/documents/upload/+server';
+import { load as reclassifyPage } from '../../../routes/(app)/documents/[id]/reclassify/+page.server';
 import { load as versionUploadPage } from '../../../routes/(app)/documents/[id]/versions/upload/+page.server';
 import { GET as versionDownload } from '../../../routes/(app)/documents/[id]/versions/[n]/download/+server';
 import { load as viewer } from '../../../routes/(app)/documents/[id]/viewer/+page.server';
@@ -289,5 +290,27 @@ describe('a refused upload, posted to the endpoints', () => {
 		expect(await counts()).toEqual(before);
 		// A malformed form is not a write-rule refusal: nothing to audit.
 		expect((await lastEvent(author))?.seq).toBe(seqBefore);
+	});
+});
+
+describe('pages that show a document besides its own', () => {
+	it.each([
+		['viewer', 'viewer', viewer],
+		['reclassify', 'reclassify', reclassifyPage],
+		['versions/upload', 'version_upload', versionUploadPage]
+	] as const)('/%s is an audited read of it', async (route, purpose, load) => {
+		const id = ids.readable!;
+		const shown = (await (load as (e: unknown) => Promise<unknown>)(
+			eventFor(author, `/documents/${id}/${route}`, { id })
+		)) as { document: { id: number } };
+		expect(shown.document.id).toBe(Number(id));
+		const [event] = await world.db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.actorId, author.id))
+			.orderBy(desc(auditEvent.seq))
+			.limit(1);
+		expect(event).toMatchObject({ action: 'document.view', outcome: 'allowed' });
+		expect(event!.details).toMatchObject({ documentId: Number(id), purpose });
 	});
 });

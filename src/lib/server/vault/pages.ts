@@ -16,6 +16,7 @@ import {
 	type MarkingLocale,
 	type References
 } from './markings';
+import { recordView } from './file-access';
 import { DocumentNotFoundError } from './write';
 import { isLiaisonOnly, WriteRefusedError, type Writer } from './write-rule';
 
@@ -326,21 +327,12 @@ export async function documentPage(ctx: VaultContext, doc: Document) {
 	};
 }
 
+export { recordView };
+
 /** The Markdown of the author's memo for the edit form: a read like any other, audited first. */
 export async function memoSource(ctx: VaultContext, doc: Document): Promise<string> {
 	const active = await documents.activeVersion(getDb(), doc.id);
-	await audit.record({
-		...ctx.audit,
-		action: 'document.view',
-		outcome: 'allowed',
-		target: { type: 'document', id: doc.id },
-		details: {
-			documentId: doc.id,
-			title: doc.title,
-			version: active?.number ?? null,
-			purpose: 'edit'
-		}
-	});
+	await recordView(ctx.audit, doc, 'edit', active?.number ?? null);
 	if (!active) return '';
 	return (await readMemo(active)) ?? '';
 }

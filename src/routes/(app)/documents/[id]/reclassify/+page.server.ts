@@ -9,6 +9,7 @@ export const load: PageServerLoad = async (event) => {
 	const doc = found.document;
 	const options = await pages.writeOptions(ctx);
 	const current = await pages.classificationCodes(ctx, doc);
+	await pages.recordView(ctx.audit, doc, 'reclassify', null);
 	return {
 		document: { id: doc.id, title: doc.title },
 		marking: current.marking,
