@@ -314,3 +314,50 @@ describe('pages that show a document besides its own', () => {
 		expect(event!.details).toMatchObject({ documentId: Number(id), purpose });
 	});
 });
+
+describe('a file asked for by another site', () => {
+	it('is refused and audited, while our own pages and typed addresses are served', async () => {
+		const id = ids.readable!;
+		for (const site of ['cross-site', 'same-site']) {
+			for (const [route, call] of [
+				['download', download],
+				['preview', preview]
+			] as const) {
+				const refused = await outcome(
+					call(
+						eventFor(
+							reader,
+							`/documents/${id}/${route}`,
+							{ id },
+							{ headers: { 'sec-fetch-site': site } }
+						)
+					)
+				);
+				expect(refused).toMatchObject({ status: 403 });
+				const [event] = await world.db
+					.select()
+					.from(auditEvent)
+					.orderBy(desc(auditEvent.seq))
+					.limit(1);
+				expect(event).toMatchObject({ action: 'document.denied', actorId: reader.id });
+				expect(event!.details).toMatchObject({
+					reason: 'cross_site',
+					site,
+					documentId: Number(id)
+				});
+			}
+		}
+		for (const site of ['same-origin', 'none']) {
+			const answer = (await download(
+				eventFor(
+					reader,
+					`/documents/${id}/download`,
+					{ id },
+					{ headers: { 'sec-fetch-site': site } }
+				)
+			)) as Response;
+			expect(answer.status).toBe(200);
+			expect(await answer.text()).toBe('secret text');
+		}
+	});
+});

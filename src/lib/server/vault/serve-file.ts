@@ -15,6 +15,25 @@ export async function serveFile(
 	mode: FileMode,
 	versionNumber?: string
 ): Promise<Response> {
+	// A file is fetched from our own pages (or a typed or bookmarked address), never at another
+	// site's request: with a SameSite=Lax cookie, a foreign page could otherwise send a reader to
+	// download files, each recorded in the audit log as their own read.
+	const site = event.request.headers.get('sec-fetch-site');
+	if (site === 'cross-site' || site === 'same-site') {
+		await audit.record({
+			...audit.contextOf(event),
+			action: 'document.denied',
+			outcome: 'denied',
+			target: { type: 'document', id: document.id },
+			details: {
+				reason: 'cross_site',
+				documentId: document.id,
+				attempted: mode === 'preview' ? 'document.preview' : 'document.download',
+				site
+			}
+		});
+		error(403, m.files_cross_site());
+	}
 	try {
 		const answer = await open({
 			document,
