@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { seedAdminWorld } from '../../../../tests/helpers/admin';
 import { effectiveAccess } from '../access';
+import * as enrolments from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import type { Database } from '../db';
@@ -287,6 +288,42 @@ describe('accounts', () => {
 		).toBe('account_disabled');
 		expect(outbox).toHaveLength(1);
 		await accounts.enable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Back' });
+	});
+
+	it('withdraws unused enrolment and reset links on disabling, so enabling does not revive them', async () => {
+		const tokenIn = (message: MailMessage) =>
+			/\/enrol\/([A-Za-z0-9_-]{43})/.exec(message.text)![1]!;
+		outbox.length = 0;
+		const { accountId } = await accounts.create(db, w.adminA.ctx, {
+			displayName: 'Mori Aoi',
+			email: 'aoi.mori@jiss.example',
+			organisationId: w.jiss.id,
+			roles: ['staff']
+		});
+		await accounts.sendEnrolmentLink(db, w.adminA.ctx, { accountId: w.staff.id });
+		const [enrol, reset] = outbox.map(tokenIn);
+		expect(await enrolments.lookup(db, enrol!)).toMatchObject({ accountId, purpose: 'enrol' });
+		expect(await enrolments.lookup(db, reset!)).toMatchObject({
+			accountId: w.staff.id,
+			purpose: 'reset'
+		});
+
+		for (const id of [accountId, w.staff.id]) {
+			await accounts.disable(db, w.adminA.ctx, { accountId: id, reason: 'Leave' });
+			await accounts.enable(db, w.adminA.ctx, { accountId: id, reason: 'Back' });
+		}
+		expect(await enrolments.lookup(db, enrol!)).toBeNull();
+		expect(await enrolments.lookup(db, reset!)).toBeNull();
+		expect(await db.select().from(enrolment).where(eq(enrolment.accountId, accountId))).toEqual([]);
+		const disabled = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.action, 'account.disabled'))
+			.orderBy(auditEvent.seq);
+		expect(disabled.slice(-2).map((e) => [e.targetId, e.details.linksRevoked])).toEqual([
+			[String(accountId), 1],
+			[String(w.staff.id), 1]
+		]);
 	});
 
 	it('keeps the last active administrator: not disabled, not demoted, even in a race', async () => {

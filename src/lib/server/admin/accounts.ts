@@ -267,13 +267,16 @@ export async function disable(
 		if (before.status === 'active' && before.roles.includes('administrator'))
 			await assertNotLastAdministrator(tx, before.id);
 		const sessionsEnded = await sessions.endAllForAccount(tx, before.id);
+		// An enrolment or reset link mailed before stops working for good, not only while the
+		// account is disabled: enabling it again must not bring the link back.
+		const linksRevoked = await enrolment.revokeUnused(tx, before.id);
 		await changeAccount(
 			tx,
 			ctx,
 			before,
 			{ status: 'disabled', disabledAt: new Date() },
 			'account.disabled',
-			{ reason, sessionsEnded }
+			{ reason, sessionsEnded, linksRevoked }
 		);
 	});
 }

@@ -131,6 +131,18 @@ export async function issue(executor: Executor, input: IssueInput): Promise<Issu
 	};
 }
 
+/**
+ * Withdraws the account's unused links, in the caller's transaction (disabling it): a link
+ * mailed before must not work again if the account is enabled later. Returns how many.
+ */
+export async function revokeUnused(executor: Executor, accountId: number): Promise<number> {
+	const deleted = await executor
+		.delete(enrolment)
+		.where(and(eq(enrolment.accountId, accountId), isNull(enrolment.usedAt)))
+		.returning({ id: enrolment.id });
+	return deleted.length;
+}
+
 export interface OpenEnrolment {
 	enrolmentId: number;
 	accountId: number;

@@ -101,8 +101,7 @@ describe('password change', () => {
 			{ current: person.password, next, confirm: next },
 			context
 		);
-		expect(result).toEqual({ kind: 'ok', sessionsEnded: 1 });
-		expect(await sessions.validate(fixture.db, here.token)).not.toBeNull();
+		expect(result).toMatchObject({ kind: 'ok', sessionsEnded: 1 });
 		expect(await sessions.validate(fixture.db, elsewhere.token)).toBeNull();
 		expect(
 			await signIn.passwordStep({ email: person.email, password: person.password }, context)
@@ -121,6 +120,96 @@ describe('password change', () => {
 		expect(await selfService.regenerateRecoveryCodes(here.user, person.password, context)).toEqual({
 			kind: 'problem',
 			problem: 'wrong_password'
+		});
+	});
+});
+
+const bySession = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+	String(a.session).localeCompare(String(b.session));
+
+describe('sessions after a change of credentials', () => {
+	it('a password change ends every session: the others for good, this one under a new token', async () => {
+		const person = await createAccount(fixture);
+		const here = await signedIn(person);
+		const elsewhere = await signedIn(person);
+		const waiting = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: false });
+		const next = 'another brand new passphrase';
+		const result = await selfService.changePassword(
+			here.user,
+			here.session.id,
+			{ current: person.password, next, confirm: next },
+			context
+		);
+		if (result.kind !== 'ok' || !result.renewed) throw new Error('expected a renewed session');
+		expect(result.sessionsEnded).toBe(2);
+
+		// The old token of this browser is dead too; the new one is the same sign-in, not longer.
+		expect(result.renewed.token).not.toBe(here.token);
+		expect(await sessions.validate(fixture.db, here.token)).toBeNull();
+		expect(await sessions.validate(fixture.db, elsewhere.token)).toBeNull();
+		expect(await sessions.validate(fixture.db, waiting.token, { allowPending: true })).toBeNull();
+		const renewed = await sessions.validate(fixture.db, result.renewed.token);
+		expect(renewed?.user.id).toBe(person.id);
+		expect(renewed?.session).toMatchObject({
+			mfaVerified: true,
+			createdAt: here.session.createdAt,
+			absoluteExpiresAt: here.session.absoluteExpiresAt
+		});
+
+		const events = await auditFor(fixture.db, person.id);
+		const ended = events.filter((e) => e.action === 'auth.session_ended');
+		expect(ended.map((e) => e.details).sort(bySession)).toEqual(
+			[
+				{ session: here.session.id, by: 'password_change', replacedBy: result.renewed.session.id },
+				{ session: elsewhere.session.id, by: 'password_change' },
+				{ session: waiting.session.id, by: 'password_change' }
+			].sort(bySession)
+		);
+		expect(ended.every((e) => e.actorId === person.id && e.outcome === 'allowed')).toBe(true);
+		const changed = events.find(
+			(e) => e.action === 'auth.password_changed' && e.outcome === 'allowed'
+		);
+		expect(changed?.details).toMatchObject({
+			sessionsEnded: 2,
+			session: result.renewed.session.id
+		});
+	});
+
+	it('a new authenticator ends every other session, and keeps this one', async () => {
+		const person = await createAccount(fixture);
+		const here = await signedIn(person);
+		const elsewhere = await signedIn(person);
+		const waiting = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: false });
+		const secret = new Uint8Array(randomBytes(20));
+		expect(
+			await selfService.reenrolTotp(
+				here.user,
+				{
+					password: person.password,
+					secret: encodeBase32UpperCaseNoPadding(secret),
+					code: generateTOTP(secret, 30, 6)
+				},
+				context,
+				here.session.id
+			)
+		).toEqual({ kind: 'ok' });
+		expect(await sessions.validate(fixture.db, here.token)).not.toBeNull();
+		expect(await sessions.validate(fixture.db, elsewhere.token)).toBeNull();
+		expect(await sessions.validate(fixture.db, waiting.token, { allowPending: true })).toBeNull();
+		const events = await auditFor(fixture.db, person.id);
+		expect(
+			events
+				.filter((e) => e.action === 'auth.session_ended')
+				.map((e) => e.details)
+				.sort(bySession)
+		).toEqual(
+			[
+				{ session: elsewhere.session.id, by: 'totp_change' },
+				{ session: waiting.session.id, by: 'totp_change' }
+			].sort(bySession)
+		);
+		expect(events.find((e) => e.action === 'auth.totp_enrolled')?.details).toMatchObject({
+			sessionsEnded: 2
 		});
 	});
 });
@@ -145,6 +234,13 @@ describe('authenticator and recovery codes', () => {
 				context
 			)
 		).toEqual({ kind: 'problem', problem: 'wrong_code' });
+		// A wrong code is a failed second factor in the log, like one at sign-in.
+		const failures = (await auditFor(fixture.db, person.id)).filter(
+			(e) => e.action === 'auth.mfa' && e.outcome === 'failed'
+		);
+		expect(failures.map((e) => [e.actorId, e.details])).toEqual([
+			[person.id, { method: 'totp', reason: 'wrong_code', purpose: 'reenrol_totp' }]
+		]);
 		expect(
 			await selfService.reenrolTotp(
 				here.user,

@@ -1,14 +1,14 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import * as audit from '../audit';
 import { getDb } from '../db';
-import { account } from '../db/schema';
-import { hashPassword, verifyPasswordHash } from './password';
+import { account, session } from '../db/schema';
+import { dummyPasswordHash, hashPassword, verifyPasswordHash } from './password';
 import { checkNewPassword, PASSWORD_MAX_LENGTH, type PasswordProblem } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as throttle from './throttle';
 import * as totp from './totp';
-import type { SessionUser } from './types';
+import type { SessionRecord, SessionUser } from './types';
 import { parseSecret } from './enrolment';
 
 /** What a signed-in person can do to their own sign-in: the account page's domain. */
@@ -109,8 +109,9 @@ export async function endSession(
 export type ReauthProblem = 'wrong_password';
 
 /**
- * Checks the current password before a sensitive change. Guesses are throttled per account;
- * a locked check fails like a wrong password.
+ * Checks the current password before a sensitive change. Guesses are throttled per account,
+ * counted before the check as at sign-in (throttle.ts); a locked check fails like a wrong
+ * password after the same work, without testing the real hash.
  */
 async function reauthenticate(
 	user: SessionUser,
@@ -119,37 +120,74 @@ async function reauthenticate(
 	purpose: string
 ): Promise<boolean> {
 	const db = getDb();
-	const keys = [{ key: `reauth:${user.id}`, free: 5 }];
-	const locked = await throttle.isLocked(db, keys);
+	const keys = [throttle.keys.reauth(user.id)];
+	const reservation = await throttle.reserve(db, keys);
 	const [row] = await db
 		.select({ hash: account.passwordHash })
 		.from(account)
 		.where(eq(account.id, user.id));
-	const ok =
-		password.length <= PASSWORD_MAX_LENGTH && row?.hash
-			? await verifyPasswordHash(row.hash, password)
-			: false;
-	if (ok && !locked) {
+	let ok = false;
+	if (password.length <= PASSWORD_MAX_LENGTH) {
+		const real = reservation.permitted && row?.hash ? row.hash : null;
+		ok = (await verifyPasswordHash(real ?? (await dummyPasswordHash()), password)) && real !== null;
+	}
+	if (ok) {
 		await throttle.clear(db, keys);
 		return true;
 	}
-	if (!locked) await throttle.recordFailure(db, keys);
 	await audit.record({
 		...context,
 		actor: actorOf(user),
 		action: 'auth.password_changed',
 		outcome: 'failed',
 		target: { type: 'account', id: user.id },
-		details: { reason: locked ? 'throttled' : 'wrong_current_password', purpose }
+		details: {
+			reason: reservation.permitted ? 'wrong_current_password' : 'throttled',
+			purpose
+		}
 	});
 	return false;
 }
 
+/**
+ * One `auth.session_ended` event per session a change of the person's credentials ended; the
+ * session that goes on under a new token names it (`replacedBy`).
+ */
+function endedEvents(
+	user: SessionUser,
+	ended: string[],
+	by: 'password_change' | 'totp_change',
+	context: audit.AuditContext,
+	renewal?: { from: string; to: string }
+): audit.AuditEventInput[] {
+	return ended.map((id) => ({
+		...context,
+		actor: actorOf(user),
+		action: 'auth.session_ended',
+		outcome: 'allowed',
+		target: { type: 'account', id: user.id },
+		details: { session: id, by, ...(renewal?.from === id ? { replacedBy: renewal.to } : {}) }
+	}));
+}
+
 export type ChangePasswordResult =
-	| { kind: 'ok'; sessionsEnded: number }
+	| {
+			kind: 'ok';
+			sessionsEnded: number;
+			/**
+			 * The new token of the browser that made the change (its old one has ended); null
+			 * when that session had already ended meanwhile, and the person signs in again.
+			 */
+			renewed: { token: string; session: SessionRecord } | null;
+	  }
 	| { kind: 'problem'; problem: PasswordProblem | ReauthProblem };
 
-/** Changes the password (the current one required) and ends every other session. */
+/**
+ * Changes the password (the current one required) and ends every session of the account: the
+ * others for good, the current one replaced by a new token (same sign-in time and absolute
+ * end), so a token that may have leaked with the old password is worth nothing. Each ended
+ * session is audited.
+ */
 export async function changePassword(
 	user: SessionUser,
 	currentSessionId: string,
@@ -165,27 +203,60 @@ export async function changePassword(
 	const hash = await hashPassword(input.next);
 	return getDb().transaction(async (tx) => {
 		await tx.update(account).set({ passwordHash: hash }).where(eq(account.id, user.id));
-		const ended = await sessions.endOthers(tx, user.id, currentSessionId);
-		await audit.append(tx, {
-			...context,
-			actor: actorOf(user),
-			action: 'auth.password_changed',
-			outcome: 'allowed',
-			target: { type: 'account', id: user.id },
-			details: { via: 'account', sessionsEnded: ended }
-		});
-		return { kind: 'ok', sessionsEnded: ended } as const;
+		const [current] = await tx
+			.select({
+				mfaVerified: session.mfaVerified,
+				createdAt: session.createdAt,
+				absoluteExpiresAt: session.absoluteExpiresAt
+			})
+			.from(session)
+			.where(and(eq(session.id, currentSessionId), eq(session.accountId, user.id)));
+		const ended = await sessions.endOthers(tx, user.id, null);
+		const renewed =
+			current && ended.includes(currentSessionId)
+				? await sessions.create(tx, {
+						accountId: user.id,
+						mfaVerified: current.mfaVerified,
+						ip: context.ip,
+						userAgent: context.userAgent,
+						continues: current
+					})
+				: null;
+		const others = ended.filter((id) => id !== currentSessionId).length;
+		await audit.appendMany(tx, [
+			{
+				...context,
+				actor: actorOf(user),
+				action: 'auth.password_changed',
+				outcome: 'allowed',
+				target: { type: 'account', id: user.id },
+				details: { via: 'account', sessionsEnded: others, session: renewed?.session.id ?? null }
+			},
+			...endedEvents(
+				user,
+				ended,
+				'password_change',
+				context,
+				renewed ? { from: currentSessionId, to: renewed.session.id } : undefined
+			)
+		]);
+		return { kind: 'ok', sessionsEnded: others, renewed } as const;
 	});
 }
 
 export type ReenrolResult =
 	{ kind: 'ok' } | { kind: 'problem'; problem: 'wrong_password' | 'wrong_code' | 'bad_secret' };
 
-/** Replaces the authenticator after the password is entered again and a code proves the scan. */
+/**
+ * Replaces the authenticator after the password is entered again and a code proves the scan,
+ * and ends every other session of the account (waiting ones too), each audited. The session
+ * to keep is the person's current one; without it, all end.
+ */
 export async function reenrolTotp(
 	user: SessionUser,
 	input: { password: string; secret: string; code: string },
-	context: audit.AuditContext
+	context: audit.AuditContext,
+	keepSessionId: string | null = null
 ): Promise<ReenrolResult> {
 	const secret = parseSecret(input.secret);
 	if (!secret) return { kind: 'problem', problem: 'bad_secret' };
@@ -194,7 +265,17 @@ export async function reenrolTotp(
 	}
 	const now = new Date();
 	const step = totp.matchingStep(secret, input.code.replace(/\s/g, ''), now);
-	if (step === null) return { kind: 'problem', problem: 'wrong_code' };
+	if (step === null) {
+		await audit.record({
+			...context,
+			actor: actorOf(user),
+			action: 'auth.mfa',
+			outcome: 'failed',
+			target: { type: 'account', id: user.id },
+			details: { method: 'totp', reason: 'wrong_code', purpose: 'reenrol_totp' }
+		});
+		return { kind: 'problem', problem: 'wrong_code' };
+	}
 	const sealed = totp.sealSecret(secret);
 	await getDb().transaction(async (tx) => {
 		await tx
@@ -205,14 +286,18 @@ export async function reenrolTotp(
 				totpLastStep: totp.laterStep(step)
 			})
 			.where(eq(account.id, user.id));
-		await audit.append(tx, {
-			...context,
-			actor: actorOf(user),
-			action: 'auth.totp_enrolled',
-			outcome: 'allowed',
-			target: { type: 'account', id: user.id },
-			details: { via: 'account' }
-		});
+		const ended = await sessions.endOthers(tx, user.id, keepSessionId);
+		await audit.appendMany(tx, [
+			{
+				...context,
+				actor: actorOf(user),
+				action: 'auth.totp_enrolled',
+				outcome: 'allowed',
+				target: { type: 'account', id: user.id },
+				details: { via: 'account', sessionsEnded: ended.length }
+			},
+			...endedEvents(user, ended, 'totp_change', context)
+		]);
 	});
 	return { kind: 'ok' };
 }

@@ -63,6 +63,11 @@ export interface CreateSessionInput {
 	userAgent?: string | null;
 	now?: Date;
 	lifetimes?: SessionLifetimes;
+	/**
+	 * A new token for a session that goes on (after a password change): the sign-in time and
+	 * the absolute end stay those of the session it replaces, so no lifetime is extended.
+	 */
+	continues?: { createdAt: Date; absoluteExpiresAt: Date };
 }
 
 /** A new session with a fresh token; the token is returned once and never stored. */
@@ -75,15 +80,18 @@ export async function create(
 	const id = randomToken(ID_BYTES);
 	const secret = randomToken(SECRET_BYTES);
 	if (id.length !== ID_LENGTH || secret.length !== SECRET_LENGTH) throw new Error('Bad token size');
-	const absoluteExpiresAt = new Date(
-		now.getTime() + (input.mfaVerified ? limits.absoluteHours * 3_600_000 : PENDING_LIFETIME_MS)
-	);
+	const createdAt = input.continues?.createdAt ?? now;
+	const absoluteExpiresAt =
+		input.continues?.absoluteExpiresAt ??
+		new Date(
+			now.getTime() + (input.mfaVerified ? limits.absoluteHours * 3_600_000 : PENDING_LIFETIME_MS)
+		);
 	await executor.insert(session).values({
 		id,
 		secretHash: hashSecret(secret),
 		accountId: input.accountId,
 		mfaVerified: input.mfaVerified,
-		createdAt: now,
+		createdAt,
 		lastSeenAt: now,
 		absoluteExpiresAt,
 		ip: input.ip?.slice(0, 100) ?? null,
@@ -94,7 +102,7 @@ export async function create(
 		session: {
 			id,
 			mfaVerified: input.mfaVerified,
-			createdAt: now,
+			createdAt,
 			lastSeenAt: now,
 			absoluteExpiresAt
 		}
@@ -240,17 +248,24 @@ export async function endAllForAccount(executor: Executor, accountId: number): P
 	return deleted.length;
 }
 
-/** Ends every session of the account except the one given (after a password change). */
+/**
+ * Ends every session of the account except the one given (all of them when null), waiting ones
+ * included; returns the ids ended, for the audit log.
+ */
 export async function endOthers(
 	executor: Executor,
 	accountId: number,
-	keepSessionId: string
-): Promise<number> {
+	keepSessionId: string | null
+): Promise<string[]> {
 	const deleted = await executor
 		.delete(session)
-		.where(and(eq(session.accountId, accountId), ne(session.id, keepSessionId)))
+		.where(
+			keepSessionId === null
+				? eq(session.accountId, accountId)
+				: and(eq(session.accountId, accountId), ne(session.id, keepSessionId))
+		)
 		.returning({ id: session.id });
-	return deleted.length;
+	return deleted.map((row) => row.id);
 }
 
 export interface SessionListing {

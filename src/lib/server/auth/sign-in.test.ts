@@ -82,6 +82,33 @@ describe('password step', () => {
 		expect(result).toEqual({ kind: 'too_long' });
 	});
 
+	it('audits a too long password as a failed sign-in, never its text, and counts it', async () => {
+		const person = await createAccount(fixture);
+		const here = { ...context, ip: '203.0.113.70' };
+		const now = new Date(Date.now() + 1000);
+		const long = 'x'.repeat(129) + 'TOP-SECRET-TAIL';
+		for (let i = 0; i < 6; i++) {
+			expect(
+				await signIn.passwordStep({ email: person.email, password: long }, here, { now })
+			).toEqual({ kind: 'too_long' });
+		}
+		const events = (await auditFor(fixture.db, person.id)).filter(
+			(e) => e.action === 'auth.sign_in'
+		);
+		expect(events).toHaveLength(6);
+		for (const event of events) {
+			expect(event).toMatchObject({ outcome: 'failed', actorId: person.id });
+			expect(event.details).toEqual({
+				reason: 'password_too_long',
+				email: person.email,
+				passwordLength: long.length
+			});
+		}
+		expect(JSON.stringify(events)).not.toContain('TOP-SECRET');
+		// Six failures: the email is locked, and now even the right password fails.
+		expect(await signIn.passwordStep(person, here, { now })).toEqual({ kind: 'failed' });
+	});
+
 	it('survives NUL and right-to-left characters in the fields', async () => {
 		const person = await createAccount(fixture, { password: 'pass\u202Eword\u0000 with NUL ok' });
 		for (const email of [`${person.email}\u0000`, `\u202E${person.email}`, '\u0000', '\uD800@x']) {
@@ -169,7 +196,9 @@ describe('second step', () => {
 		});
 		expect(await signIn.secondFactorStep(undefined, code, context)).toEqual({ kind: 'no_pending' });
 		const pending = await pendingFor(person);
-		expect(await signIn.secondFactorStep(pending.slice(0, -1) + 'a', code, context)).toEqual({
+		// Another last character (a fixed one would sometimes be the same).
+		const tampered = pending.slice(0, -1) + (pending.endsWith('a') ? 'b' : 'a');
+		expect(await signIn.secondFactorStep(tampered, code, context)).toEqual({
 			kind: 'no_pending'
 		});
 		// A wrong code leaves the waiting session in place for another try.

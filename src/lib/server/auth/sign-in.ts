@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import * as audit from '../audit';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
 import { account, type Account, type Role } from '../db/schema';
-import { hashPassword, verifyPasswordHash } from './password';
+import { dummyPasswordHash, verifyPasswordHash } from './password';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as throttle from './throttle';
@@ -30,17 +29,6 @@ export type SecondFactorResult =
 	| { kind: 'failed' }
 	| { kind: 'no_pending' }
 	| { kind: 'signed_in'; token: string; session: SessionRecord; method: 'totp' | 'recovery' };
-
-let dummyHash: Promise<string> | undefined;
-
-/**
- * A hash of a random password, verified when there is no real hash to check, so that an
- * unknown or disabled account costs the same argon2 work as a wrong password.
- */
-function getDummyHash(): Promise<string> {
-	dummyHash ??= hashPassword(randomBytes(18).toString('base64'));
-	return dummyHash;
-}
 
 export function mfaRequired(roles: readonly Role[]): boolean {
 	return (
@@ -90,35 +78,49 @@ async function recordFailure(
 /**
  * First step: email and password. Unknown email, wrong password, disabled or not yet enrolled
  * accounts all answer `failed` after the same argon2 work; the true reason goes to the audit log.
+ * The attempt is counted against the email and the address before the password is checked
+ * (see throttle.ts), so that guesses sent at once cannot outrun the lock; a locked attempt
+ * checks only the dummy hash.
  */
 export async function passwordStep(
 	input: { email: string; password: string },
 	context: SignInContext,
 	options: { now?: Date } = {}
 ): Promise<PasswordStepResult> {
-	if (input.password.length > MAX_PASSWORD_LENGTH) return { kind: 'too_long' };
 	const db = getDb();
 	const now = options.now ?? new Date();
 	const email = normaliseEmail(input.email);
-	const throttleKeys = [
-		throttle.keys.email(email ?? input.email.slice(0, MAX_EMAIL_LENGTH)),
-		throttle.keys.ip(context.ip)
-	];
-	const locked = await throttle.isLocked(db, throttleKeys, now);
+	const personKey = throttle.keys.email(email ?? input.email.slice(0, MAX_EMAIL_LENGTH));
+	const addressKey = throttle.keys.ip(context.ip);
+	const reservation = await throttle.reserve(db, [personKey, addressKey], now);
 	const found = email ? await findAccount(db, email) : undefined;
-	const usable = found && found.status === 'active' && found.passwordHash !== null;
-	// The same argon2 work in every case, locked or not, known or not.
+	const emailDetail = { email: input.email.slice(0, MAX_EMAIL_LENGTH) };
+	if (input.password.length > MAX_PASSWORD_LENGTH) {
+		// Refused before any hashing, yet a failed sign-in like the others: counted above and
+		// audited, with the length only, never the text.
+		const details = { ...emailDetail, passwordLength: input.password.length };
+		await recordFailure(
+			context,
+			'auth.sign_in',
+			'password_too_long',
+			reservation.permitted ? details : { ...details, throttled: true },
+			found
+		);
+		return { kind: 'too_long' };
+	}
+	const usable = reservation.permitted && found?.status === 'active' && found.passwordHash !== null;
+	// The same argon2 work in every case, locked or not, known or not; only a permitted attempt
+	// on a usable account tests the real hash.
 	const passwordOk = await verifyPasswordHash(
-		usable ? found.passwordHash! : await getDummyHash(),
+		usable ? found.passwordHash! : await dummyPasswordHash(),
 		input.password
 	);
-	const emailDetail = { email: input.email.slice(0, 320) };
-	if (locked) {
-		// Attempts while locked do not extend the lock, and look like any other failure.
+	if (!reservation.permitted) {
+		// Attempts while locked are not counted (they do not extend the lock), and look like any
+		// other failure.
 		await recordFailure(context, 'auth.sign_in', 'throttled', emailDetail, found);
 		return { kind: 'failed' };
 	}
-	if (!found || !usable || !passwordOk) await throttle.recordFailure(db, throttleKeys, now);
 	if (!found) {
 		await recordFailure(context, 'auth.sign_in', 'unknown_email', emailDetail, undefined);
 		return { kind: 'failed' };
@@ -134,12 +136,13 @@ export async function passwordStep(
 	}
 	const hasTotp = found.totpSecret !== null && found.totpKeyId !== null;
 	if (!hasTotp && mfaRequired(found.roles)) {
+		// The right password: no guess to count, but no sign-in either to clear the counter.
+		await throttle.release(db, reservation);
 		await recordFailure(context, 'auth.sign_in', 'second_factor_not_enrolled', emailDetail, found);
 		return { kind: 'failed' };
 	}
 
 	return db.transaction(async (tx) => {
-		await throttle.clear(tx, [throttleKeys[0]!]);
 		const created = await sessions.create(tx, {
 			accountId: found.id,
 			mfaVerified: !hasTotp,
@@ -157,6 +160,12 @@ export async function passwordStep(
 			target: { type: 'account', id: found.id },
 			details: { stage: hasTotp ? 'password' : 'complete', session: created.session.id }
 		});
+		// The email's failures are forgotten; the address (shared by others) gets this attempt
+		// back. The second factor's budget (throttle.keys.mfa) is not touched: a right password
+		// opens a new waiting session, never new guesses at the code. Last in the transaction,
+		// so that the counters' rows stay locked as briefly as possible.
+		await throttle.clear(tx, [personKey]);
+		await throttle.release(tx, reservation, [addressKey]);
 		return { kind: hasTotp ? 'second_factor' : 'signed_in', ...created };
 	});
 }
@@ -197,8 +206,12 @@ export async function secondFactorStep(
 	if (!who) return { kind: 'no_pending' };
 	const trimmed = code.trim().slice(0, 64);
 	const isTotp = /^\d{6}$/.test(trimmed.replace(/\s/g, ''));
-	const throttleKeys = [throttle.keys.mfa(accountId), throttle.keys.ip(context.ip)];
-	if (await throttle.isLocked(db, throttleKeys, now)) {
+	// Counted before the code is checked (see throttle.ts): codes sent at once cannot outrun the
+	// lock. The budget is the account's, shared by all its waiting sessions and addresses.
+	const personKey = throttle.keys.mfa(accountId);
+	const addressKey = throttle.keys.ip(context.ip);
+	const reservation = await throttle.reserve(db, [personKey, addressKey], now);
+	if (!reservation.permitted) {
 		await recordFailure(context, 'auth.mfa', 'throttled', {}, who);
 		return { kind: 'failed' };
 	}
@@ -207,7 +220,7 @@ export async function secondFactorStep(
 		const method: 'totp' | 'recovery' = isTotp ? 'totp' : 'recovery';
 		const refusal = await secondFactorRefusal(tx, accountId, trimmed, isTotp, now);
 		if (refusal) {
-			await throttle.recordFailure(tx, throttleKeys, now);
+			// The attempt stays counted.
 			await audit.append(tx, {
 				...context,
 				actor: actorOf(who),
@@ -218,7 +231,6 @@ export async function secondFactorStep(
 			});
 			return { kind: 'failed' } as const;
 		}
-		await throttle.clear(tx, [throttleKeys[0]!]);
 		await sessions.end(tx, pending.session.id);
 		const created = await sessions.create(tx, {
 			accountId,
@@ -245,6 +257,8 @@ export async function secondFactorStep(
 				details: { remaining: await recoveryCodes.remaining(tx, accountId) }
 			});
 		}
+		await throttle.clear(tx, [personKey]);
+		await throttle.release(tx, reservation, [addressKey]);
 		return { kind: 'signed_in', method, ...created } as const;
 	});
 }
@@ -264,6 +278,32 @@ export async function signOut(
 			outcome: 'allowed',
 			target: { type: 'account', id: user.id },
 			details: { session: sessionId }
+		});
+	});
+}
+
+/**
+ * Ends the session the sign-in page found in the browser: a live or waiting one replaced by a
+ * new sign-in (`new_sign_in`), or a waiting one given up (`cancelled`). Recorded as every ended
+ * session is, under the session's own person; nothing is recorded when it was already gone.
+ */
+export async function endBrowserSession(
+	found: {
+		session: SessionRecord;
+		user: { id: number; displayName: string; roles: readonly string[] };
+	},
+	by: 'new_sign_in' | 'cancelled',
+	context: SignInContext
+): Promise<void> {
+	await getDb().transaction(async (tx) => {
+		if (!(await sessions.endOne(tx, found.user.id, found.session.id))) return;
+		await audit.append(tx, {
+			...context,
+			actor: { id: found.user.id, name: found.user.displayName, roles: found.user.roles },
+			action: 'auth.session_ended',
+			outcome: 'allowed',
+			target: { type: 'account', id: found.user.id },
+			details: { session: found.session.id, by, pending: !found.session.mfaVerified }
 		});
 	});
 }

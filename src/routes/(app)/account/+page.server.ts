@@ -1,5 +1,6 @@
 import { fail, type RequestEvent } from '@sveltejs/kit';
 import * as audit from '$lib/server/audit';
+import { clearSessionCookie, setSessionCookie } from '$lib/server/auth/cookie';
 import { requireUser } from '$lib/server/auth/guards';
 import { parseSecret } from '$lib/server/auth/enrolment';
 import { PASSWORD_MAX_LENGTH } from '$lib/server/auth/password-policy';
@@ -56,6 +57,17 @@ export const actions: Actions = {
 		if (result.kind === 'problem') {
 			return fail(400, { action: 'changePassword', problem: result.problem as string });
 		}
+		// Every session of the account has ended: this browser goes on with the new token (the
+		// page's load after this action too), or signs in again if its own had ended meanwhile.
+		if (result.renewed) {
+			const { token, session } = result.renewed;
+			setSessionCookie(event.cookies, event.url, token, session.absoluteExpiresAt);
+			event.locals.session = session;
+		} else {
+			clearSessionCookie(event.cookies, event.url);
+			event.locals.session = null;
+			event.locals.user = null;
+		}
 		return { action: 'changePassword', ok: true, sessionsEnded: result.sessionsEnded };
 	},
 	reenrolTotp: async (event) => {
@@ -65,7 +77,7 @@ export const actions: Actions = {
 			secret: field(form, 'secret', 64),
 			code: field(form, 'code', 16)
 		};
-		const result = await selfService.reenrolTotp(user, input, context);
+		const result = await selfService.reenrolTotp(user, input, context, event.locals.session!.id);
 		if (result.kind === 'problem') {
 			// The same secret again, so that the code already scanned keeps working.
 			const secret = parseSecret(input.secret);

@@ -36,17 +36,15 @@ export const actions: Actions = {
 		const form = await event.request.formData();
 		const email = field(form, 'email');
 		const next = safeNext(field(form, 'next'));
-		// A token fixed in the browser before sign-in is never promoted: it is ended here and
-		// sign-in always issues a new one.
+		const context = contextOf(event);
+		// A token fixed in the browser before sign-in is never promoted: it is ended here (and
+		// audited, as every ended session is) and sign-in always issues a new one.
 		const previous = readSessionCookie(event.cookies, event.url);
 		const existing = await sessions.validate(getDb(), previous, { allowPending: true });
-		if (existing) await sessions.end(getDb(), existing.session.id);
+		if (existing) await signIn.endBrowserSession(existing, 'new_sign_in', context);
 		clearSessionCookie(event.cookies, event.url);
 
-		const result = await signIn.passwordStep(
-			{ email, password: field(form, 'password') },
-			contextOf(event)
-		);
+		const result = await signIn.passwordStep({ email, password: field(form, 'password') }, context);
 		const echo = email.slice(0, 320);
 		if (result.kind === 'too_long') return fail(400, { message: 'too_long', email: echo });
 		if (result.kind === 'failed') return fail(400, { message: 'invalid', email: echo });
@@ -73,7 +71,8 @@ export const actions: Actions = {
 		const pending = await sessions.validate(getDb(), readSessionCookie(event.cookies, event.url), {
 			allowPending: true
 		});
-		if (pending && !pending.session.mfaVerified) await sessions.end(getDb(), pending.session.id);
+		if (pending && !pending.session.mfaVerified)
+			await signIn.endBrowserSession(pending, 'cancelled', contextOf(event));
 		clearSessionCookie(event.cookies, event.url);
 		redirect(303, '/sign-in');
 	}
