@@ -136,10 +136,14 @@ export async function readCheckpoints(store: ObjectStore): Promise<StoredCheckpo
 	return found.sort((a, b) => seqOf(a) - seqOf(b));
 }
 
-/** Where the previous checkpoint stands, from the chain itself (cheap: the action index). */
+/**
+ * Where the previous checkpoint stands, from the chain itself (cheap: the action index). `seq`
+ * is null when that record's details no longer hold the signed sequence number (the row was
+ * altered, which verification reports); the periodic checkpoints carry on from `eventSeq`.
+ */
 export async function lastCheckpointRecorded(
 	db: Database
-): Promise<{ seq: number; eventSeq: number; time: Date } | null> {
+): Promise<{ seq: number | null; eventSeq: number; time: Date } | null> {
 	const [row] = await queryRows<{ seq: unknown; checkpoint_seq: unknown; occurred_at: unknown }>(
 		db,
 		sql`select ${auditEvent.seq} as seq, ${auditEvent.details} ->> 'checkpointSeq' as checkpoint_seq,
@@ -148,8 +152,9 @@ export async function lastCheckpointRecorded(
 			order by ${auditEvent.seq} desc limit 1`
 	);
 	if (!row) return null;
+	const seq = row.checkpoint_seq === null ? Number.NaN : Number(row.checkpoint_seq);
 	return {
-		seq: toNumber(row.checkpoint_seq),
+		seq: Number.isSafeInteger(seq) ? seq : null,
 		eventSeq: toNumber(row.seq),
 		time: new Date(row.occurred_at as string | Date)
 	};

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, desc, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,13 @@ import { queryRows, type Database } from '../db';
 import { auditEvent } from '../db/schema';
 import { createObjectStore, type ObjectStore } from '../storage';
 import { appendAuditEvents, appendOwnTransaction } from './append';
-import { CHECKPOINT_FORMAT, checkpointDue, checkpointMessage, writeCheckpoint } from './checkpoint';
+import {
+	CHECKPOINT_FORMAT,
+	checkpointDue,
+	checkpointMessage,
+	lastCheckpointRecorded,
+	writeCheckpoint
+} from './checkpoint';
 import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
 import { loadSigningKey, signMessage } from './signing';
 import { verifyChain } from './verify';
@@ -79,6 +85,29 @@ async function tamper(db: Database, statement: ReturnType<typeof sql>) {
 
 const verify = (s: Setup, keys = [keyA]) =>
 	verifyChain({ db: s.db, store: s.store, keys, batchSize: 7 });
+
+/**
+ * The store, with work done while verification lists the checkpoints: `before` runs once the
+ * listing is asked for (verification has read the head by then), `after` once it is complete.
+ */
+function listing(
+	store: ObjectStore,
+	hooks: { before?: () => Promise<void>; after?: () => Promise<void> }
+): ObjectStore {
+	return {
+		kind: store.kind,
+		put: (prefix, body, options) => store.put(prefix, body, options),
+		get: (key, range) => store.get(key, range),
+		head: (key) => store.head(key),
+		delete: (key) => store.delete(key),
+		ping: () => store.ping(),
+		async *list(prefix) {
+			await hooks.before?.();
+			yield* store.list(prefix);
+			await hooks.after?.();
+		}
+	};
+}
 
 describe('append-only in the database itself', () => {
 	it('refuses UPDATE, DELETE and TRUNCATE from a normal session', async () => {
@@ -175,7 +204,151 @@ describe('verification', () => {
 		await tamper(s.db, sql`delete from audit_event where seq >= 15`);
 		const report = await verify(s);
 		expect(report.headSeq).toBe(14);
-		expect(report.firstFailure).toMatchObject({ kind: 'chain_behind_checkpoint', seq: 20 });
+		// The head still names event 21 (the checkpoint's record), the checkpoint event 20.
+		expect(report.problems.map((p) => [p.kind, p.seq, p.toSeq])).toEqual([
+			['tail_missing', 15, 21],
+			['chain_behind_checkpoint', 20, undefined]
+		]);
+	});
+
+	it('names a tail deleted after the last checkpoint, the checkpoint’s own record included', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 20);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 4, 20);
+		expect((await verify(s)).ok).toBe(true);
+		// The checkpoint signed event 20, recorded as event 21; 22 to 25 came after.
+		await tamper(s.db, sql`delete from audit_event where seq >= 21`);
+		const report = await verify(s);
+		expect(report.ok).toBe(false);
+		expect(report.headSeq).toBe(20);
+		expect(report.problems).toEqual([
+			expect.objectContaining({ kind: 'tail_missing', seq: 21, toSeq: 25 })
+		]);
+		expect(report.firstFailure?.message).toContain('events 21 to 25 are missing');
+	});
+
+	it('names a tail rewritten with recomputed hashes after the last checkpoint', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 8);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 3, 8);
+		// Events 11 and 12 (after the checkpoint's record, 9) rewritten as the code would write them.
+		const rows = await s.db
+			.select({
+				...auditColumns(),
+				occurredAt: sql<string>`${occurredAtText}`,
+				prevHash: auditEvent.prevHash
+			})
+			.from(auditEvent)
+			.where(sql`${auditEvent.seq} >= 11`)
+			.orderBy(asc(auditEvent.seq));
+		let prev = rows[0]!.prevHash;
+		await s.db.transaction(async (tx) => {
+			await tx.execute(sql`set local session_replication_role = replica`);
+			for (const row of rows) {
+				const details = row.seq === 11 ? { ...row.details, title: 'Nothing to see' } : row.details;
+				const hash = chainHash(prev, { ...row, details });
+				await tx
+					.update(auditEvent)
+					.set({ details, prevHash: prev, hash })
+					.where(eq(auditEvent.seq, row.seq));
+				prev = hash;
+			}
+		});
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['head_mismatch', 12]]);
+	});
+
+	it('catches a tail deleted with the head moved back only through a later checkpoint', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 20);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await tamper(s.db, sql`delete from audit_event where seq >= 15`);
+		await tamper(
+			s.db,
+			sql`update audit_head set seq = 14, hash = (select hash from audit_event where seq = 14)`
+		);
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['chain_behind_checkpoint', 20]]);
+	});
+
+	it('names a deleted chain head and still verifies every event', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 9);
+		await tamper(s.db, sql`delete from audit_head`);
+		const report = await verify(s);
+		expect(report.events).toBe(9);
+		expect(report.problems).toEqual([
+			expect.objectContaining({ kind: 'head_mismatch', seq: null })
+		]);
+	});
+
+	it('leaves a checkpoint written while it reads the log to the next run', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 10);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		// A periodic checkpoint lands once the objects are listed: its object is not in the
+		// listing, its record (event 15) is in the table while the rows are read.
+		const racing = listing(s.store, {
+			after: async () => {
+				await addEvents(s.db, 3, 10);
+				await writeCheckpoint(s.db, s.store, [keyA]);
+			}
+		});
+		const report = await verifyChain({ db: s.db, store: racing, keys: [keyA], batchSize: 7 });
+		expect(report.problems).toEqual([]);
+		expect(report.ok).toBe(true);
+		expect(report.headSeq).toBe(11);
+		const next = await verify(s);
+		expect(next.problems).toEqual([]);
+		expect(next.headSeq).toBe(15);
+		expect(next.checkpoints).toBe(2);
+	});
+
+	it('checks a checkpoint signed after it read the head against the event it names', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 10);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		// Signed (event 14) and stored after the head (11) was read, before the listing.
+		const racing = listing(s.store, {
+			before: async () => {
+				await addEvents(s.db, 3, 10);
+				await writeCheckpoint(s.db, s.store, [keyA]);
+			}
+		});
+		const report = await verifyChain({ db: s.db, store: racing, keys: [keyA], batchSize: 7 });
+		expect(report.problems).toEqual([]);
+		expect(report.headSeq).toBe(11);
+		expect(report.checkpoints).toBe(2);
+	});
+
+	it('names a checkpoint record whose details were replaced by null or no object', async () => {
+		const s = await setUp();
+		const recorded: number[] = [];
+		for (const value of ['null', '"checkpoints/x"', '[1]', '42']) {
+			await addEvents(s.db, 2, recorded.length * 2);
+			await writeCheckpoint(s.db, s.store, [keyA]);
+			const [row] = await s.db
+				.select({ seq: auditEvent.seq })
+				.from(auditEvent)
+				.orderBy(desc(auditEvent.seq))
+				.limit(1);
+			recorded.push(row!.seq);
+			await tamper(
+				s.db,
+				sql`update audit_event set details = ${value}::jsonb where seq = ${row!.seq}`
+			);
+		}
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual(
+			recorded.map((seq) => ['altered_event', seq])
+		);
+		// The periodic checkpoints still know where the last one stands.
+		expect(await lastCheckpointRecorded(s.db)).toMatchObject({ seq: null, eventSeq: recorded[3] });
+		expect(await checkpointDue(s.db, 5, 15)).toBe(false);
+		await addEvents(s.db, 5, 100);
+		expect(await checkpointDue(s.db, 5, 15)).toBe(true);
 	});
 
 	it('finds a consistently rewritten table through the checkpoint', async () => {
@@ -201,7 +374,11 @@ describe('verification', () => {
 			}
 		});
 		const report = await verify(s);
-		expect(report.problems.map((p) => p.kind)).toEqual(['checkpoint_mismatch']);
+		// The checkpoint's record (event 9) no longer has the hash the head recorded either.
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
+			['checkpoint_mismatch', 8],
+			['head_mismatch', 9]
+		]);
 		expect(report.firstFailure?.seq).toBe(8);
 	});
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db';
+import { queryRows, toNumber, type Database } from '../db';
 import type { ObjectStore } from '../storage';
 import { checkSignature, readCheckpoints, type Checkpoint } from './checkpoint';
 import { GENESIS_HASH, chainHash, occurredAtText, type ChainedFields } from './chain';
@@ -14,7 +14,9 @@ export const PROBLEM_KINDS = [
 	'checkpoint_missing',
 	'checkpoint_forged',
 	'checkpoint_unknown_key',
-	'checkpoint_unreadable'
+	'checkpoint_unreadable',
+	'tail_missing',
+	'head_mismatch'
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
@@ -22,6 +24,8 @@ export interface VerifyProblem {
 	kind: ProblemKind;
 	/** The event the problem is found at, when there is one. */
 	seq: number | null;
+	/** The last event of a range of missing events (from `seq` to this). */
+	toSeq?: number;
 	objectKey?: string;
 	message: string;
 }
@@ -42,10 +46,20 @@ export interface VerifyReport {
 
 const MAX_PROBLEMS = 1000;
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+	value !== null && typeof value === 'object' && !Array.isArray(value);
+
 /**
  * Reads the whole log back from the database in sequence order, a batch at a time (bounded
  * memory at any size), recomputes every hash and checks the chain against every signed
- * checkpoint in the object store. Nothing cached by the application is trusted.
+ * checkpoint in the object store and against the chain head (`audit_head`).
+ *
+ * One verification covers the log as it stood when it started: the head is read first, then the
+ * checkpoint objects are listed, and only the events up to that head are read. Events appended
+ * meanwhile (a periodic checkpoint and its `audit.checkpoint_written` record among them) are left
+ * to the next verification, so a checkpoint written during the run is never reported missing. A
+ * checkpoint signed after the head was read but before the listing is checked against the row it
+ * names, without verifying the events between the head and that row.
  */
 export async function verifyChain(options: {
 	db: Database;
@@ -62,6 +76,32 @@ export async function verifyChain(options: {
 		found += 1;
 		if (problems.length < MAX_PROBLEMS) problems.push(problem);
 	};
+
+	// The head and the newest event, in one statement (one snapshot), before the checkpoints are
+	// listed: every `audit.checkpoint_written` event up to it was committed after its object was
+	// written, so that object is in the listing unless it was deleted. `audit_head` moves in the
+	// transaction that inserts the events, so normally both say the same; the bound is the larger,
+	// so rows beyond a head that lags (rows inserted around it) are still verified.
+	const [start] = await queryRows<{ headSeq: unknown; headHash: string | null; maxSeq: unknown }>(
+		db,
+		sql`select h.seq as "headSeq", h.hash as "headHash",
+				(select max(seq) from audit_event) as "maxSeq"
+			from (select 1) as one left join audit_head h on h.id = 1`
+	);
+	const head =
+		start?.headSeq === null || start?.headSeq === undefined
+			? null
+			: { seq: toNumber(start.headSeq), hash: start.headHash ?? '' };
+	const maxSeq = start?.maxSeq === null || start?.maxSeq === undefined ? 0 : toNumber(start.maxSeq);
+	const bound = Math.max(head?.seq ?? 0, maxSeq);
+	if (!head) {
+		report({
+			kind: 'head_mismatch',
+			seq: null,
+			message:
+				'the chain head (audit_head) is missing: it was deleted, and no event can be appended'
+		});
+	}
 
 	const stored = await readCheckpoints(store);
 	const objectKeys = new Set(stored.map((s) => s.objectKey));
@@ -102,6 +142,7 @@ export async function verifyChain(options: {
 	let prevHash = GENESIS_HASH;
 	let events = 0;
 	let last = 0;
+	let hashAtHead: string | undefined;
 	type StoredRow = ChainedFields & { prevHash: string; hash: string } & Record<string, unknown>;
 	// Plain SQL rather than the query builder: its per-field mapping costs more than the hashing
 	// at a million rows. Both drivers return the same values (jsonb and text[] parsed, int8 as
@@ -113,13 +154,14 @@ export async function verifyChain(options: {
 				actor_name as "actorName", actor_roles as "actorRoles", ip, user_agent as "userAgent",
 				request_id as "requestId", action, target_type as "targetType", target_id as "targetId",
 				outcome, details, prev_hash as "prevHash", hash
-			from audit_event where seq > ${after} order by seq limit ${batchSize}`
+			from audit_event where seq > ${after} and seq <= ${bound} order by seq limit ${batchSize}`
 		);
 	// The next batch is read while this one is hashed: only two batches are ever held.
-	let pending: Promise<StoredRow[]> | null = fetchAfter(0);
+	let pending: Promise<StoredRow[]> | null = bound > 0 ? fetchAfter(0) : null;
 	while (pending) {
 		const rows: StoredRow[] = await pending;
-		pending = rows.length === batchSize ? fetchAfter(Number(rows.at(-1)!.seq)) : null;
+		const lastRead = rows.length === batchSize ? Number(rows.at(-1)!.seq) : bound;
+		pending = lastRead < bound ? fetchAfter(lastRead) : null;
 		for (const row of rows) {
 			const seq = (row.seq = Number(row.seq));
 			const gap = seq !== expectedSeq;
@@ -127,6 +169,7 @@ export async function verifyChain(options: {
 				report({
 					kind: 'missing_events',
 					seq: expectedSeq,
+					toSeq: seq - 1,
 					message:
 						seq === expectedSeq + 1
 							? `event ${expectedSeq} is missing`
@@ -158,7 +201,8 @@ export async function verifyChain(options: {
 					});
 				}
 			}
-			if (row.action === 'audit.checkpoint_written') {
+			// Details altered to something else than an object are reported above (altered_event).
+			if (row.action === 'audit.checkpoint_written' && isRecord(row.details)) {
 				const key = row.details.objectKey;
 				if (typeof key === 'string' && !objectKeys.has(key)) {
 					report({
@@ -169,10 +213,42 @@ export async function verifyChain(options: {
 					});
 				}
 			}
+			if (seq === head?.seq) hashAtHead = row.hash;
 			prevHash = row.hash;
 			expectedSeq = seq + 1;
 			last = seq;
 			events += 1;
+		}
+	}
+
+	// Checkpoints signed after the head was read name events this run did not read: each is
+	// checked against the row it names, as it stands now.
+	const beyond = [...bySeq.keys()].filter((seq) => seq > bound);
+	const hashesBeyond = new Map<number, string>();
+	if (beyond.length > 0) {
+		const rows = await queryRows<{ seq: unknown; hash: string }>(
+			db,
+			sql`select seq, hash from audit_event
+				where seq in (${sql.join(
+					beyond.map((seq) => sql`${seq}`),
+					sql`, `
+				)})`
+		);
+		for (const row of rows) hashesBeyond.set(toNumber(row.seq), row.hash);
+	}
+	for (const seq of beyond) {
+		const hash = hashesBeyond.get(seq);
+		if (hash === undefined) continue;
+		matched.add(seq);
+		for (const { checkpoint, objectKey } of bySeq.get(seq)!) {
+			if (checkpoint.hash !== hash) {
+				report({
+					kind: 'checkpoint_mismatch',
+					seq,
+					objectKey,
+					message: `event ${seq} differs from the signed checkpoint of ${checkpoint.time}: the log was rewritten`
+				});
+			}
 		}
 	}
 
@@ -195,6 +271,28 @@ export async function verifyChain(options: {
 						}
 			);
 		}
+	}
+
+	// The head names the last event appended and its hash. Events deleted from the end (with
+	// the triggers switched off) leave the head ahead of the log; a tail rewritten with
+	// recomputed hashes leaves the head's hash different. Someone who also moves the head back
+	// is caught only by a checkpoint signed after the deleted events (chain_behind_checkpoint).
+	if (head && head.seq > last) {
+		report({
+			kind: 'tail_missing',
+			seq: last + 1,
+			toSeq: head.seq,
+			message:
+				head.seq === last + 1
+					? `event ${head.seq}, the last one appended, is missing: the end of the log was deleted`
+					: `events ${last + 1} to ${head.seq} are missing from the end of the log (the last one appended is ${head.seq}): they were deleted`
+		});
+	} else if (head && hashAtHead !== undefined && hashAtHead !== head.hash) {
+		report({
+			kind: 'head_mismatch',
+			seq: head.seq,
+			message: `event ${head.seq}, the last one appended, does not have the hash recorded when it was appended: the end of the log was rewritten`
+		});
 	}
 
 	problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));

@@ -11,14 +11,18 @@ import { setDatabase, type Database } from '../db';
 import { account, auditEvent, document, grant } from '../db/schema';
 import { withDemoKeys } from '../demo-keys';
 import { seedDemoData } from '../seed';
-import { createObjectStore, setObjectStore } from '../storage';
+import { createObjectStore, getObjectStore, setObjectStore } from '../storage';
 import { appendAuditEvents } from './append';
+import { writeCheckpoint } from './checkpoint';
+import { signingKeys } from './integrity';
 import * as workspace from './workspace';
 
 let database: TestDatabase;
 let db: Database;
 let dataDir: string;
 let auditor: SessionUser;
+/** An auditor whose own access reaches `secret` (the senior fellow's grants). */
+let cleared: SessionUser;
 let access: Access;
 let readable: { id: number; title: string };
 let secret: { id: number; title: string };
@@ -49,6 +53,30 @@ beforeAll(async () => {
 	await seedDemoData(db, store, config);
 	auditor = await userByEmail('auditor@jiss.example');
 	access = (await effectiveAccess(db, auditor.id))!;
+	const fellow = await userByEmail('fellow@jiss.example');
+	const [created] = await db
+		.insert(account)
+		.values({
+			email: 'cleared.auditor@jiss.example',
+			displayName: 'Cleared Auditor',
+			organisationId: auditor.organisationId,
+			roles: ['auditor'],
+			status: 'active'
+		})
+		.returning({ id: account.id });
+	const fellowGrants = await db.select().from(grant).where(eq(grant.accountId, fellow.id));
+	await db.insert(grant).values(
+		fellowGrants.map((g) => ({
+			accountId: created!.id,
+			kind: g.kind,
+			levelRank: g.levelRank,
+			compartmentId: g.compartmentId,
+			reason: 'Audit of restricted holdings',
+			grantedBy: g.grantedBy
+		}))
+	);
+	cleared = await userByEmail('cleared.auditor@jiss.example');
+	const clearedAccess = (await effectiveAccess(db, cleared.id))!;
 	readable = (
 		await db
 			.select({ id: document.id, title: document.title })
@@ -60,7 +88,7 @@ beforeAll(async () => {
 		await db
 			.select({ id: document.id, title: document.title })
 			.from(document)
-			.where(not(readableSql(access)))
+			.where(and(not(readableSql(access)), readableSql(clearedAccess)))
 			.limit(1)
 	)[0]!;
 });
@@ -108,6 +136,190 @@ describe('the auditor sees titles only where their own access reaches', () => {
 		expect(history.events.map((e) => e.seq)).toEqual([hidden!.seq]);
 		expect(await workspace.documentTitle(auditor, secret.id)).toBeNull();
 		expect(await workspace.documentTitle(auditor, readable.id)).toBe(readable.title);
+	});
+});
+
+/** Everything a reader of `secret` would learn of its content from these events. */
+const content = {
+	summary: 'Summary of the orbit study q7x',
+	tags: ['tag-q7x', 'tag-r8y'],
+	newSummary: 'Revised summary q7x',
+	fileName: 'orbit-study-q7x.pdf',
+	reason: 'Downgraded after the q7x review'
+};
+
+async function appendSecretEvents(): Promise<number[]> {
+	const actor = { id: 1, name: 'Someone on staff', roles: ['staff'] };
+	const doc = { documentId: secret.id, title: secret.title };
+	const target = { type: 'document', id: secret.id };
+	const sha256 = 'ab'.repeat(32);
+	const rows = await appendAuditEvents(db, [
+		{
+			action: 'document.edit',
+			outcome: 'allowed',
+			actor,
+			target,
+			details: {
+				...doc,
+				version: 2,
+				sha256,
+				size: 1234,
+				before: { title: secret.title, summary: content.summary, tags: content.tags },
+				after: { title: secret.title, summary: content.newSummary, tags: content.tags }
+			}
+		},
+		{
+			action: 'document.upload',
+			outcome: 'allowed',
+			actor,
+			target,
+			details: {
+				...doc,
+				version: 1,
+				fileName: content.fileName,
+				size: 1234,
+				sha256,
+				contentType: 'application/pdf',
+				level: 3
+			}
+		},
+		{
+			action: 'document.version_added',
+			outcome: 'allowed',
+			actor,
+			target,
+			details: {
+				...doc,
+				version: 2,
+				previousVersion: 1,
+				fileName: content.fileName,
+				size: 99,
+				sha256
+			}
+		},
+		{
+			action: 'document.download',
+			outcome: 'allowed',
+			actor,
+			target,
+			details: { ...doc, version: 2, fileName: content.fileName, range: '0-99' }
+		},
+		{
+			action: 'document.preview',
+			outcome: 'allowed',
+			actor,
+			target,
+			details: { ...doc, version: 2, fileName: content.fileName }
+		},
+		{
+			action: 'document.reclassify',
+			outcome: 'allowed',
+			actor,
+			target,
+			details: {
+				...doc,
+				reason: content.reason,
+				before: { levelRank: 4, compartmentIds: [1], releaseOrgIds: [1] },
+				after: { levelRank: 3, compartmentIds: [1], releaseOrgIds: [1] }
+			}
+		},
+		{
+			action: 'document.denied',
+			outcome: 'denied',
+			actor,
+			target,
+			details: {
+				...doc,
+				reason: 'level',
+				attempted: 'document.view',
+				method: 'GET',
+				path: `/documents/${secret.id}`
+			}
+		}
+	]);
+	return rows.map((r) => r.seq);
+}
+
+const leaks = () => [
+	secret.title,
+	content.summary,
+	content.newSummary,
+	content.fileName,
+	content.reason,
+	...content.tags
+];
+
+describe('the content of documents the auditor may not read', () => {
+	it('is withheld from every details field, in lists, pages, exports and the panel; a cleared auditor sees it', async () => {
+		const seqs = await appendSecretEvents();
+		const seen = async (viewer: SessionUser) => {
+			const log = await workspace.listEvents(viewer, {}, undefined, label);
+			const history = await workspace.listEvents(viewer, { document: secret.id }, undefined, label);
+			const pages = await Promise.all(seqs.map((seq) => workspace.getEvent(viewer, seq, label)));
+			const exported = await Promise.all(
+				(['csv', 'jsonl'] as const).map(async (format) =>
+					new Response(
+						await workspace.exportEvents({}, viewer, { document: secret.id }, format, label)
+					).text()
+				)
+			);
+			const panel = await workspace.panel(viewer, label);
+			// Newest first, after them the earlier tests' events about the same document.
+			expect(history.events.slice(0, seqs.length).map((e) => e.seq)).toEqual([...seqs].reverse());
+			expect(panel.recentDenials[0]!.seq).toBe(seqs.at(-1));
+			return {
+				log,
+				history,
+				pages,
+				exported,
+				panel,
+				all: JSON.stringify({ log, history, pages, exported, panel })
+			};
+		};
+
+		const hidden = await seen(auditor);
+		for (const text of leaks()) expect(hidden.all, text).not.toContain(text);
+		const [edit, upload, , download, , reclassify, denied] = hidden.pages;
+		const withheld = label(secret.id);
+		expect(edit!.details).toEqual({
+			documentId: secret.id,
+			title: withheld,
+			version: 2,
+			sha256: 'ab'.repeat(32),
+			size: 1234,
+			before: { title: withheld, summary: withheld, tags: withheld },
+			after: { title: withheld, summary: withheld, tags: withheld }
+		});
+		expect(upload!.details).toMatchObject({
+			fileName: withheld,
+			contentType: 'application/pdf',
+			level: 3
+		});
+		expect(download!.details).toMatchObject({ fileName: withheld, version: 2, range: '0-99' });
+		expect(reclassify!.details).toMatchObject({
+			reason: withheld,
+			before: { levelRank: 4, compartmentIds: [1], releaseOrgIds: [1] },
+			after: { levelRank: 3 }
+		});
+		// A reason code is no content: the auditor sees why the reader was refused.
+		expect(denied!.details).toMatchObject({
+			reason: 'level',
+			attempted: 'document.view',
+			path: `/documents/${secret.id}`,
+			title: withheld
+		});
+		expect(hidden.panel.recentDenials[0]!.document).toEqual({ id: secret.id, title: null });
+
+		const shown = await seen(cleared);
+		for (const text of leaks()) expect(shown.all, text).toContain(text);
+		for (const text of leaks()) {
+			expect(shown.exported[0], `csv ${text}`).toContain(text);
+			expect(shown.exported[1], `jsonl ${text}`).toContain(text);
+		}
+		expect(shown.pages[0]!.details).toMatchObject({
+			before: { summary: content.summary, tags: content.tags }
+		});
+		expect(shown.panel.recentDenials[0]!.document).toEqual({ id: secret.id, title: secret.title });
 	});
 });
 
@@ -185,6 +397,29 @@ describe('filters and keyset pagination', () => {
 		expect(workspace.zonedToUtc('2026-07-01', 'Europe/London').toISOString()).toBe(
 			'2026-06-30T23:00:00.000Z'
 		);
+		// The next day's midnight, across the end of a month and of a year.
+		expect(workspace.zonedToUtc('2026-02-28', 'Asia/Tokyo', 1).toISOString()).toBe(
+			'2026-02-28T15:00:00.000Z'
+		);
+		expect(workspace.zonedToUtc('9999-12-31', 'America/New_York', 1).getUTCFullYear()).toBe(10000);
+		// Refused, not rolled over to 3 March or read as an invalid instant.
+		for (const impossible of ['2026-02-31', '2026-13-01', '2026-03-01T25:00']) {
+			expect(() => workspace.zonedToUtc(impossible, 'Asia/Tokyo'), impossible).toThrow(RangeError);
+		}
+	});
+
+	it('takes the whole range of dates the filter accepts, in a zone behind UTC', async () => {
+		const west = { ...auditor, timeZone: 'America/Los_Angeles' };
+		const all = await workspace.listEvents(west, {}, undefined, label);
+		const wide = await workspace.listEvents(
+			west,
+			{ from: '1000-01-01', to: '9999-12-31' },
+			undefined,
+			label
+		);
+		expect(wide.events.map((e) => e.seq)).toEqual(all.events.map((e) => e.seq));
+		const stream = await workspace.exportEvents({}, west, { to: '9999-12-31' }, 'jsonl', label);
+		expect((await new Response(stream).text()).length).toBeGreaterThan(0);
 	});
 });
 
@@ -304,6 +539,75 @@ describe('access review', () => {
 		]);
 		const all = await workspace.accessReview();
 		expect(all.some((r) => r.reason === 'Revoked already')).toBe(false);
+	});
+});
+
+describe('events whose details were altered in the database', () => {
+	it('are listed, shown and exported, and the panel still finds the last checkpoint', async () => {
+		const store = getObjectStore();
+		const first = await writeCheckpoint(db, store, signingKeys());
+		await appendAuditEvents(db, [
+			{
+				action: 'document.view',
+				outcome: 'denied',
+				target: { type: 'document', id: secret.id },
+				details: { documentId: secret.id, title: secret.title }
+			},
+			{
+				action: 'document.view',
+				outcome: 'allowed',
+				target: { type: 'document', id: readable.id },
+				details: { documentId: readable.id, title: readable.title }
+			}
+		]);
+		await writeCheckpoint(db, store, signingKeys());
+		const altered = await db
+			.select({ seq: auditEvent.seq, details: auditEvent.details })
+			.from(auditEvent)
+			.orderBy(desc(auditEvent.seq))
+			.limit(3);
+		const [checkpointRow, readableRow, secretRow] = altered as [
+			(typeof altered)[0],
+			(typeof altered)[0],
+			(typeof altered)[0]
+		];
+		const setDetails = (seq: number, value: string) =>
+			db.transaction(async (tx) => {
+				// As a superuser would: the row triggers off for this transaction.
+				await tx.execute(sql`set local session_replication_role = replica`);
+				await tx.execute(sql`update audit_event set details = ${value}::jsonb where seq = ${seq}`);
+			});
+		await setDetails(checkpointRow.seq, 'null');
+		await setDetails(readableRow.seq, '"a string"');
+		await setDetails(secretRow.seq, JSON.stringify(secret.title));
+		try {
+			const seqs = altered.map((r) => r.seq);
+			const { events } = await workspace.listEvents(auditor, {}, undefined, label);
+			expect(events.slice(0, 3).map((e) => [e.seq, e.details])).toEqual([
+				[checkpointRow.seq, null],
+				[readableRow.seq, 'a string'],
+				// The details of a document the auditor may not read are withheld even as a bare string.
+				[secretRow.seq, label(secret.id)]
+			]);
+			expect(events[1]!.document).toEqual({ id: readable.id, title: readable.title });
+			for (const seq of seqs) {
+				expect((await workspace.getEvent(auditor, seq, label))?.seq).toBe(seq);
+			}
+			for (const format of ['csv', 'jsonl'] as const) {
+				const text = await new Response(
+					await workspace.exportEvents({}, auditor, {}, format, label)
+				).text();
+				expect(text).toContain(
+					format === 'csv' ? `"${checkpointRow.seq}"` : `"seq":${checkpointRow.seq}`
+				);
+				expect(text).not.toContain(secret.title);
+			}
+			const panel = await workspace.panel(auditor, label);
+			expect(panel.lastCheckpoint?.seq).toBe(first!.checkpoint.seq);
+			expect(panel.recentDenials.some((e) => e.seq === secretRow.seq)).toBe(true);
+		} finally {
+			for (const row of altered) await setDetails(row.seq, JSON.stringify(row.details));
+		}
 	});
 });
 

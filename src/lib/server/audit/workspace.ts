@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import type { AuditFilter } from '$lib/schemas/audit';
+import { isLocalTime, type AuditFilter } from '$lib/schemas/audit';
 import { effectiveAccess, grantValidAt, readableSql, type Access } from '../access';
 import type { SessionUser } from '../auth/types';
 import { getConfig } from '../config';
@@ -22,8 +22,10 @@ import type { VerifyReport } from './verify';
 
 /**
  * The auditor's workspace: reading, filtering and exporting the log, the access review and
- * verification. Auditors read no document content; a title appears only when the auditor's
- * own access would let them read that document, checked inside SQL.
+ * verification. Auditors read no document content they are not cleared for: the details of an
+ * event about a document the auditor's own access would not let them read (checked inside SQL)
+ * keep only metadata (ids, levels, versions, reason codes, sizes, hashes); its title, summary,
+ * tags, file names and free-text reasons are withheld, everywhere details are shown.
  */
 
 export const PAGE_SIZE = 50;
@@ -41,7 +43,11 @@ export interface AuditEventView {
 	targetType: string | null;
 	targetId: string | null;
 	outcome: 'allowed' | 'denied' | 'failed';
-	details: Record<string, unknown>;
+	/**
+	 * The details as stored (content withheld as above): a JSON object, unless someone altered
+	 * the row in the database, in which case it is whatever they left (null, a string...).
+	 */
+	details: unknown;
 	/** The document the event concerns; title null when the auditor may not read it. */
 	document: { id: number; title: string | null } | null;
 	prevHash: string;
@@ -69,6 +75,13 @@ const columns = {
 };
 type Row = Omit<AuditEventView, 'document'>;
 
+/** The details as an object to read fields from; empty when a row was altered into something else. */
+function fieldsOf(details: unknown): Record<string, unknown> {
+	return details !== null && typeof details === 'object' && !Array.isArray(details)
+		? (details as Record<string, unknown>)
+		: {};
+}
+
 function tzOffsetMs(at: Date, timeZone: string): number {
 	const parts = Object.fromEntries(
 		new Intl.DateTimeFormat('en-US', {
@@ -95,13 +108,21 @@ function tzOffsetMs(at: Date, timeZone: string): number {
 	return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
 
-/** A wall-clock time typed by the reader, in their time zone, as a UTC instant. */
-export function zonedToUtc(local: string, timeZone: string): Date {
-	const [day, time = '00:00'] = local.split('T');
-	const wall = new Date(`${day}T${time.length === 5 ? `${time}:00` : time}Z`);
+/**
+ * A wall-clock time typed by the reader (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, a real date
+ * and time as `auditFilterSchema` checks), in their time zone, as a UTC instant; `addDays`
+ * moves the wall-clock date first (the next day's midnight, whatever its length).
+ */
+export function zonedToUtc(local: string, timeZone: string, addDays = 0): Date {
+	// Refused rather than rolled over (2026-02-31 is not 3 March).
+	if (!isLocalTime(local)) throw new RangeError(`Not a real date and time: ${local}`);
+	const [day = '', time = '00:00'] = local.split('T');
+	const [year, month, date] = day.split('-').map(Number);
+	const [hour, minute, second = 0] = time.split(':').map(Number);
+	const wall = new Date(Date.UTC(year!, month! - 1, date! + addDays, hour!, minute!, second));
 	const first = new Date(wall.getTime() - tzOffsetMs(wall, timeZone));
-	const second = tzOffsetMs(first, timeZone);
-	return new Date(wall.getTime() - second);
+	const offset = tzOffsetMs(first, timeZone);
+	return new Date(wall.getTime() - offset);
 }
 
 export function readerTimeZone(viewer: SessionUser): string {
@@ -115,6 +136,8 @@ const NO_SEQ = sql`9223372036854775807`;
  * so they rise with the sequence, and one index probe replaces a range scan at any table size.
  */
 function firstSeqAtOrAfter(at: Date): SQL {
+	// Past the year 9999 (the end of 9999-12-31 in a zone behind UTC): no event yet.
+	if (at.getUTCFullYear() > 9999) return NO_SEQ;
 	return sql`coalesce((select ${auditEvent.seq} from ${auditEvent}
 		where ${auditEvent.occurredAt} >= ${at.toISOString()}::timestamptz
 		order by ${auditEvent.occurredAt}, ${auditEvent.seq} limit 1), ${NO_SEQ})`;
@@ -137,18 +160,11 @@ function conditions(filter: AuditFilter, timeZone: string): SQL[] {
 		where.push(sql`${auditEvent.seq} >= ${firstSeqAtOrAfter(zonedToUtc(filter.from, timeZone))}`);
 	}
 	if (filter.to !== undefined) {
-		let end = zonedToUtc(filter.to, timeZone);
 		// A bare date means the whole of that day.
-		if (!filter.to.includes('T')) end = zonedToUtc(nextDay(filter.to), timeZone);
+		const end = zonedToUtc(filter.to, timeZone, filter.to.includes('T') ? 0 : 1);
 		where.push(sql`${auditEvent.seq} < ${firstSeqAtOrAfter(end)}`);
 	}
 	return where;
-}
-
-function nextDay(day: string): string {
-	const d = new Date(`${day}T00:00:00Z`);
-	d.setUTCDate(d.getUTCDate() + 1);
-	return d.toISOString().slice(0, 10);
 }
 
 function documentIdsOf(row: Row): number[] {
@@ -171,14 +187,72 @@ function documentIdsOf(row: Row): number[] {
 	return [...ids];
 }
 
-function redactTitles(value: unknown, label: string): unknown {
-	if (Array.isArray(value)) return value.map((v) => redactTitles(v, label));
-	if (value && typeof value === 'object') {
-		return Object.fromEntries(
-			Object.entries(value).map(([k, v]) => [k, k === 'title' ? label : redactTitles(v, label)])
-		);
-	}
-	return value;
+/**
+ * The keys of details that describe an event without quoting a document: ids, classification
+ * (level, compartments, release), versions, status and kind, sizes, hashes and content types,
+ * what was attempted and how (action, method, the requested path: ids only), reason codes, and
+ * `before`/`after`, whose own keys pass the same test. Anything else (title, summary, tags,
+ * fileName, a version note, and every key added later until it is listed here) is withheld.
+ */
+const METADATA_KEYS = new Set([
+	'documentId',
+	'documentIds',
+	'accountId',
+	'grantId',
+	'compartmentId',
+	'compartmentIds',
+	'releaseOrgIds',
+	'originatorOrgId',
+	'organisationId',
+	'level',
+	'levelRank',
+	'version',
+	'previousVersion',
+	'status',
+	'kind',
+	'size',
+	'sha256',
+	'contentType',
+	'limit',
+	'range',
+	'total',
+	'returned',
+	'source',
+	'purpose',
+	'attempted',
+	'method',
+	'path',
+	'reason',
+	'before',
+	'after'
+]);
+/** A reason code (`level`, `write:not_author`); anything else in `reason` is free text. */
+const REASON_CODE = /^[a-z][a-z0-9_.:-]{0,63}$/;
+/** Actions whose `reason` is the writer's own words, never a code. */
+const FREE_TEXT_REASON = new Set(['document.reclassify']);
+
+/** The details with every document-content field replaced by `label`. */
+function withholdContent(action: string, details: unknown, label: string): unknown {
+	const visit = (value: unknown, key: string | null): unknown => {
+		if (value === null || value === undefined) return value;
+		if (Array.isArray(value)) return value.map((v) => visit(v, key));
+		if (typeof value === 'object') {
+			return Object.fromEntries(
+				Object.entries(value).map(([k, v]) => [
+					k,
+					METADATA_KEYS.has(k) || v === null ? visit(v, k) : label
+				])
+			);
+		}
+		if (typeof value !== 'string') return value;
+		// A string left as the whole of the details (an altered row) could be anything.
+		if (key === null) return label;
+		if (key === 'reason') {
+			return !FREE_TEXT_REASON.has(action) && REASON_CODE.test(value) ? value : label;
+		}
+		return value;
+	};
+	return visit(details, null);
 }
 
 /** Titles of the documents the reader may read, among these ids; the rule applied in SQL. */
@@ -200,7 +274,8 @@ async function present(
 	const titles = await readableTitles(access, [...new Set(idsByRow.flat())]);
 	return rows.map((row, i) => {
 		const ids = idsByRow[i]!;
-		const main = Number(row.details.documentId) || ids[0];
+		const fields = fieldsOf(row.details);
+		const main = Number(fields.documentId) || ids[0];
 		const seq = Number(row.seq);
 		if (main === undefined) return { ...row, seq, document: null };
 		const hidden = ids.find((id) => !titles.has(id));
@@ -208,11 +283,11 @@ async function present(
 			return {
 				...row,
 				seq,
-				details: redactTitles(row.details, restricted(hidden)) as Record<string, unknown>,
+				details: withholdContent(row.action, row.details, restricted(hidden)),
 				document: { id: main, title: null }
 			};
 		}
-		const stored = row.details.title;
+		const stored = fields.title;
 		return {
 			...row,
 			seq,
@@ -540,29 +615,37 @@ export async function panel(
 		.where(eq(auditEvent.outcome, 'denied'))
 		.orderBy(desc(auditEvent.seq))
 		.limit(5);
-	const latest = async (action: string) => {
+	const latest = async (action: string, condition?: SQL) => {
 		const [row] = await db
 			.select(columns)
 			.from(auditEvent)
-			.where(eq(auditEvent.action, action))
+			.where(and(eq(auditEvent.action, action), condition))
 			.orderBy(desc(auditEvent.seq))
 			.limit(1);
 		return row;
 	};
 	const verified = await latest('audit.verified');
-	const checkpoint = await latest('audit.checkpoint_written');
+	// The last checkpoint record that still says which event it signed (an altered one does not;
+	// verification names it).
+	const checkpoint = await latest(
+		'audit.checkpoint_written',
+		sql`jsonb_typeof(${auditEvent.details} -> 'checkpointSeq') = 'number'`
+	);
 	return {
 		eventsLast24h: first > head ? 0 : head - first + 1,
 		recentDenials: await present(await effectiveAccess(db, viewer.id), denials, restricted),
 		lastVerification: verified
 			? {
 					occurredAt: verified.occurredAt,
-					ok: verified.details.ok === true,
+					ok: fieldsOf(verified.details).ok === true,
 					actorName: verified.actorName
 				}
 			: null,
 		lastCheckpoint: checkpoint
-			? { occurredAt: checkpoint.occurredAt, seq: Number(checkpoint.details.checkpointSeq) }
+			? {
+					occurredAt: checkpoint.occurredAt,
+					seq: Number(fieldsOf(checkpoint.details).checkpointSeq)
+				}
 			: null
 	};
 }

@@ -1,5 +1,5 @@
 import type { PageServerLoad } from './$types';
-import { auditCursorSchema, parseAuditFilter } from '$lib/schemas/audit';
+import { auditCursorSchema, invalidAuditFields, parseAuditFilter } from '$lib/schemas/audit';
 import * as audit from '$lib/server/audit';
 import * as workspace from '$lib/server/audit/workspace';
 import { requireRole } from '$lib/server/auth/guards';
@@ -17,6 +17,8 @@ export const load: PageServerLoad = async (event) => {
 		...page,
 		filter,
 		invalid: !parsed.success || !cursor.success,
+		/** The filter fields that were refused (an impossible date, an unknown action...). */
+		invalidFields: parsed.success ? [] : invalidAuditFields(parsed.error),
 		people: await workspace.listPeople(),
 		actions: audit.AUDIT_ACTIONS,
 		outcomes: audit.AUDIT_OUTCOMES

@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { desc, eq } from 'drizzle-orm';
+import { and, desc, eq, not } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
+import { effectiveAccess, readableSql } from '$lib/server/access';
+import { appendAuditEvents } from '$lib/server/audit/append';
 import type { SessionUser } from '$lib/server/auth/types';
 import { loadConfig, setConfig } from '$lib/server/config';
 import { setDatabase, type Database } from '$lib/server/db';
-import { account, auditEvent } from '$lib/server/db/schema';
+import { account, auditEvent, document, grant } from '$lib/server/db/schema';
 import { withDemoKeys } from '$lib/server/demo-keys';
 import { seedDemoData } from '$lib/server/seed';
 import { createObjectStore, setObjectStore } from '$lib/server/storage';
@@ -138,5 +140,141 @@ describe('audit routes', () => {
 			);
 			expect(failure).toMatchObject({ status: 404 });
 		}
+	});
+
+	it('answer an impossible date or time in a filter with a clear 400, or a marked form', async () => {
+		const auditor = await userByEmail('auditor@jiss.example');
+		for (const [field, value] of [
+			['from', '2026-13-01'],
+			['to', '2026-02-31'],
+			['from', '2026-03-01T25:00'],
+			['to', '2026-03-01T12:60'],
+			['from', '2025-02-29']
+		] as const) {
+			const query = `${field}=${encodeURIComponent(value)}`;
+			const failure = await Promise.resolve(
+				exportEndpoint.GET(requestEvent(auditor, `/audit/export?format=csv&${query}`) as never)
+			).then(
+				() => null,
+				(error: unknown) => error
+			);
+			expect(failure, value).toMatchObject({
+				status: 400,
+				body: {
+					message: expect.stringMatching(new RegExp(`^Invalid filter: ${field}: Not a real date`))
+				}
+			});
+			const page = (await logPage.load(
+				as(requestEvent(auditor, `/audit?${query}&outcome=denied`))
+			))!;
+			expect(page, value).toMatchObject({ invalid: true, invalidFields: [field] });
+		}
+		// A real leap day and the last second of a day are accepted.
+		const leap = (await logPage.load(
+			as(requestEvent(auditor, '/audit?from=2024-02-29&to=2026-12-31T23:59:59'))
+		))!;
+		expect(leap).toMatchObject({
+			invalid: false,
+			invalidFields: [],
+			filter: { from: '2024-02-29', to: '2026-12-31T23:59:59' }
+		});
+	});
+
+	it('show a document an auditor may not read without its content, and with it to one who may', async () => {
+		const auditor = await userByEmail('auditor@jiss.example');
+		const fellow = await userByEmail('fellow@jiss.example');
+		const [created] = await db
+			.insert(account)
+			.values({
+				email: 'cleared.auditor@jiss.example',
+				displayName: 'Cleared Auditor',
+				organisationId: auditor.organisationId,
+				roles: ['auditor'],
+				status: 'active'
+			})
+			.returning({ id: account.id });
+		const grants = await db.select().from(grant).where(eq(grant.accountId, fellow.id));
+		await db.insert(grant).values(
+			grants.map((g) => ({
+				accountId: created!.id,
+				kind: g.kind,
+				levelRank: g.levelRank,
+				compartmentId: g.compartmentId,
+				reason: 'Audit of restricted holdings',
+				grantedBy: g.grantedBy
+			}))
+		);
+		const cleared = await userByEmail('cleared.auditor@jiss.example');
+		const [secret] = await db
+			.select({ id: document.id, title: document.title })
+			.from(document)
+			.where(
+				and(
+					not(readableSql((await effectiveAccess(db, auditor.id))!)),
+					readableSql((await effectiveAccess(db, cleared.id))!)
+				)
+			)
+			.limit(1);
+		const content = [secret!.title, 'Summary s9k', 'tag-s9k', 'memo-s9k.pdf', 'Raised after s9k'];
+		const target = { type: 'document', id: secret!.id };
+		const doc = { documentId: secret!.id, title: secret!.title };
+		const [edit, download, reclassify] = await appendAuditEvents(db, [
+			{
+				action: 'document.edit',
+				outcome: 'allowed',
+				target,
+				details: {
+					...doc,
+					version: 2,
+					before: { title: secret!.title, summary: 'Summary s9k', tags: ['tag-s9k'] },
+					after: { title: secret!.title, summary: 'Summary s9k', tags: [] }
+				}
+			},
+			{
+				action: 'document.download',
+				outcome: 'allowed',
+				target,
+				details: { ...doc, version: 2, fileName: 'memo-s9k.pdf' }
+			},
+			{
+				action: 'document.reclassify',
+				outcome: 'allowed',
+				target,
+				details: {
+					...doc,
+					reason: 'Raised after s9k',
+					before: { levelRank: 3 },
+					after: { levelRank: 4 }
+				}
+			}
+		]);
+		const seen = async (viewer: SessionUser) => {
+			const data: unknown[] = [
+				await logPage.load(as(requestEvent(viewer, '/audit'))),
+				await documentPage.load(
+					requestEvent(viewer, `/audit/documents/${secret!.id}`, {
+						id: String(secret!.id)
+					}) as never
+				)
+			];
+			for (const e of [edit!, download!, reclassify!]) {
+				data.push(
+					await eventPage.load(
+						requestEvent(viewer, `/audit/events/${e.seq}`, { seq: String(e.seq) }) as never
+					)
+				);
+			}
+			for (const format of ['csv', 'jsonl']) {
+				const response = await exportEndpoint.GET(
+					requestEvent(viewer, `/audit/export?format=${format}&document=${secret!.id}`) as never
+				);
+				data.push(await response.text());
+			}
+			return JSON.stringify(data);
+		};
+		const withheld = await seen(auditor);
+		for (const text of content) expect(withheld, text).not.toContain(text);
+		const shown = await seen(cleared);
+		for (const text of content) expect(shown, text).toContain(text);
 	});
 });
