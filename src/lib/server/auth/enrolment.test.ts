@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
 import { generateTOTP } from '@oslojs/otp';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	auditFor,
@@ -11,7 +11,7 @@ import {
 	createAuthFixture,
 	type AuthFixture
 } from '../../../../tests/helpers/auth-fixture';
-import { account, enrolment } from '../db/schema';
+import { account, auditEvent, enrolment } from '../db/schema';
 import { DEMO_ACCOUNTS } from '../seed/demo-data';
 import * as enrolments from './enrolment';
 import { verifyPasswordHash } from './password';
@@ -239,6 +239,19 @@ describe('using an enrolment link', () => {
 		}
 		// None of these used up the link.
 		expect(await enrolments.lookup(fixture.db, token)).not.toBeNull();
+		// The wrong code was a failed second factor, audited without the code.
+		const failedCodes = await fixture.db
+			.select()
+			.from(auditEvent)
+			.where(and(eq(auditEvent.action, 'auth.mfa'), eq(auditEvent.actorId, person.id)));
+		expect(failedCodes).toHaveLength(1);
+		expect(failedCodes[0]).toMatchObject({ outcome: 'failed', targetId: String(person.id) });
+		expect(failedCodes[0]!.details).toEqual({
+			method: 'totp',
+			reason: 'wrong_code',
+			purpose: 'enrolment:enrol'
+		});
+		expect(JSON.stringify(failedCodes[0])).not.toContain('12345');
 		// Any characters are allowed, and nothing is cut off.
 		const unusual = 'パスワード\u202E\u0000 で 🚀 十分に長い';
 		const { input } = setupInput(token, { password: unusual, confirm: unusual });

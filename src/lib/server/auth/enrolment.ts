@@ -5,7 +5,7 @@ import { and, eq, gt, isNull, ne } from 'drizzle-orm';
 import * as audit from '../audit';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
-import { account, enrolment } from '../db/schema';
+import { account, enrolment, type Role } from '../db/schema';
 import { getMailer, type MailMessage } from '../mail';
 import { hashPassword } from './password';
 import { checkNewPassword, type PasswordProblem } from './password-policy';
@@ -148,6 +148,7 @@ export interface OpenEnrolment {
 	accountId: number;
 	email: string;
 	displayName: string;
+	roles: Role[];
 	purpose: EnrolmentPurpose;
 	expiresAt: Date;
 }
@@ -165,6 +166,7 @@ export async function lookup(
 			accountId: account.id,
 			email: account.email,
 			displayName: account.displayName,
+			roles: account.roles,
 			status: account.status,
 			purpose: enrolment.purpose,
 			expiresAt: enrolment.expiresAt,
@@ -180,6 +182,7 @@ export async function lookup(
 		accountId: row.accountId,
 		email: row.email,
 		displayName: row.displayName,
+		roles: row.roles,
 		purpose: row.purpose,
 		expiresAt: row.expiresAt
 	};
@@ -220,7 +223,18 @@ export async function complete(
 	const secret = parseSecret(input.secret);
 	if (!secret) return { kind: 'bad_secret' };
 	const step = totp.matchingStep(secret, input.code.replace(/\s/g, ''), now);
-	if (step === null) return { kind: 'wrong_code' };
+	if (step === null) {
+		// A second factor that failed, as at sign-in and on a new authenticator (never the code).
+		await audit.record({
+			...context,
+			actor: { id: open.accountId, name: open.displayName, roles: open.roles },
+			action: 'auth.mfa',
+			outcome: 'failed',
+			target: { type: 'account', id: open.accountId },
+			details: { method: 'totp', reason: 'wrong_code', purpose: `enrolment:${open.purpose}` }
+		});
+		return { kind: 'wrong_code' };
+	}
 	const passwordHash = await hashPassword(input.password);
 	const sealed = totp.sealSecret(secret);
 
