@@ -188,6 +188,34 @@ describe('appendOwnTransaction with the head it wrote last', () => {
 		expect(times.at(-1)!).toBeLessThanOrEqual(parseTimeText(after!.now) + 100_000);
 	});
 
+	it('never stamps an event earlier than the one before it, whoever wrote that', async () => {
+		const db = database.handle.db;
+		// Another instance's last event, stamped from its own reading of the clock a little
+		// ahead of the database's (here: a minute; only the time is changed, as that instance
+		// would have written it, so the owner switches the append-only triggers off for it).
+		await db.transaction(async (tx) => {
+			await appendAuditEvents(tx, [{ action: 'document.edit', outcome: 'allowed' }]);
+		});
+		await db.transaction(async (tx) => {
+			await tx.execute(sql`set local session_replication_role = replica`);
+			await tx.execute(sql`update audit_event set occurred_at = clock_timestamp() + interval '1 minute'
+				where seq = (select max(seq) from audit_event)`);
+		});
+		const [ahead] = await queryRows<{ at: string }>(
+			db,
+			sql`select ${occurredAtText} as at from audit_event order by seq desc limit 1`
+		);
+		// This process's own step reads the head again (another writer moved it), and so does a
+		// locked append in a transaction.
+		await appendOwnTransaction(db, [{ action: 'document.view', outcome: 'allowed' }]);
+		await db.transaction((tx) =>
+			appendAuditEvents(tx, [{ action: 'document.search', outcome: 'allowed' }])
+		);
+		const last = (await chainRowsOf()).slice(-3).map((r) => parseTimeText(r.occurredAt));
+		expect(last[1]!).toBeGreaterThanOrEqual(parseTimeText(ahead!.at));
+		expect(last[2]!).toBeGreaterThanOrEqual(last[1]!);
+	});
+
 	it('renders and parses times as the database does', () => {
 		for (const text of ['2026-12-03T15:40:17.000001Z', '1999-01-31T23:59:59.999999Z']) {
 			expect(formatTimeText(parseTimeText(text))).toBe(text);

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, toNumber, type Database, type Executor } from '../db';
 import { auditEvent } from '../db/schema';
 import type { AuditAction, AuditOutcome } from './catalogue';
@@ -111,7 +111,7 @@ export async function appendAuditEvents(
 		const [head] = await queryRows<{ now: string; seq: unknown; hash: string }>(
 			tx,
 			sql`update audit_head set seq = seq + ${events.length} where id = 1
-				returning seq - ${events.length} as seq, hash, ${timeText(sql`clock_timestamp()`)} as now`
+				returning seq - ${events.length} as seq, hash, ${timeText(notBeforeHead(sql`audit_head.seq - ${events.length}`))} as now`
 		);
 		if (!head) throw new Error('The audit chain head is missing (migration 0003 creates it)');
 		const rows = chainRows(events, toNumber(head.seq), head.hash, head.now);
@@ -125,6 +125,16 @@ export async function appendAuditEvents(
 	};
 	// A bare database handle gets its own transaction: the head row stays locked until commit.
 	return 'rollback' in executor ? run(executor) : executor.transaction(run);
+}
+
+/**
+ * The database clock, or the time of the event at `headSeq` when that is later: event times
+ * never go back as the sequence goes on (the auditor's time filters rely on it), although
+ * another instance may have stamped its last event from its own reading of the clock, carried
+ * forward a little ahead of it.
+ */
+function notBeforeHead(headSeq: SQL): SQL {
+	return sql`greatest(clock_timestamp(), (select e.occurred_at from audit_event e where e.seq = ${headSeq}))`;
 }
 
 const CONFLICT_RETRIES = 2;
@@ -196,7 +206,7 @@ export async function appendOwnTransaction(
 			const sent = nowMicros();
 			const [read] = await queryRows<{ now: string; seq: unknown; hash: string }>(
 				db,
-				sql`select seq, hash, ${timeText(sql`clock_timestamp()`)} as now from audit_head where id = 1`
+				sql`select seq, hash, ${timeText(notBeforeHead(sql`audit_head.seq`))} as now from audit_head where id = 1`
 			);
 			if (!read) throw new Error('The audit chain head is missing (migration 0003 creates it)');
 			const clock = parseTimeText(read.now);
