@@ -238,6 +238,48 @@ describe('record', () => {
 		expect(rows.length).toBe(before + 40);
 	});
 
+	it('writes events once when a step committed but its answer was lost', async () => {
+		const db = database.handle.db;
+		setDatabase(database.handle);
+		const count = async () => (await db.select({ seq: auditEvent.seq }).from(auditEvent)).length;
+		const before = await count();
+		// The step's statement runs and commits, then the connection "drops" before the answer.
+		const execute = db.execute.bind(db);
+		let dropped = 0;
+		const spy = vi.spyOn(db, 'execute').mockImplementation((async (query: unknown) => {
+			const result = await execute(query as Parameters<typeof execute>[0]);
+			const text = JSON.stringify(query);
+			if (dropped < 2 && text.includes('insert into audit_event')) {
+				dropped++;
+				throw new Error('connection lost after commit');
+			}
+			return result;
+		}) as typeof db.execute);
+		try {
+			// A shared step of three, then a step of one: each committed, each answer lost.
+			await Promise.all(
+				[1, 2, 3].map((n) =>
+					record({ action: 'document.view', outcome: 'allowed', details: { n } })
+				)
+			);
+			await record({ action: 'document.view', outcome: 'allowed', details: { n: 4 } });
+		} finally {
+			spy.mockRestore();
+		}
+		expect(dropped).toBe(2);
+		// Every caller went on, and each event is in the log once, in one unbroken chain.
+		expect(await count()).toBe(before + 4);
+		const rows = await db
+			.select({ ...getTableColumns(auditEvent), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
+		const ns = rows.slice(-4).map((r) => (r.details as { n: number }).n);
+		expect(ns.sort()).toEqual([1, 2, 3, 4]);
+		for (let k = rows.length - 4; k < rows.length; k++) {
+			expect(chainHash(rows[k - 1]!.hash, rows[k]!)).toBe(rows[k]!.hash);
+		}
+	});
+
 	it('fails only the event that cannot be written when a shared step fails', async () => {
 		const db = database.handle.db;
 		setDatabase(database.handle);

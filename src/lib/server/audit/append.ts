@@ -137,6 +137,32 @@ function notBeforeHead(headSeq: SQL): SQL {
 	return sql`greatest(clock_timestamp(), (select e.occurred_at from audit_event e where e.seq = ${headSeq}))`;
 }
 
+/** A step's statement failed; `rows` are what it tried to write (it may have committed). */
+export class AppendFailedError extends Error {
+	constructor(
+		readonly rows: ChainedRow[],
+		options?: ErrorOptions
+	) {
+		super('The audit chain step failed', options);
+		this.name = 'AppendFailedError';
+	}
+}
+
+/**
+ * Whether the rows of a failed step are in the log after all: a step whose commit succeeded
+ * but whose answer was lost with the connection. Its last row, at its sequence number with its
+ * hash, can only be there if the whole step committed (one statement).
+ */
+export async function isAppended(db: Database, rows: ChainedRow[]): Promise<boolean> {
+	const last = rows.at(-1);
+	if (!last) return false;
+	const found = await queryRows<{ one: number }>(
+		db,
+		sql`select 1 as one from audit_event where seq = ${last.seq} and hash = ${last.hash}`
+	);
+	return found.length > 0;
+}
+
 const CONFLICT_RETRIES = 2;
 /** How long a head learnt from this process's own step is used before it is read again. */
 const KNOWN_HEAD_MS = 30_000;
@@ -250,9 +276,10 @@ export async function appendOwnTransaction(
 				returning seq`
 			);
 		} catch (error) {
-			// Whether it committed is unknown (a lost connection): the next step reads the head.
+			// Whether it committed is unknown (a lost connection): the next step reads the head,
+			// and the caller can ask whether these rows are in the log (`isAppended`).
 			knownHeads.delete(db);
-			throw error;
+			throw new AppendFailedError(rows, { cause: error });
 		}
 		if (inserted.length === rows.length) {
 			knownHeads.set(db, { ...head, seq: rows.at(-1)!.seq, hash: rows.at(-1)!.hash, micros });

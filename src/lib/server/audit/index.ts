@@ -1,7 +1,9 @@
 import { getDb, type Executor } from '../db';
 import {
+	AppendFailedError,
 	appendAuditEvents,
 	appendOwnTransaction,
+	isAppended,
 	type AuditContext,
 	type AuditEventInput
 } from './append';
@@ -34,6 +36,16 @@ const MAX_BATCH = 500;
  */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * Whether a failed step wrote its events after all (its commit succeeded, its answer was lost):
+ * then they must not be written again (an auditor would see each access twice), and the
+ * callers go on, their events being in the log. Unknown (the database still unreachable) is no.
+ */
+async function committedAfterAll(error: unknown): Promise<boolean> {
+	if (!(error instanceof AppendFailedError)) return false;
+	return isAppended(getDb(), error.rows).catch(() => false);
+}
+
 async function flush(): Promise<void> {
 	flushing = true;
 	try {
@@ -48,7 +60,9 @@ async function flush(): Promise<void> {
 				);
 				for (const q of batch) q.resolve();
 			} catch (error) {
-				if (batch.length === 1) {
+				if (await committedAfterAll(error)) {
+					for (const q of batch) q.resolve();
+				} else if (batch.length === 1) {
 					batch[0]!.reject(error);
 				} else {
 					// One bad event must not take the others down: each is retried on its own.
@@ -57,7 +71,8 @@ async function flush(): Promise<void> {
 							await appendOwnTransaction(getDb(), [q.event]);
 							q.resolve();
 						} catch (single) {
-							q.reject(single);
+							if (await committedAfterAll(single)) q.resolve();
+							else q.reject(single);
 						}
 					}
 				}
