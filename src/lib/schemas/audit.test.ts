@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditFilterProblem, invalidAuditFields, isLocalTime, parseAuditFilter } from './audit';
+import { invalidAuditFields, isLocalTime, parseAuditFilter } from './audit';
 
 const parse = (query: string) => parseAuditFilter(new URLSearchParams(query));
 
@@ -34,15 +34,12 @@ describe('the time range of the audit filter', () => {
 		['a year before 1000', '0999-12-31'],
 		['a time without a date', 'T10:00'],
 		['a time zone suffix', '2026-03-01T10:00Z']
-	])('refuses %s (%s) with a message naming the field', (_, value) => {
+	])('refuses %s (%s) naming the field', (_, value) => {
 		expect(isLocalTime(value)).toBe(false);
 		for (const field of ['from', 'to']) {
 			const result = parse(`${field}=${encodeURIComponent(value)}`);
 			expect(result.success).toBe(false);
 			expect(invalidAuditFields(result.error!)).toEqual([field]);
-			expect(auditFilterProblem(result.error!)).toBe(
-				`${field}: Not a real date and time (YYYY-MM-DDTHH:MM)`
-			);
 		}
 	});
 

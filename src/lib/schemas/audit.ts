@@ -72,10 +72,3 @@ export function parseAuditFilter(params: URLSearchParams) {
 export function invalidAuditFields(error: z.ZodError): string[] {
 	return [...new Set(error.issues.map((issue) => String(issue.path[0] ?? '')))].filter(Boolean);
 }
-
-/** What was wrong, for a 400 answer: `from: Not a real date and time (YYYY-MM-DDTHH:MM)`. */
-export function auditFilterProblem(error: z.ZodError): string {
-	return error.issues
-		.map((issue) => `${issue.path.map(String).join('.')}: ${issue.message}`)
-		.join('; ');
-}

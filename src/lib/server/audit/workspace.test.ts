@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { and, desc, eq, not, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClearedAuditor } from '../../../../tests/helpers/audit';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { effectiveAccess, readableSql, type Access } from '../access';
 import type { SessionUser } from '../auth/types';
@@ -54,27 +55,7 @@ beforeAll(async () => {
 	auditor = await userByEmail('auditor@jiss.example');
 	access = (await effectiveAccess(db, auditor.id))!;
 	const fellow = await userByEmail('fellow@jiss.example');
-	const [created] = await db
-		.insert(account)
-		.values({
-			email: 'cleared.auditor@jiss.example',
-			displayName: 'Cleared Auditor',
-			organisationId: auditor.organisationId,
-			roles: ['auditor'],
-			status: 'active'
-		})
-		.returning({ id: account.id });
-	const fellowGrants = await db.select().from(grant).where(eq(grant.accountId, fellow.id));
-	await db.insert(grant).values(
-		fellowGrants.map((g) => ({
-			accountId: created!.id,
-			kind: g.kind,
-			levelRank: g.levelRank,
-			compartmentId: g.compartmentId,
-			reason: 'Audit of restricted holdings',
-			grantedBy: g.grantedBy
-		}))
-	);
+	await createClearedAuditor(db, auditor.organisationId, fellow.id);
 	cleared = await userByEmail('cleared.auditor@jiss.example');
 	const clearedAccess = (await effectiveAccess(db, cleared.id))!;
 	readable = (

@@ -149,7 +149,8 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 			: parseRange(request.rangeHeader, version.size);
 	if (range === 'unsatisfiable') {
 		// Each range request is an audited read, this one included, though it is sent nothing.
-		await recordNotServed(request, version, 'range_not_satisfiable', {
+		await recordRead(request, version, 'failed', {
+			reason: 'range_not_satisfiable',
 			range: (request.rangeHeader ?? '').slice(0, 100)
 		});
 		headers.set('Content-Range', `bytes */${version.size}`);
@@ -157,7 +158,12 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	}
 
 	// Committed before the object is opened: no record, no byte.
-	await recordServed(request, version, range ? { range: `${range.start}-${range.end}` } : {});
+	await recordRead(
+		request,
+		version,
+		'allowed',
+		range ? { range: `${range.start}-${range.end}` } : {}
+	);
 
 	let object: Awaited<ReturnType<ObjectStore['get']>>;
 	try {
@@ -165,7 +171,7 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	} catch (error) {
 		// The event above says the reader was served; they were sent nothing after all.
 		if (error instanceof ObjectStoreUnavailableError) {
-			await recordNotServed(request, version, 'storage_unavailable', {});
+			await recordRead(request, version, 'failed', { reason: 'storage_unavailable' });
 		}
 		throw error;
 	}
@@ -196,46 +202,24 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	return { status: 200, headers, body };
 }
 
-/** The reader's download or preview of `version`, committed before any of its bytes is sent. */
-function recordServed(
-	request: FileRequest,
-	version: DocumentVersion,
-	extra: Record<string, unknown>
-): Promise<void> {
-	const doc = request.document;
-	return audit.record({
-		...request.context,
-		action: request.mode === 'preview' ? 'document.preview' : 'document.download',
-		outcome: 'allowed',
-		target: { type: 'document', id: doc.id },
-		details: {
-			documentId: doc.id,
-			title: doc.title,
-			version: version.number,
-			fileName: version.fileName,
-			...extra
-		}
-	});
-}
-
 /**
- * An attempt to read `version` that sent the reader nothing: audited as failed, with why (after
- * a `recordServed` for the same request, it corrects that event).
+ * The reader's download or preview of `version`: `allowed` is committed before any of its bytes
+ * is sent; `failed` says the attempt sent nothing, and why (after an `allowed` for the same
+ * request, it corrects that event).
  */
-function recordNotServed(
+function recordRead(
 	request: FileRequest,
 	version: DocumentVersion,
-	reason: string,
+	outcome: 'allowed' | 'failed',
 	extra: Record<string, unknown>
 ): Promise<void> {
 	const doc = request.document;
 	return audit.record({
 		...request.context,
 		action: request.mode === 'preview' ? 'document.preview' : 'document.download',
-		outcome: 'failed',
+		outcome,
 		target: { type: 'document', id: doc.id },
 		details: {
-			reason,
 			documentId: doc.id,
 			title: doc.title,
 			version: version.number,
@@ -313,7 +297,10 @@ async function watermarked(
 			original = await buffer(object.body);
 		} catch (error) {
 			// Nothing was sent yet: the store failing mid-read is the store being unavailable.
-			await recordNotServed(request, version, 'storage_unavailable', { watermarked: true });
+			await recordRead(request, version, 'failed', {
+				reason: 'storage_unavailable',
+				watermarked: true
+			});
 			if (error instanceof ObjectStoreUnavailableError) throw error;
 			throw new ObjectStoreUnavailableError('The object store stream failed', { cause: error });
 		}
@@ -328,10 +315,13 @@ async function watermarked(
 			});
 		} catch (error) {
 			// An encrypted or damaged PDF: it cannot carry the reader's mark, so it is not served.
-			await recordNotServed(request, version, 'watermark_failed', { watermarked: true });
+			await recordRead(request, version, 'failed', {
+				reason: 'watermark_failed',
+				watermarked: true
+			});
 			throw new WatermarkFailedError({ cause: error });
 		}
-		await recordServed(request, version, { watermarked: true });
+		await recordRead(request, version, 'allowed', { watermarked: true });
 	} catch (error) {
 		release();
 		throw error;

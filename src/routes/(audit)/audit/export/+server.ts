@@ -1,6 +1,6 @@
 import { error } from '@sveltejs/kit';
 import type { RequestHandler } from './$types';
-import { auditFilterProblem, parseAuditFilter } from '$lib/schemas/audit';
+import { invalidAuditFields, parseAuditFilter } from '$lib/schemas/audit';
 import * as audit from '$lib/server/audit';
 import * as workspace from '$lib/server/audit/workspace';
 import { requireRole } from '$lib/server/auth/guards';
@@ -18,7 +18,12 @@ export const GET: RequestHandler = async (event) => {
 	const format = event.url.searchParams.get('format');
 	if (format !== 'csv' && format !== 'jsonl') error(400, 'Unknown export format');
 	const parsed = parseAuditFilter(event.url.searchParams);
-	if (!parsed.success) error(400, `Invalid filter: ${auditFilterProblem(parsed.error)}`);
+	if (!parsed.success) {
+		error(
+			400,
+			m.audit_export_invalid_filter({ fields: invalidAuditFields(parsed.error).join(', ') })
+		);
+	}
 	// The stream outlives the request's locale context: the language is fixed here.
 	const locale = getLocale();
 	const restrictedLabel = (id: number) => m.audit_restricted_document({ id }, { locale });
