@@ -10,7 +10,7 @@ import {
 	onServer
 } from '../../../../tests/helpers/database';
 import * as sessions from '../auth/sessions';
-import { openDatabase, queryRows, toNumber, type Database } from './index';
+import { connect, openDatabase, queryRows, toNumber, type Database } from './index';
 import { acquireLock, DataDirLockedError } from './lock';
 
 const EXPECTED_TABLES = [
@@ -131,6 +131,48 @@ describe('the data folder lock', () => {
 			expect(() => acquireLock(path.join(dir, 'pglite.lock'))).toThrow(DataDirLockedError);
 		} finally {
 			release();
+		}
+	});
+});
+
+describe('database URLs', () => {
+	it('refuses a host parameter that is not a socket directory, before connecting', () => {
+		expect(() => connect('postgres://app@localhost/jiss?host=db.example')).toThrow(
+			/host parameter must be a socket directory/
+		);
+	});
+});
+
+describe.skipIf(!onServer)(`connections to the PostgreSQL server (${needsServerReason})`, () => {
+	it("go through the server's Unix-domain socket when the URL names its directory", async () => {
+		const server = await createServerDatabase();
+		try {
+			const probe = connect(server.url, { max: 1, onnotice: () => {} });
+			const [setting] = await probe<{ dirs: string }[]>`
+				select current_setting('unix_socket_directories') as dirs`;
+			await probe.end();
+			const dir = setting!.dirs.split(',')[0]!.trim();
+			expect(dir).toMatch(/^\//);
+			const url = new URL(server.url);
+			url.searchParams.set('host', dir);
+			const handle = await openDatabase(
+				{ kind: 'postgres', url: url.toString(), ownerUrl: url.toString(), poolSize: 1 },
+				{ migrate: true }
+			);
+			try {
+				// A client on a Unix-domain socket has no address; over TCP it would have one.
+				const [row] = await queryRows<{ address: string | null; tables: unknown }>(
+					handle.db,
+					sql`select (select client_addr::text from pg_stat_activity where pid = pg_backend_pid()) as address,
+						(select count(*) from information_schema.tables where table_name = 'audit_event') as tables`
+				);
+				expect(row!.address).toBeNull();
+				expect(toNumber(row!.tables)).toBe(1);
+			} finally {
+				await handle.close();
+			}
+		} finally {
+			await server.drop();
 		}
 	});
 });
