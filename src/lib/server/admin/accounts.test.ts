@@ -1,10 +1,11 @@
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { seedAdminWorld } from '../../../../tests/helpers/admin';
 import { effectiveAccess } from '../access';
 import * as enrolments from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
+import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
 import { loadConfig, setConfig } from '../config';
 import type { Database } from '../db';
 import { account, auditEvent, enrolment, session } from '../db/schema';
@@ -241,6 +242,38 @@ describe('accounts', () => {
 		await accounts.enable(db, w.adminB.ctx, { accountId: w.liaison.id, reason: 'Returned' });
 		const [row] = await db.select().from(account).where(eq(account.id, w.liaison.id));
 		expect(row!.status).toBe('active');
+	});
+
+	it('shows an account locked by wrong codes as such, and enabling it starts the count again', async () => {
+		// As the sign-in's lockout leaves it (src/lib/server/auth/sign-in.ts, tested there).
+		await db
+			.update(account)
+			.set({
+				status: 'disabled',
+				disabledAt: new Date(),
+				secondFactorFailures: SECOND_FACTOR_LOCKOUT
+			})
+			.where(eq(account.id, w.staff.id));
+		const locked = await accounts.get(db, w.staff.id);
+		expect(locked!.account).toMatchObject({ status: 'disabled', lockedOut: true });
+		expect(locked!.secondFactorLockout).toBe(SECOND_FACTOR_LOCKOUT);
+
+		await accounts.enable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Phone replaced' });
+		const [row] = await db.select().from(account).where(eq(account.id, w.staff.id));
+		expect(row).toMatchObject({ status: 'active', secondFactorFailures: 0 });
+		expect((await accounts.get(db, w.staff.id))!.account.lockedOut).toBe(false);
+		const [event] = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.action, 'account.enabled'))
+			.orderBy(desc(auditEvent.seq))
+			.limit(1);
+		expect(event!.details).toMatchObject({ reason: 'Phone replaced', lockedOut: true });
+
+		// An account an administrator disabled is not shown as locked out.
+		await accounts.disable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Leave' });
+		expect((await accounts.get(db, w.staff.id))!.account.lockedOut).toBe(false);
+		await accounts.enable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Back from leave' });
 	});
 
 	it('ends every session of an account without disabling it, audited, never on oneself', async () => {

@@ -3,6 +3,7 @@ import { effectiveAccess } from '../access';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
+import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
 import type { Database, Executor } from '../db';
 import { log } from '../log';
 import { account, organisation, type AccountStatus, type Role } from '../db/schema';
@@ -128,7 +129,8 @@ export async function get(executor: Executor, id: number, now: Date = new Date()
 			status: account.status,
 			createdAt: account.createdAt,
 			lastSignInAt: account.lastSignInAt,
-			disabledAt: account.disabledAt
+			disabledAt: account.disabledAt,
+			lockedOut: sql<boolean>`${account.secondFactorFailures} >= ${SECOND_FACTOR_LOCKOUT}`
 		})
 		.from(account)
 		.innerJoin(organisation, eq(organisation.id, account.organisationId))
@@ -136,6 +138,7 @@ export async function get(executor: Executor, id: number, now: Date = new Date()
 	if (!row) return null;
 	return {
 		account: row,
+		secondFactorLockout: SECOND_FACTOR_LOCKOUT,
 		access: await effectiveAccess(executor, id, now),
 		grants: await grants.listForAccount(executor, id, now),
 		pending: await approvals.listForSubject(executor, id)
@@ -314,9 +317,15 @@ export async function enable(
 	await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
 		const status: AccountStatus = before.passwordHash ? 'active' : 'pending';
-		await changeAccount(tx, ctx, before, { status, disabledAt: null }, 'account.enabled', {
-			reason
-		});
+		// The count of wrong codes starts again: an account locked by them is enabled by this.
+		await changeAccount(
+			tx,
+			ctx,
+			before,
+			{ status, disabledAt: null, secondFactorFailures: 0 },
+			'account.enabled',
+			{ reason, lockedOut: before.secondFactorFailures >= SECOND_FACTOR_LOCKOUT }
+		);
 	});
 }
 

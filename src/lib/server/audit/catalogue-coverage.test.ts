@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
-import { generateTOTP } from '@oslojs/otp';
+import { generateHOTP, generateTOTP } from '@oslojs/otp';
 import { and, eq, gt, max, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,6 +23,7 @@ import * as recoveryCodes from '../auth/recovery-codes';
 import * as selfService from '../auth/self-service';
 import * as sessions from '../auth/sessions';
 import * as signIn from '../auth/sign-in';
+import { stepAt } from '../auth/totp';
 import type { SessionUser } from '../auth/types';
 import { requireRole } from '../auth/guards';
 import * as accounts from '../admin/accounts';
@@ -284,6 +285,22 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 		const result = await signIn.secondFactorStep(token, currentCode(person.totpSecret!), context);
 		expect(result.kind).toBe('signed_in');
 		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
+	},
+	'auth.locked_out': async () => {
+		const person = await createAccount(authFixture());
+		const token = await pendingSecondFactor(person);
+		// Wrong codes 16 minutes apart, so that no delay refuses one before the count locks.
+		let result: signIn.SecondFactorResult = { kind: 'failed' };
+		for (let i = 0; i < signIn.SECOND_FACTOR_LOCKOUT; i++) {
+			const now = new Date(Date.now() + i * 16 * 60_000);
+			const step = stepAt(now);
+			const accepted = [-1, 0, 1].map((d) => generateHOTP(person.totpSecret!, BigInt(step + d), 6));
+			let wrong = 123456;
+			while (accepted.includes(String(wrong))) wrong++;
+			result = await signIn.secondFactorStep(token, String(wrong), context, { now });
+		}
+		expect(result.kind).toBe('locked');
+		return { actorId: person.id, target: account(person.id), outcome: 'denied' };
 	},
 	'auth.recovery_code_used': async () => {
 		const person = await createAccount(authFixture());

@@ -3,6 +3,7 @@ export const AUDIT_ACTIONS = [
 	// authentication
 	'auth.sign_in',
 	'auth.mfa',
+	'auth.locked_out',
 	'auth.recovery_code_used',
 	'auth.recovery_codes_regenerated',
 	'auth.sign_out',

@@ -1,5 +1,5 @@
 import { generateHOTP } from '@oslojs/otp';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	auditFor,
@@ -8,11 +8,13 @@ import {
 	currentCode,
 	type AuthFixture
 } from '../../../../tests/helpers/auth-fixture';
-import { account, session, throttle } from '../db/schema';
+import { account, auditEvent, session, throttle } from '../db/schema';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as signIn from './sign-in';
 import { stepAt } from './totp';
+import { call, requestEvent } from '../../../../tests/helpers/vault-events';
+import * as signInPage from '../../../routes/(auth)/sign-in/+page.server';
 
 let fixture: AuthFixture;
 beforeAll(async () => {
@@ -298,6 +300,96 @@ describe('throttling', () => {
 		).toBe('second_factor');
 	});
 
+	/**
+	 * Wrong codes sent far enough apart (16 minutes, longer than the longest delay) that the
+	 * delays of throttle.ts never refuse one: only the count in a row can stop them.
+	 */
+	async function slowWrongCodes(
+		person: { totpSecret: Uint8Array | null },
+		token: string,
+		count: number,
+		start: Date,
+		here: signIn.SignInContext
+	): Promise<{ results: string[]; next: Date }> {
+		const results: string[] = [];
+		let now = start;
+		for (let i = 0; i < count; i++) {
+			const code = wrongCodeAt(person.totpSecret!, now, i);
+			results.push((await signIn.secondFactorStep(token, code, here, { now })).kind);
+			now = new Date(now.getTime() + 16 * 60_000);
+		}
+		return { results, next: now };
+	}
+
+	it('locks the account after SECOND_FACTOR_LOCKOUT wrong codes in a row, however slowly they come', async () => {
+		const person = await createAccount(fixture);
+		const here = { ...context, ip: '203.0.113.50' };
+		const elsewhere = await sessions.create(fixture.db, {
+			accountId: person.id,
+			mfaVerified: true
+		});
+		const token = await pendingFor(person);
+		const limit = signIn.SECOND_FACTOR_LOCKOUT;
+
+		const first = await slowWrongCodes(person, token, limit - 1, new Date(), here);
+		// None was refused by a delay: each was checked, and each failed as a wrong code does.
+		expect(first.results).toEqual(Array(limit - 1).fill('failed'));
+		const [before] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(before).toMatchObject({ status: 'active', secondFactorFailures: limit - 1 });
+
+		const last = await slowWrongCodes(person, token, 1, first.next, here);
+		expect(last.results).toEqual(['locked']);
+		const [after] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(after!.status).toBe('disabled');
+		expect(after!.disabledAt).not.toBeNull();
+		// Every session ended: the one waiting for the code and the one open elsewhere.
+		expect(
+			await fixture.db.select().from(session).where(eq(session.accountId, person.id))
+		).toHaveLength(0);
+		expect(await sessions.validate(fixture.db, elsewhere.token)).toBeNull();
+		const lockouts = await fixture.db
+			.select()
+			.from(auditEvent)
+			.where(
+				and(eq(auditEvent.action, 'auth.locked_out'), eq(auditEvent.targetId, String(person.id)))
+			);
+		expect(lockouts).toHaveLength(1);
+		expect(lockouts[0]).toMatchObject({ actorId: person.id, outcome: 'denied' });
+		expect(lockouts[0]!.details).toMatchObject({
+			failures: limit,
+			before: { status: 'active' },
+			after: { status: 'disabled' },
+			sessionsEnded: 2
+		});
+
+		// The right code comes too late, and the right password no longer opens a waiting session.
+		const later = new Date(last.next.getTime() + 60 * 60_000);
+		expect(
+			await signIn.secondFactorStep(token, currentCode(person.totpSecret!), here, { now: later })
+		).toEqual({ kind: 'no_pending' });
+		expect(await signIn.passwordStep(person, here, { now: later })).toEqual({ kind: 'failed' });
+		const reasons = (await auditFor(fixture.db, person.id)).map((e) => e.details.reason);
+		expect(reasons.at(-1)).toBe('disabled');
+	});
+
+	it('starts the count again at each accepted code', async () => {
+		const person = await createAccount(fixture);
+		const here = { ...context, ip: '203.0.113.60' };
+		const limit = signIn.SECOND_FACTOR_LOCKOUT;
+		const token = await pendingFor(person);
+		const first = await slowWrongCodes(person, token, limit - 1, new Date(), here);
+		expect(first.results).toEqual(Array(limit - 1).fill('failed'));
+		const rightThen = generateHOTP(person.totpSecret!, BigInt(stepAt(first.next)), 6);
+		const accepted = await signIn.secondFactorStep(token, rightThen, here, { now: first.next });
+		expect(accepted.kind).toBe('signed_in');
+
+		const again = await pendingFor(person);
+		const second = await slowWrongCodes(person, again, limit - 1, first.next, here);
+		expect(second.results).toEqual(Array(limit - 1).fill('failed'));
+		const [row] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(row).toMatchObject({ status: 'active', secondFactorFailures: limit - 1 });
+	});
+
 	it('locks guessing of the second factor', async () => {
 		const person = await createAccount(fixture);
 		const here = { ...context, ip: '203.0.113.40' };
@@ -321,3 +413,39 @@ describe('throttling', () => {
 		);
 	});
 });
+
+describe('the sign-in page', () => {
+	it('says the account is locked, and forgets the waiting session, when a code locks it', async () => {
+		const person = await createAccount(fixture);
+		const token = await pendingFor(person);
+		await fixture.db
+			.update(account)
+			.set({ secondFactorFailures: signIn.SECOND_FACTOR_LOCKOUT - 1 })
+			.where(eq(account.id, person.id));
+		// The browser's cookies, as SvelteKit's jar for this request holds them.
+		const jar = new Map([['session', token]]);
+		const event = requestEvent({
+			user: null,
+			path: '/sign-in?/code',
+			form: { code: wrongCodeAt(person.totpSecret!, new Date()), next: '/' }
+		});
+		Object.assign(event.cookies, {
+			get: (name: string) => jar.get(name),
+			delete: (name: string) => void jar.delete(name)
+		});
+		const answer = await call(event, (e) => signInPage.actions.code(e as never));
+		expect(answer).toMatchObject({ status: 400, data: { message: 'locked' } });
+		expect(jar.has('session')).toBe(false);
+		const [row] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(row!.status).toBe('disabled');
+	});
+});
+
+/** A 6-digit code that is wrong at `now` (none of the three steps accepted around it). */
+function wrongCodeAt(secret: Uint8Array, now: Date, seed = 0): string {
+	const step = stepAt(now);
+	const window = [-1, 0, 1].map((d) => generateHOTP(secret, BigInt(step + d), 6));
+	let guess = 100000 + seed;
+	while (window.includes(String(guess))) guess++;
+	return String(guess);
+}

@@ -1,8 +1,9 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import * as audit from '../audit';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
 import { account, type Account, type Role } from '../db/schema';
+import { revokeUnused } from './enrolment';
 import { dummyPasswordHash, verifyPasswordHash } from './password';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
@@ -13,6 +14,14 @@ import type { SessionRecord } from './types';
 /** No password we accept is longer; anything longer is refused before any hashing. */
 export const MAX_PASSWORD_LENGTH = 128;
 const MAX_EMAIL_LENGTH = 320;
+
+/**
+ * Wrong second-factor codes in a row (across every session and address, however slowly they
+ * come) after which the account is locked: disabled, its sessions ended, until an administrator
+ * enables it again. The delays of throttle.ts alone would let someone who has the password try
+ * about four codes an hour for ever; NIST SP 800-63B asks for a limit of at most 100.
+ */
+export const SECOND_FACTOR_LOCKOUT = 20;
 
 export interface SignInContext extends audit.AuditContext {
 	ip: string | null;
@@ -27,6 +36,7 @@ export type PasswordStepResult =
 
 export type SecondFactorResult =
 	| { kind: 'failed' }
+	| { kind: 'locked' }
 	| { kind: 'no_pending' }
 	| { kind: 'signed_in'; token: string; session: SessionRecord; method: 'totp' | 'recovery' };
 
@@ -188,6 +198,48 @@ async function secondFactorRefusal(
 }
 
 /**
+ * Counts a wrong code on the account (in the transaction that records it) and locks the account
+ * at SECOND_FACTOR_LOCKOUT: disabled, every session ended (the waiting one too), unused
+ * enrolment and reset links withdrawn, as an administrator's disabling does, and recorded as
+ * `auth.locked_out`. Whoever typed the codes has the password, so the person needs an
+ * administrator (and a new password) to come back. True when this code locked the account.
+ */
+async function countWrongCode(
+	tx: Executor,
+	who: Account,
+	context: SignInContext,
+	now: Date
+): Promise<boolean> {
+	const [counted] = await tx
+		.update(account)
+		.set({ secondFactorFailures: sql`${account.secondFactorFailures} + 1` })
+		.where(and(eq(account.id, who.id), eq(account.status, 'active')))
+		.returning({ failures: account.secondFactorFailures });
+	if (!counted || counted.failures < SECOND_FACTOR_LOCKOUT) return false;
+	await tx
+		.update(account)
+		.set({ status: 'disabled', disabledAt: now })
+		.where(eq(account.id, who.id));
+	const sessionsEnded = await sessions.endAllForAccount(tx, who.id);
+	const linksRevoked = await revokeUnused(tx, who.id);
+	await audit.append(tx, {
+		...context,
+		actor: actorOf(who),
+		action: 'auth.locked_out',
+		outcome: 'denied',
+		target: { type: 'account', id: who.id },
+		details: {
+			failures: counted.failures,
+			before: { status: 'active' },
+			after: { status: 'disabled' },
+			sessionsEnded,
+			linksRevoked
+		}
+	});
+	return true;
+}
+
+/**
  * Second step: a 6-digit code or a recovery code for the session waiting for it. On success the
  * waiting session is replaced by a new one (a new token), fully authenticated.
  */
@@ -229,7 +281,8 @@ export async function secondFactorStep(
 				target: { type: 'account', id: accountId },
 				details: { method, reason: refusal }
 			});
-			return { kind: 'failed' } as const;
+			const locked = await countWrongCode(tx, who, context, now);
+			return { kind: locked ? 'locked' : 'failed' } as const;
 		}
 		await sessions.end(tx, pending.session.id);
 		const created = await sessions.create(tx, {
@@ -238,7 +291,10 @@ export async function secondFactorStep(
 			ip: context.ip,
 			userAgent: context.userAgent
 		});
-		await tx.update(account).set({ lastSignInAt: new Date() }).where(eq(account.id, accountId));
+		await tx
+			.update(account)
+			.set({ lastSignInAt: new Date(), secondFactorFailures: 0 })
+			.where(eq(account.id, accountId));
 		await audit.append(tx, {
 			...context,
 			actor: actorOf(who),

@@ -59,9 +59,9 @@ export const actions: Actions = {
 			field(form, 'code'),
 			contextOf(event)
 		);
-		if (result.kind === 'no_pending') {
+		if (result.kind === 'no_pending' || result.kind === 'locked') {
 			clearSessionCookie(event.cookies, event.url);
-			return fail(400, { message: 'expired', email: '' });
+			return fail(400, { message: result.kind === 'locked' ? 'locked' : 'expired', email: '' });
 		}
 		if (result.kind === 'failed') return fail(400, { message: 'wrong_code', email: '' });
 		setSessionCookie(event.cookies, event.url, result.token, result.session.absoluteExpiresAt);

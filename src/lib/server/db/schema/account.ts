@@ -49,7 +49,10 @@ export const account = pgTable(
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		createdBy: integer('created_by'),
 		lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true }),
-		disabledAt: timestamp('disabled_at', { withTimezone: true })
+		disabledAt: timestamp('disabled_at', { withTimezone: true }),
+		// Wrong second-factor codes since the last accepted one (or since an administrator
+		// enabled the account again); at SECOND_FACTOR_LOCKOUT the account is locked.
+		secondFactorFailures: integer('second_factor_failures').notNull().default(0)
 	},
 	(t) => [
 		uniqueIndex('account_email_key').on(sql`lower(${t.email})`),
