@@ -1,6 +1,6 @@
 import { generateHOTP } from '@oslojs/otp';
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
 	auditFor,
 	createAccount,
@@ -9,6 +9,7 @@ import {
 	type AuthFixture
 } from '../../../../tests/helpers/auth-fixture';
 import { account, auditEvent, session, throttle } from '../db/schema';
+import { getMailer, setMailer, type MailMessage } from '../mail';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as signIn from './sign-in';
@@ -323,6 +324,15 @@ describe('throttling', () => {
 
 	it('locks the account after SECOND_FACTOR_LOCKOUT wrong codes in a row, however slowly they come', async () => {
 		const person = await createAccount(fixture);
+		const administrator = await createAccount(fixture, { roles: ['administrator'] });
+		const formerAdministrator = await createAccount(fixture, {
+			roles: ['administrator'],
+			status: 'disabled'
+		});
+		const sent: MailMessage[] = [];
+		const fixtureMailer = getMailer();
+		setMailer({ send: async (message) => void sent.push(message) });
+		onTestFinished(() => setMailer(fixtureMailer));
 		const here = { ...context, ip: '203.0.113.50' };
 		const elsewhere = await sessions.create(fixture.db, {
 			accountId: person.id,
@@ -334,6 +344,7 @@ describe('throttling', () => {
 		const first = await slowWrongCodes(person, token, limit - 1, new Date(), here);
 		// None was refused by a delay: each was checked, and each failed as a wrong code does.
 		expect(first.results).toEqual(Array(limit - 1).fill('failed'));
+		expect(sent).toEqual([]);
 		const [before] = await fixture.db.select().from(account).where(eq(account.id, person.id));
 		expect(before).toMatchObject({ status: 'active', secondFactorFailures: limit - 1 });
 
@@ -361,6 +372,13 @@ describe('throttling', () => {
 			after: { status: 'disabled' },
 			sessionsEnded: 2
 		});
+		// The person is told at their own address, and so is every active administrator.
+		const to = (address: string) => sent.filter((message) => message.to === address);
+		expect(to(person.email)).toHaveLength(1);
+		expect(to(person.email)[0]!.text).toContain(`${limit} wrong codes in a row`);
+		expect(to(administrator.email)).toHaveLength(1);
+		expect(to(administrator.email)[0]!.text).toContain(`${person.email}, id ${person.id}`);
+		expect(to(formerAdministrator.email)).toHaveLength(0);
 
 		// The right code comes too late, and the right password no longer opens a waiting session.
 		const later = new Date(last.next.getTime() + 60 * 60_000);

@@ -3,6 +3,8 @@ import * as audit from '../audit';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
 import { account, type Account, type Role } from '../db/schema';
+import { log } from '../log';
+import { getMailer, type MailMessage } from '../mail';
 import { revokeUnused } from './enrolment';
 import { dummyPasswordHash, verifyPasswordHash } from './password';
 import * as recoveryCodes from './recovery-codes';
@@ -268,7 +270,7 @@ export async function secondFactorStep(
 		return { kind: 'failed' };
 	}
 
-	return db.transaction(async (tx) => {
+	const result = await db.transaction(async (tx) => {
 		const method: 'totp' | 'recovery' = isTotp ? 'totp' : 'recovery';
 		const refusal = await secondFactorRefusal(tx, accountId, trimmed, isTotp, now);
 		if (refusal) {
@@ -317,6 +319,53 @@ export async function secondFactorStep(
 		await throttle.release(tx, reservation, [addressKey]);
 		return { kind: 'signed_in', method, ...created } as const;
 	});
+	if (result.kind === 'locked') await announceLockout(db, who, now);
+	return result;
+}
+
+/**
+ * After the lockout has committed: the person learns that their password is known to someone
+ * (the mail goes to the account's own address, which whoever typed the codes cannot change),
+ * and the active administrators, who cannot read the audit log, that an account waits for them.
+ * A failed send is logged; the lockout stands either way.
+ */
+async function announceLockout(executor: Executor, who: Account, now: Date): Promise<void> {
+	const at = now.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+	const administrators = await executor
+		.select({ email: account.email })
+		.from(account)
+		.where(and(eq(account.status, 'active'), sql`'administrator' = any(${account.roles})`));
+	const messages: MailMessage[] = [
+		{
+			to: who.email,
+			subject: 'JISS Intranet: your account is locked / アカウントがロックされました',
+			text: [
+				`At ${at}, someone who knew your password entered ${SECOND_FACTOR_LOCKOUT} wrong codes in a row at the second sign-in step.`,
+				"Your account is now locked and every session of it has ended. If it was not you, tell the institute's administrators: they unlock the account and send you a link to choose a new password.",
+				'',
+				`${at}、あなたのパスワードを知っている人が、サインインの 2 段階目で誤ったコードを ${SECOND_FACTOR_LOCKOUT} 回続けて入力しました。`,
+				'アカウントはロックされ、すべてのセッションが終了しました。心当たりがない場合は研究所の管理者に連絡してください。管理者がロックを解除し、新しいパスワードを設定するためのリンクを送ります。'
+			].join('\n')
+		},
+		...administrators
+			.filter((a) => a.email !== who.email)
+			.map((a) => ({
+				to: a.email,
+				subject: 'JISS Intranet: an account was locked / アカウントのロック',
+				text: [
+					`At ${at}, the account of ${who.displayName} (${who.email}, id ${who.id}) was locked after ${SECOND_FACTOR_LOCKOUT} wrong second-factor codes in a row: whoever entered them knew the password. Enable the account on its page when the person has been reached, and send a reset link.`,
+					'',
+					`${at}、${who.displayName}（${who.email}、ID ${who.id}）のアカウントが、2 段階認証のコードを ${SECOND_FACTOR_LOCKOUT} 回続けて誤って入力されたためロックされました。入力した人はパスワードを知っていました。本人に確認できたら、アカウントのページで有効にし、リセットのリンクを送ってください。`
+				].join('\n')
+			}))
+	];
+	for (const message of messages) {
+		try {
+			await getMailer().send(message);
+		} catch (err) {
+			log.error({ err, accountId: who.id }, 'a lockout notice could not be sent');
+		}
+	}
 }
 
 /** Sign-out: the server session goes, and the event is recorded. */
