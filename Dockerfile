@@ -7,7 +7,8 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# The app, then the migration command for the migration job (build/cli/migrate.js).
+# The app, then the command-line tools: the migration job (build/cli/migrate.js) and the
+# operator's first administrator (build/cli/bootstrap.js).
 RUN npm run build && npx vite build --config vite.cli.config.ts
 
 FROM node:24-bookworm-slim AS deps

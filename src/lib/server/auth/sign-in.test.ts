@@ -451,7 +451,7 @@ describe('the sign-in page', () => {
 			get: (name: string) => jar.get(name),
 			delete: (name: string) => void jar.delete(name)
 		});
-		const answer = await call(event, (e) => signInPage.actions.code(e as never));
+		const answer = await call(event, (e) => signInPage.actions.code!(e as never));
 		expect(answer).toMatchObject({ status: 400, data: { message: 'locked' } });
 		expect(jar.has('session')).toBe(false);
 		const [row] = await fixture.db.select().from(account).where(eq(account.id, person.id));

@@ -1,17 +1,15 @@
 import type { Role } from '../db/schema';
+import { HOME_ORGANISATION } from './reference-data';
 
 /**
  * Demo content. The passwords and TOTP secrets below are public (they are in the README) and
  * are refused in production mode.
  */
 
+export { DEFAULT_LEVELS } from './reference-data';
+
 export const DEMO_ORGANISATIONS = [
-	{
-		code: 'JISS',
-		nameEn: 'Japan Institute for Space and Security',
-		nameJa: '日本宇宙安全保障研究所',
-		isHome: true
-	},
+	HOME_ORGANISATION,
 	{
 		code: 'USA',
 		nameEn: 'U.S. Space Policy Liaison Office',
@@ -24,14 +22,6 @@ export const DEMO_ORGANISATIONS = [
 		nameJa: '豪州宇宙安全保障局',
 		isHome: false
 	}
-] as const;
-
-export const DEFAULT_LEVELS = [
-	{ rank: 0, code: 'UNRESTRICTED', nameEn: 'UNRESTRICTED', nameJa: '一般', colour: '#15803d' },
-	{ rank: 1, code: 'RESTRICTED', nameEn: 'RESTRICTED', nameJa: '取扱注意', colour: '#1d4ed8' },
-	{ rank: 2, code: 'CONFIDENTIAL', nameEn: 'CONFIDENTIAL', nameJa: '秘', colour: '#7c3aed' },
-	{ rank: 3, code: 'SECRET', nameEn: 'SECRET', nameJa: '極秘', colour: '#b91c1c' },
-	{ rank: 4, code: 'TOP SECRET', nameEn: 'TOP SECRET', nameJa: '機密', colour: '#c2410c' }
 ] as const;
 
 export const DEMO_COMPARTMENTS = [
