@@ -230,10 +230,14 @@ export async function listPage(ctx: VaultContext, input: ListInput) {
 		},
 		options: {
 			levels: refs.levels.map((l) => ({ value: String(l.rank), label: levelName(l, locale) })),
-			compartments: refs.compartments.map((c) => ({
-				value: c.code,
-				label: `${c.code} — ${locale === 'ja' ? c.nameJa : c.nameEn}`
-			})),
+			// Codewords are need-to-know: a reader is offered (and shown the names of) only the
+			// compartments they are read into. Any other would match nothing they may read anyway.
+			compartments: refs.compartments
+				.filter((c) => access.compartmentIds.includes(c.id))
+				.map((c) => ({
+					value: c.code,
+					label: `${c.code} — ${locale === 'ja' ? c.nameJa : c.nameEn}`
+				})),
 			originators: refs.organisations.map((o) => ({
 				value: o.code,
 				label: `${o.code} — ${locale === 'ja' ? o.nameJa : o.nameEn}`

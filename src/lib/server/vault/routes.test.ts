@@ -295,6 +295,19 @@ describe('reads are audited before the page is served', () => {
 		expect(events[2]!.details).toMatchObject({ q: 'open', kind: 'suggest' });
 	});
 
+	it('offers a reader only the compartments they are read into, by name', async () => {
+		type ListData = { options: { compartments: { value: string; label: string }[] } };
+		const offered = async (person: Person) => {
+			const result = await outcome(event(person, { path: '/documents' }), as(listRoute.load));
+			if (result.kind !== 'ok') throw new Error(`expected a page, got ${result.kind}`);
+			return (result.value as ListData).options.compartments.map((c) => c.value);
+		};
+		expect(await offered(colleague)).toEqual(['MD', 'PNT', 'SDA']);
+		expect(await offered(staff)).toEqual(['SDA']);
+		expect(await offered(liaison)).toEqual(['SDA']);
+		expect(await offered(analyst)).toEqual([]);
+	});
+
 	it('suggests only readable titles', async () => {
 		const result = await outcome(
 			event(analyst, { path: '/documents/suggest?q=宇宙' }),
