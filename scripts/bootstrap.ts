@@ -13,7 +13,7 @@ import { withDemoKeys } from '../src/lib/server/demo-keys';
 import { createMailer, setMailer } from '../src/lib/server/mail';
 
 const REFUSALS = {
-	enough_administrators: `${OPERATOR_ADMINISTRATORS} administrators are active already: accounts are made in the app (/admin/accounts).`,
+	enough_administrators: `${OPERATOR_ADMINISTRATORS} administrators are active or enrolling already: accounts are made in the app (/admin/accounts); an administrator still enrolling can be sent a new link with this command.`,
 	not_an_administrator:
 		'That address belongs to an account without the administrator role; an administrator changes roles in the app.',
 	already_active:

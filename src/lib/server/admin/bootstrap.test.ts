@@ -112,6 +112,10 @@ describe('the operator bootstrap', () => {
 			reason: 'The first link expired'
 		});
 		expect(again).toEqual({ kind: 'done', accountId: root.id, steps: ['link_sent'] });
+		// Two are enrolling: a third is not made, however often the command runs.
+		expect(
+			await bootstrap(db, { email: 'third@jiss.example', displayName: 'Three', reason })
+		).toEqual({ kind: 'refused', reason: 'enough_administrators' });
 		// Only the newest link works.
 		const links = await db
 			.select()

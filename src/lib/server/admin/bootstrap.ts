@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
@@ -10,7 +10,7 @@ import { DEFAULT_LEVELS, HOME_ORGANISATION } from '../seed/reference-data';
 /**
  * The operator's way in. A production database is never seeded, and nobody can sign in to an
  * empty one: this adds the default level ladder and the home organisation when they are missing,
- * and an administrator while fewer than OPERATOR_ADMINISTRATORS are active. Two, because the
+ * and an administrator while fewer than OPERATOR_ADMINISTRATORS are active or enrolling. Two, because the
  * two-person rule needs a second administrator to approve the first one's requests; the same
  * command brings back a disabled administrator (one locked out by wrong codes, say) when the
  * last one is gone. Once two administrators are active it refuses: from then on accounts are
@@ -70,10 +70,14 @@ export async function bootstrap(db: Database, raw: BootstrapInput): Promise<Boot
 	const done = await db.transaction(async (tx) => {
 		await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`);
 		const [admins] = await tx
-			.select({ n: sql`count(*)` })
+			.select({
+				active: sql`count(*) filter (where ${account.status} = 'active')`,
+				pending: sql`count(*) filter (where ${account.status} = 'pending')`
+			})
 			.from(account)
-			.where(and(eq(account.status, 'active'), sql`'administrator' = any(${account.roles})`));
-		if (toNumber(admins?.n) >= OPERATOR_ADMINISTRATORS)
+			.where(sql`'administrator' = any(${account.roles})`);
+		const active = toNumber(admins?.active);
+		if (active >= OPERATOR_ADMINISTRATORS)
 			return { kind: 'refused', reason: 'enough_administrators' } as const;
 
 		const [existing] = await tx
@@ -85,6 +89,14 @@ export async function bootstrap(db: Database, raw: BootstrapInput): Promise<Boot
 			return { kind: 'refused', reason: 'not_an_administrator' } as const;
 		if (existing?.status === 'active')
 			return { kind: 'refused', reason: 'already_active' } as const;
+		// A new administrator, or one enabled again, counts with those still enrolling: the
+		// command cannot make more than two however often it runs before anyone enrols. A
+		// pending one may always be sent a new link.
+		if (
+			existing?.status !== 'pending' &&
+			active + toNumber(admins?.pending) >= OPERATOR_ADMINISTRATORS
+		)
+			return { kind: 'refused', reason: 'enough_administrators' } as const;
 
 		const steps: Steps = [];
 		let accountId = existing?.id;
