@@ -10,6 +10,7 @@ import { bootstrap, OPERATOR_ADMINISTRATORS } from '../src/lib/server/admin/boot
 import { ConfigError, loadConfig, setConfig } from '../src/lib/server/config';
 import { openDatabase } from '../src/lib/server/db';
 import { withDemoKeys } from '../src/lib/server/demo-keys';
+import { log } from '../src/lib/server/log';
 import { createMailer, setMailer } from '../src/lib/server/mail';
 
 const REFUSALS = {
@@ -39,6 +40,7 @@ try {
 	});
 	const config = withDemoKeys(loadConfig());
 	setConfig(config);
+	log.level = config.logLevel;
 	setMailer(createMailer(config.mail));
 	const handle = await openDatabase(config.database, { migrate: config.database.migrateOnStart });
 	try {

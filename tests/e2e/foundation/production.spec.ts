@@ -1,0 +1,250 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeBase32IgnorePadding } from '@oslojs/encoding';
+import { generateHOTP } from '@oslojs/otp';
+import { expect, test } from '@playwright/test';
+import postgres from 'postgres';
+import { startS3Server, S3RVER_CREDENTIALS, type RunningS3 } from '../../helpers/s3';
+import { startSmtpCapture, textOf, type RunningSmtp } from '../../helpers/smtp';
+
+/*
+ * The production shape's first run, end to end over HTTP: the built server in production mode on
+ * an empty PostgreSQL database, s3rver as its object store and an SMTP relay that keeps what it
+ * is sent. Nobody can sign in until the operator's bootstrap command has made the first
+ * administrator; the mailed link then leads to a password and an authenticator, and sign-in to
+ * the administration with the default ladder. HTTP rather than a browser: production requires an
+ * https ORIGIN (and `__Host-` cookies), which a plain loopback server cannot offer a browser, so
+ * the requests carry the Origin a browser on that address would send.
+ */
+
+const serverUrl = process.env.DATABASE_URL;
+const ORIGIN = 'https://intranet.jiss.test';
+
+async function freePort(): Promise<number> {
+	const server = net.createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as net.AddressInfo;
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	return port;
+}
+
+const key = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
+
+function codeAt(secret: string, step: number): string {
+	return generateHOTP(decodeBase32IgnorePadding(secret), BigInt(step), 6);
+}
+
+/** The cookie a response set, as the next request sends it back. */
+function cookieFrom(response: Response): string {
+	const set = response.headers.getSetCookie().find((c) => c.startsWith('__Host-session='));
+	expect(set, 'a __Host-session cookie').toBeTruthy();
+	expect(set).toMatch(/; Secure/i);
+	return set!.split(';')[0]!;
+}
+
+test.describe('production, first run', () => {
+	test.skip(!serverUrl, 'production runs on a PostgreSQL server (set DATABASE_URL)');
+
+	let s3: RunningS3;
+	let smtp: RunningSmtp;
+	let server: ChildProcess;
+	let env: Record<string, string>;
+	let base: string;
+	const cleanup: (() => Promise<unknown> | void)[] = [];
+
+	test.beforeAll(async () => {
+		const name = `jiss_production_${randomBytes(4).toString('hex')}`;
+		const admin = postgres(serverUrl!, { max: 1, onnotice: () => {} });
+		await admin.unsafe(`create database ${name}`);
+		await admin.end();
+		cleanup.push(async () => {
+			const dropper = postgres(serverUrl!, { max: 1, onnotice: () => {} });
+			await dropper.unsafe(`drop database if exists ${name} with (force)`);
+			await dropper.end();
+		});
+		const url = new URL(serverUrl!);
+		url.pathname = `/${name}`;
+
+		s3 = await startS3Server('jiss-production');
+		cleanup.push(() => s3.stop());
+		smtp = await startSmtpCapture();
+		cleanup.push(() => smtp.stop());
+		const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-production-'));
+		cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+
+		// The command-line tools, as `npm run bootstrap` and the image build them.
+		const build = spawnSync(
+			process.execPath,
+			[
+				'node_modules/vite/bin/vite.js',
+				'build',
+				'--config',
+				'vite.cli.config.ts',
+				'--logLevel',
+				'error'
+			],
+			{ encoding: 'utf8' }
+		);
+		expect(build.status, build.stderr).toBe(0);
+
+		const port = await freePort();
+		base = `http://127.0.0.1:${port}`;
+		env = {
+			PATH: process.env.PATH ?? '',
+			INTRANET_MODE: 'production',
+			PORT: String(port),
+			HOST: '127.0.0.1',
+			BODY_SIZE_LIMIT: 'Infinity',
+			DATA_DIR: dataDir,
+			LOG_LEVEL: 'warn',
+			DATABASE_URL: url.toString(),
+			S3_BUCKET: s3.bucket,
+			S3_ENDPOINT: s3.endpoint,
+			S3_FORCE_PATH_STYLE: 'true',
+			S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+			S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+			ORIGIN,
+			SMTP_URL: smtp.url,
+			MFA_ENCRYPTION_KEYS: key('mfa1'),
+			AUDIT_SIGNING_KEY: key('audit1')
+		};
+		server = spawn(process.execPath, ['server.js'], {
+			env,
+			stdio: ['ignore', 'inherit', 'inherit']
+		});
+		const exited = new Promise((resolve) => server.once('exit', resolve));
+		cleanup.push(async () => {
+			if (server.exitCode === null && server.signalCode === null) {
+				server.kill('SIGTERM');
+				await exited;
+			}
+		});
+		await expect
+			.poll(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status, {
+				timeout: 30_000
+			})
+			.toBe(200);
+	});
+
+	test.afterAll(async () => {
+		for (const step of cleanup.reverse()) await step();
+	});
+
+	/**
+	 * The operator's command, bundled as `npm run bootstrap` runs it, with the app's environment.
+	 * Not spawnSync: the SMTP relay it mails through runs in this process.
+	 */
+	async function bootstrap(email: string, displayName: string) {
+		const child = spawn(
+			process.execPath,
+			[
+				'build/cli/bootstrap.js',
+				'--email',
+				email,
+				'--name',
+				displayName,
+				'--reason',
+				'First administrators of the intranet'
+			],
+			{ env, stdio: ['ignore', 'pipe', 'pipe'] }
+		);
+		let stdout = '';
+		let stderr = '';
+		child.stdout!.on('data', (chunk) => (stdout += chunk));
+		child.stderr!.on('data', (chunk) => (stderr += chunk));
+		const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+		return { status, stdout, stderr };
+	}
+
+	function post(pathname: string, fields: Record<string, string>, cookie?: string) {
+		return fetch(`${base}${pathname}`, {
+			method: 'POST',
+			redirect: 'manual',
+			// As a browser's form post: an HTML answer (fail's status, redirects as 303).
+			headers: {
+				accept: 'text/html',
+				origin: ORIGIN,
+				'content-type': 'application/x-www-form-urlencoded',
+				...(cookie ? { cookie } : {})
+			},
+			body: new URLSearchParams(fields)
+		});
+	}
+
+	test('an empty database, the bootstrap command, the mailed link, sign-in, administration', async () => {
+		// Never seeded: the server runs, and nobody can sign in.
+		expect((await fetch(`${base}/sign-in`)).status).toBe(200);
+		const nobody = await post('/sign-in?/password', {
+			email: 'hana.ito@jiss.example',
+			password: 'a long enough passphrase here',
+			next: '/'
+		});
+		expect(nobody.status).toBe(400);
+
+		const first = await bootstrap('hana.ito@jiss.example', 'Ito Hana');
+		expect(first.status, first.stderr).toBe(0);
+		expect(first.stdout).toContain('the default level ladder was created');
+		expect(first.stdout).not.toContain('/enrol/');
+
+		// The link went through the SMTP relay, to the person only.
+		expect(smtp.received).toHaveLength(1);
+		expect(smtp.received[0]!.to).toEqual(['hana.ito@jiss.example']);
+		const text = textOf(smtp.received[0]!);
+		expect(text).toContain('An account has been created for you');
+		const link = new RegExp(`${ORIGIN}/enrol/([A-Za-z0-9_-]{43})`).exec(text);
+		expect(link, text).toBeTruthy();
+		const enrolPath = `/enrol/${link![1]}`;
+
+		const page = await (await fetch(`${base}${enrolPath}`)).text();
+		const secret = /name="secret" value="([A-Z2-7]+)"/.exec(page)![1]!;
+		const step = Math.floor(Date.now() / 30_000);
+		const password = 'the first administrator passphrase';
+		const enrolled = await post(enrolPath, {
+			username: 'hana.ito@jiss.example',
+			password,
+			confirm: password,
+			secret,
+			code: codeAt(secret, step)
+		});
+		expect(enrolled.status).toBe(200);
+		expect(await enrolled.text()).toContain('data-testid="recovery-codes"');
+
+		// Sign-in: the password, then the next step's code (each step counts once).
+		const first_step = await post('/sign-in?/password', {
+			email: 'hana.ito@jiss.example',
+			password,
+			next: '/admin/reference'
+		});
+		expect(first_step.status).toBe(303);
+		const waiting = cookieFrom(first_step);
+		const second_step = await post(
+			'/sign-in?/code',
+			{ code: codeAt(secret, step + 1), next: '/admin/reference' },
+			waiting
+		);
+		expect(second_step.status).toBe(303);
+		expect(second_step.headers.get('location')).toBe('/admin/reference');
+		const session = cookieFrom(second_step);
+
+		const reference = await fetch(`${base}/admin/reference`, { headers: { cookie: session } });
+		expect(reference.status).toBe(200);
+		const html = await reference.text();
+		for (const level of ['UNRESTRICTED', 'RESTRICTED', 'CONFIDENTIAL', 'SECRET', 'TOP SECRET'])
+			expect(html).toContain(level);
+		expect(html).toContain('Japan Institute for Space and Security');
+
+		// A second administrator for the two-person rule; then the command has done its part.
+		expect((await bootstrap('kenji.sato@jiss.example', 'Sato Kenji')).status).toBe(0);
+		expect(smtp.received.map((m) => m.to[0])).toEqual([
+			'hana.ito@jiss.example',
+			'kenji.sato@jiss.example'
+		]);
+		const third = await bootstrap('third@jiss.example', 'Three');
+		expect(third.status).toBe(2);
+		expect(third.stderr).toContain('Refused: 2 administrators are active or enrolling already');
+	});
+});
