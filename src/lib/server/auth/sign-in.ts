@@ -319,7 +319,9 @@ export async function secondFactorStep(
 		await throttle.release(tx, reservation, [addressKey]);
 		return { kind: 'signed_in', method, ...created } as const;
 	});
-	if (result.kind === 'locked') await announceLockout(db, who, now);
+	// In the background: whoever is at the sign-in page gets their answer without waiting for
+	// the mail relay (a slow or unreachable one would hold the request for minutes).
+	if (result.kind === 'locked') void announceLockout(db, who, now);
 	return result;
 }
 
@@ -327,15 +329,30 @@ export async function secondFactorStep(
  * After the lockout has committed: the person learns that their password is known to someone
  * (the mail goes to the account's own address, which whoever typed the codes cannot change),
  * and the active administrators, who cannot read the audit log, that an account waits for them.
- * A failed send is logged; the lockout stands either way.
+ * Never throws: a failed send (or lookup) is logged, and the lockout stands either way.
  */
 async function announceLockout(executor: Executor, who: Account, now: Date): Promise<void> {
+	try {
+		for (const message of await lockoutNotices(executor, who, now)) {
+			try {
+				await getMailer().send(message);
+			} catch (err) {
+				log.error({ err, accountId: who.id }, 'a lockout notice could not be sent');
+			}
+		}
+	} catch (err) {
+		log.error({ err, accountId: who.id }, 'the lockout notices could not be prepared');
+	}
+}
+
+/** The person's notice and one for each active administrator. */
+async function lockoutNotices(executor: Executor, who: Account, now: Date): Promise<MailMessage[]> {
 	const at = now.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 	const administrators = await executor
 		.select({ email: account.email })
 		.from(account)
 		.where(and(eq(account.status, 'active'), sql`'administrator' = any(${account.roles})`));
-	const messages: MailMessage[] = [
+	return [
 		{
 			to: who.email,
 			subject: 'JISS Intranet: your account is locked / アカウントがロックされました',
@@ -359,13 +376,6 @@ async function announceLockout(executor: Executor, who: Account, now: Date): Pro
 				].join('\n')
 			}))
 	];
-	for (const message of messages) {
-		try {
-			await getMailer().send(message);
-		} catch (err) {
-			log.error({ err, accountId: who.id }, 'a lockout notice could not be sent');
-		}
-	}
 }
 
 /** Sign-out: the server session goes, and the event is recorded. */
