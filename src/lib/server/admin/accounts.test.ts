@@ -244,36 +244,63 @@ describe('accounts', () => {
 		expect(row!.status).toBe('active');
 	});
 
-	it('shows an account locked by wrong codes as such, and enabling it starts the count again', async () => {
+	it('enables an account locked out by wrong codes without its credentials, with a reset link', async () => {
 		// As the sign-in's lockout leaves it (src/lib/server/auth/sign-in.ts, tested there).
-		await db
-			.update(account)
-			.set({
+		const [locked] = await db
+			.insert(account)
+			.values({
+				email: 'locked.out@jiss.example',
+				displayName: 'Locked Out',
+				organisationId: w.jiss.id,
+				roles: ['staff'],
 				status: 'disabled',
 				disabledAt: new Date(),
+				passwordHash: 'a hash someone else has the password of',
+				totpSecret: new Uint8Array([1, 2, 3]),
+				totpKeyId: 'k1',
 				secondFactorFailures: SECOND_FACTOR_LOCKOUT
 			})
-			.where(eq(account.id, w.staff.id));
-		const locked = await accounts.get(db, w.staff.id);
-		expect(locked!.account).toMatchObject({ status: 'disabled', lockedOut: true });
-		expect(locked!.secondFactorLockout).toBe(SECOND_FACTOR_LOCKOUT);
+			.returning();
+		const shown = await accounts.get(db, locked!.id);
+		expect(shown!.account).toMatchObject({ status: 'disabled', lockedOut: true });
+		expect(shown!.secondFactorLockout).toBe(SECOND_FACTOR_LOCKOUT);
 
-		await accounts.enable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Phone replaced' });
-		const [row] = await db.select().from(account).where(eq(account.id, w.staff.id));
-		expect(row).toMatchObject({ status: 'active', secondFactorFailures: 0 });
-		expect((await accounts.get(db, w.staff.id))!.account.lockedOut).toBe(false);
+		const mails = outbox.length;
+		await accounts.enable(db, w.adminA.ctx, { accountId: locked!.id, reason: 'Spoke to her' });
+		const [row] = await db.select().from(account).where(eq(account.id, locked!.id));
+		expect(row).toMatchObject({
+			status: 'pending',
+			disabledAt: null,
+			passwordHash: null,
+			totpSecret: null,
+			totpKeyId: null,
+			secondFactorFailures: 0
+		});
+		expect((await accounts.get(db, locked!.id))!.account.lockedOut).toBe(false);
+		const links = await db.select().from(enrolment).where(eq(enrolment.accountId, locked!.id));
+		expect(links.map((l) => [l.purpose, l.usedAt])).toEqual([['reset', null]]);
+		expect(outbox.slice(mails).map((m) => m.to)).toEqual(['locked.out@jiss.example']);
+		expect(outbox.at(-1)!.text).toContain('/enrol/');
 		const [event] = await db
 			.select()
 			.from(auditEvent)
 			.where(eq(auditEvent.action, 'account.enabled'))
 			.orderBy(desc(auditEvent.seq))
 			.limit(1);
-		expect(event!.details).toMatchObject({ reason: 'Phone replaced', lockedOut: true });
+		expect(event!.details).toMatchObject({
+			reason: 'Spoke to her',
+			lockedOut: true,
+			credentialsCleared: true,
+			after: { status: 'pending' }
+		});
 
-		// An account an administrator disabled is not shown as locked out.
+		// An account an administrator disabled is not shown as locked out, and keeps its password.
 		await accounts.disable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Leave' });
 		expect((await accounts.get(db, w.staff.id))!.account.lockedOut).toBe(false);
 		await accounts.enable(db, w.adminA.ctx, { accountId: w.staff.id, reason: 'Back from leave' });
+		const [staff] = await db.select().from(account).where(eq(account.id, w.staff.id));
+		expect(staff!.status).toBe('active');
+		expect(staff!.passwordHash).not.toBeNull();
 	});
 
 	it('ends every session of an account without disabling it, audited, never on oneself', async () => {

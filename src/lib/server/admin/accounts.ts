@@ -3,7 +3,7 @@ import { effectiveAccess } from '../access';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
-import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
+import { CLEARED_CREDENTIALS, SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
 import type { Database, Executor } from '../db';
 import { log } from '../log';
 import { account, organisation, type AccountStatus, type Role } from '../db/schema';
@@ -307,26 +307,49 @@ export async function endSessions(
 	});
 }
 
-/** Re-enables an account: active again if it had enrolled, otherwise back to pending. */
+/**
+ * Re-enables an account: active again if it had enrolled, otherwise back to pending. An account
+ * locked out by wrong codes comes back pending, its credentials cleared, with a reset link.
+ */
 export async function enable(
 	db: Database,
 	ctx: AdminContext,
 	input: { accountId: number; reason: string }
 ): Promise<void> {
 	const reason = requireText(input.reason);
-	await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
+	const send = await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
-		const status: AccountStatus = before.passwordHash ? 'active' : 'pending';
-		// The count of wrong codes starts again: an account locked by them is enabled by this.
+		if (before.secondFactorFailures < SECOND_FACTOR_LOCKOUT) {
+			const status: AccountStatus = before.passwordHash ? 'active' : 'pending';
+			await changeAccount(
+				tx,
+				ctx,
+				before,
+				{ status, disabledAt: null, secondFactorFailures: 0 },
+				'account.enabled',
+				{ reason }
+			);
+			return null;
+		}
+		// Locked out by wrong codes: enabled without the password someone else knows, nor the
+		// authenticator; the person sets new ones through the reset link mailed after the commit.
 		await changeAccount(
 			tx,
 			ctx,
 			before,
-			{ status, disabledAt: null, secondFactorFailures: 0 },
+			{ status: 'pending', disabledAt: null, ...CLEARED_CREDENTIALS },
 			'account.enabled',
-			{ reason, lockedOut: before.secondFactorFailures >= SECOND_FACTOR_LOCKOUT }
+			{ reason, lockedOut: true, credentialsCleared: true }
 		);
+		const issued = await enrolment.issue(tx, {
+			accountId: before.id,
+			purpose: 'reset',
+			requestedBy: ctx.actor.id,
+			context: ctx.audit
+		});
+		return issued.send;
 	});
+	if (send) await deliver(send, input.accountId);
 }
 
 /** Mails a new one-time link to the person; the administrator never sees it. */

@@ -157,8 +157,15 @@ describe('the operator bootstrap', () => {
 			reason: 'Locked out by wrong codes; identity checked in person'
 		});
 		expect(result).toMatchObject({ kind: 'done', steps: ['administrator_enabled', 'link_sent'] });
+		// Without the password someone else knows: the reset link sets a new one.
 		const second = await accountOf('second@jiss.example');
-		expect(second).toMatchObject({ status: 'active', disabledAt: null, secondFactorFailures: 0 });
+		expect(second).toMatchObject({
+			status: 'pending',
+			disabledAt: null,
+			passwordHash: null,
+			totpSecret: null,
+			secondFactorFailures: 0
+		});
 		const [link] = await db
 			.select()
 			.from(enrolment)
@@ -168,8 +175,9 @@ describe('the operator bootstrap', () => {
 		expect(enabled!.details).toMatchObject({
 			by: 'operator',
 			before: { status: 'disabled' },
-			after: { status: 'active' },
-			lockedOut: true
+			after: { status: 'pending' },
+			lockedOut: true,
+			credentialsCleared: true
 		});
 	});
 

@@ -99,6 +99,7 @@ beforeAll(async () => {
 	setObjectStore(store);
 });
 afterAll(async () => {
+	await signIn.lockoutNoticesSettled();
 	setMailer(undefined);
 	await world?.close();
 	await s3?.stop();

@@ -22,6 +22,8 @@ beforeAll(async () => {
 	fixture = await createAuthFixture({ MFA_REQUIRED_FOR_ALL: 'true' });
 });
 afterAll(async () => {
+	// Lockout notices go out in the background: none may still use the database when it closes.
+	await signIn.lockoutNoticesSettled();
 	await fixture?.close();
 });
 
@@ -401,8 +403,13 @@ describe('throttling', () => {
 			.where(eq(account.id, person.id));
 		const fixtureMailer = getMailer();
 		let attempted = 0;
-		setMailer({ send: () => (attempted++, new Promise<void>(() => {})) });
-		onTestFinished(() => setMailer(fixtureMailer));
+		let answer = () => {};
+		const silent = new Promise<void>((resolve) => (answer = resolve));
+		setMailer({ send: () => (attempted++, silent) });
+		onTestFinished(() => {
+			answer();
+			setMailer(fixtureMailer);
+		});
 		const here = { ...context, ip: '203.0.113.70' };
 		expect(
 			await signIn.secondFactorStep(token, wrongCodeAt(person.totpSecret!, new Date()), here)

@@ -25,6 +25,19 @@ const MAX_EMAIL_LENGTH = 320;
  */
 export const SECOND_FACTOR_LOCKOUT = 20;
 
+/**
+ * What enabling an account locked out by wrong codes changes besides its status: whoever typed
+ * the codes knows the password, so the password and the authenticator go (with the count), and
+ * the person sets new ones through a one-time reset link before signing in again.
+ */
+export const CLEARED_CREDENTIALS = {
+	passwordHash: null,
+	totpSecret: null,
+	totpKeyId: null,
+	totpLastStep: null,
+	secondFactorFailures: 0
+} as const;
+
 export interface SignInContext extends audit.AuditContext {
 	ip: string | null;
 	userAgent: string | null;
@@ -321,8 +334,19 @@ export async function secondFactorStep(
 	});
 	// In the background: whoever is at the sign-in page gets their answer without waiting for
 	// the mail relay (a slow or unreachable one would hold the request for minutes).
-	if (result.kind === 'locked') void announceLockout(db, who, now);
+	if (result.kind === 'locked') {
+		const notice = announceLockout(db, who, now);
+		noticesInFlight.add(notice);
+		void notice.finally(() => noticesInFlight.delete(notice));
+	}
 	return result;
+}
+
+const noticesInFlight = new Set<Promise<void>>();
+
+/** Resolves once every lockout notice handed to the background is sent or given up. */
+export async function lockoutNoticesSettled(): Promise<void> {
+	await Promise.all(noticesInFlight);
 }
 
 /**
