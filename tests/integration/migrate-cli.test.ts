@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, queryRows, type DatabaseHandle } from '../../src/lib/server/db';
 import { account, organisation } from '../../src/lib/server/db/schema';
+import { buildCommands } from '../helpers/cli';
 import { createServerDatabase, onServer } from '../helpers/database';
 
 /*
@@ -21,23 +22,7 @@ afterAll(async () => {
 	for (const step of cleanup) await step();
 });
 
-beforeAll(() => {
-	const build = spawnSync(
-		process.execPath,
-		[
-			'node_modules/vite/bin/vite.js',
-			'build',
-			'--config',
-			'vite.cli.config.ts',
-			'--outDir',
-			outDir,
-			'--logLevel',
-			'error'
-		],
-		{ encoding: 'utf8' }
-	);
-	if (build.status !== 0) throw new Error(`vite build of the commands failed: ${build.stderr}`);
-});
+beforeAll(() => buildCommands(outDir));
 
 /** A fresh database for one command test: its environment and a way to open it. */
 async function freshDatabase() {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { createServerDatabase, needsServerReason, onServer } from '../../helpers/database';
+import { freePort } from '../../helpers/ports';
 
 test('healthz answers while the process is alive, readyz when its services are', async ({
 	request
@@ -42,14 +43,6 @@ async function startProxy(target: { host: string; port: number }, port = 0) {
 			await new Promise<void>((resolve) => server.close(() => resolve()));
 		}
 	};
-}
-
-async function freePort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as net.AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
 }
 
 test.describe('when the database goes away', () => {

@@ -1,13 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import { expect, test } from '@playwright/test';
 import postgres from 'postgres';
+import { buildCommands } from '../../helpers/cli';
+import { freePort } from '../../helpers/ports';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3 } from '../../helpers/s3';
 import { startSmtpCapture, textOf, type RunningSmtp } from '../../helpers/smtp';
 
@@ -23,14 +24,6 @@ import { startSmtpCapture, textOf, type RunningSmtp } from '../../helpers/smtp';
 
 const serverUrl = process.env.DATABASE_URL;
 const ORIGIN = 'https://intranet.jiss.test';
-
-async function freePort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as net.AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
 
 const key = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 
@@ -76,20 +69,7 @@ test.describe('production, first run', () => {
 		const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-production-'));
 		cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
 
-		// The command-line tools, as `npm run bootstrap` and the image build them.
-		const build = spawnSync(
-			process.execPath,
-			[
-				'node_modules/vite/bin/vite.js',
-				'build',
-				'--config',
-				'vite.cli.config.ts',
-				'--logLevel',
-				'error'
-			],
-			{ encoding: 'utf8' }
-		);
-		expect(build.status, build.stderr).toBe(0);
+		buildCommands();
 
 		const port = await freePort();
 		base = `http://127.0.0.1:${port}`;

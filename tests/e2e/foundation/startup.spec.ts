@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
+import { freePort } from '../../helpers/ports';
 
 /** Starts the built server with exactly this environment and waits for it to exit. */
 async function runServer(env: Record<string, string>) {
@@ -21,14 +21,6 @@ async function runServer(env: Record<string, string>) {
 	} finally {
 		rmSync(dataDir, { recursive: true, force: true });
 	}
-}
-
-async function closedPort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as net.AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
 }
 
 test('a half-given configuration stops the server with a message naming the variable', async () => {
@@ -55,7 +47,7 @@ test('production without its secrets stops the server and names each missing one
 });
 
 test('an unreachable database at start stops the server without revealing its password', async () => {
-	const port = await closedPort();
+	const port = await freePort();
 	const { code, output } = await runServer({
 		INTRANET_MODE: 'demo',
 		DATABASE_URL: `postgres://jiss_app:hunter2-not-for-logs@127.0.0.1:${port}/intranet`,

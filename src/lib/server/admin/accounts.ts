@@ -3,7 +3,7 @@ import { effectiveAccess } from '../access';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
-import { CLEARED_CREDENTIALS, SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
+import { enabledAgain, SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
 import type { Database, Executor } from '../db';
 import { log } from '../log';
 import { account, organisation, type AccountStatus, type Role } from '../db/schema';
@@ -319,28 +319,17 @@ export async function enable(
 	const reason = requireText(input.reason);
 	const send = await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
-		if (before.secondFactorFailures < SECOND_FACTOR_LOCKOUT) {
-			const status: AccountStatus = before.passwordHash ? 'active' : 'pending';
-			await changeAccount(
-				tx,
-				ctx,
-				before,
-				{ status, disabledAt: null, secondFactorFailures: 0 },
-				'account.enabled',
-				{ reason }
-			);
-			return null;
-		}
-		// Locked out by wrong codes: enabled without the password someone else knows, nor the
-		// authenticator; the person sets new ones through the reset link mailed after the commit.
+		const { lockedOut, change } = enabledAgain(before);
 		await changeAccount(
 			tx,
 			ctx,
 			before,
-			{ status: 'pending', disabledAt: null, ...CLEARED_CREDENTIALS },
+			change,
 			'account.enabled',
-			{ reason, lockedOut: true, credentialsCleared: true }
+			lockedOut ? { reason, lockedOut, credentialsCleared: true } : { reason }
 		);
+		if (!lockedOut) return null;
+		// The new password and authenticator come through a reset link, mailed after the commit.
 		const issued = await enrolment.issue(tx, {
 			accountId: before.id,
 			purpose: 'reset',

@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
-import { CLEARED_CREDENTIALS, normaliseEmail, SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
+import { enabledAgain, normaliseEmail } from '../auth/sign-in';
 import { toNumber, type Database, type Executor } from '../db';
 import { account, level, organisation } from '../db/schema';
 import { DEFAULT_LEVELS, HOME_ORGANISATION } from '../seed/reference-data';
@@ -122,19 +122,9 @@ export async function bootstrap(db: Database, raw: BootstrapInput): Promise<Boot
 			});
 			steps.push('administrator_created');
 		} else if (existing.status === 'disabled') {
-			// As an administrator's enabling does (accounts.enable): one locked out by wrong codes
-			// comes back pending, without the password someone else knows, nor the authenticator.
-			const lockedOut = existing.secondFactorFailures >= SECOND_FACTOR_LOCKOUT;
-			const status = existing.passwordHash && !lockedOut ? 'active' : 'pending';
-			await tx
-				.update(account)
-				.set({
-					status,
-					disabledAt: null,
-					secondFactorFailures: 0,
-					...(lockedOut ? CLEARED_CREDENTIALS : {})
-				})
-				.where(eq(account.id, existing.id));
+			// As an administrator's enabling does (accounts.enable); the link follows below.
+			const { lockedOut, change } = enabledAgain(existing);
+			await tx.update(account).set(change).where(eq(account.id, existing.id));
 			await audit.append(tx, {
 				...context,
 				action: 'account.enabled',
@@ -143,7 +133,7 @@ export async function bootstrap(db: Database, raw: BootstrapInput): Promise<Boot
 				details: {
 					...operator,
 					before: { status: existing.status },
-					after: { status },
+					after: { status: change.status },
 					...(lockedOut ? { lockedOut: true, credentialsCleared: true } : {})
 				}
 			});

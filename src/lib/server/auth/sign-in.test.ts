@@ -9,7 +9,7 @@ import {
 	type AuthFixture
 } from '../../../../tests/helpers/auth-fixture';
 import { account, auditEvent, session, throttle } from '../db/schema';
-import { getMailer, setMailer, type MailMessage } from '../mail';
+import { getMailer, setMailer, type Mailer, type MailMessage } from '../mail';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as signIn from './sign-in';
@@ -38,6 +38,23 @@ async function pendingFor(person: { email: string; password: string }) {
 	if (result.kind !== 'second_factor')
 		throw new Error(`expected second factor, got ${result.kind}`);
 	return result.token;
+}
+
+/** A waiting session of an account that the next wrong code locks out. */
+async function oneCodeFromLockout(person: { id: number; email: string; password: string }) {
+	const token = await pendingFor(person);
+	await fixture.db
+		.update(account)
+		.set({ secondFactorFailures: signIn.SECOND_FACTOR_LOCKOUT - 1 })
+		.where(eq(account.id, person.id));
+	return token;
+}
+
+/** This test's mail goes to `send`; the fixture's outbox takes it again after the test. */
+function mailThrough(send: Mailer['send']) {
+	const fixtureMailer = getMailer();
+	setMailer({ send });
+	onTestFinished(() => setMailer(fixtureMailer));
 }
 
 describe('password step', () => {
@@ -332,9 +349,7 @@ describe('throttling', () => {
 			status: 'disabled'
 		});
 		const sent: MailMessage[] = [];
-		const fixtureMailer = getMailer();
-		setMailer({ send: async (message) => void sent.push(message) });
-		onTestFinished(() => setMailer(fixtureMailer));
+		mailThrough(async (message) => void sent.push(message));
 		const here = { ...context, ip: '203.0.113.50' };
 		const elsewhere = await sessions.create(fixture.db, {
 			accountId: person.id,
@@ -396,20 +411,12 @@ describe('throttling', () => {
 
 	it('answers at once when the mail relay does not', async () => {
 		const person = await createAccount(fixture);
-		const token = await pendingFor(person);
-		await fixture.db
-			.update(account)
-			.set({ secondFactorFailures: signIn.SECOND_FACTOR_LOCKOUT - 1 })
-			.where(eq(account.id, person.id));
-		const fixtureMailer = getMailer();
+		const token = await oneCodeFromLockout(person);
 		let attempted = 0;
 		let answer = () => {};
 		const silent = new Promise<void>((resolve) => (answer = resolve));
-		setMailer({ send: () => (attempted++, silent) });
-		onTestFinished(() => {
-			answer();
-			setMailer(fixtureMailer);
-		});
+		mailThrough(() => (attempted++, silent));
+		onTestFinished(answer);
 		const here = { ...context, ip: '203.0.113.70' };
 		expect(
 			await signIn.secondFactorStep(token, wrongCodeAt(person.totpSecret!, new Date()), here)
@@ -465,11 +472,7 @@ describe('throttling', () => {
 describe('the sign-in page', () => {
 	it('says the account is locked, and forgets the waiting session, when a code locks it', async () => {
 		const person = await createAccount(fixture);
-		const token = await pendingFor(person);
-		await fixture.db
-			.update(account)
-			.set({ secondFactorFailures: signIn.SECOND_FACTOR_LOCKOUT - 1 })
-			.where(eq(account.id, person.id));
+		const token = await oneCodeFromLockout(person);
 		// The browser's cookies, as SvelteKit's jar for this request holds them.
 		const jar = new Map([['session', token]]);
 		const event = requestEvent({

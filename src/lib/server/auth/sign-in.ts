@@ -26,17 +26,26 @@ const MAX_EMAIL_LENGTH = 320;
 export const SECOND_FACTOR_LOCKOUT = 20;
 
 /**
- * What enabling an account locked out by wrong codes changes besides its status: whoever typed
- * the codes knows the password, so the password and the authenticator go (with the count), and
- * the person sets new ones through a one-time reset link before signing in again.
+ * What enabling a disabled account writes, for an administrator (admin/accounts.ts) and the
+ * operator's command (admin/bootstrap.ts) alike: active again if it had enrolled, otherwise
+ * pending, the count of wrong codes forgotten. One locked out by wrong codes comes back pending
+ * without its password (whoever typed the codes knows it) or its authenticator: the caller mails
+ * a reset link, through which the person sets new ones.
  */
-export const CLEARED_CREDENTIALS = {
-	passwordHash: null,
-	totpSecret: null,
-	totpKeyId: null,
-	totpLastStep: null,
-	secondFactorFailures: 0
-} as const;
+export function enabledAgain(before: {
+	passwordHash: string | null;
+	secondFactorFailures: number;
+}) {
+	const lockedOut = before.secondFactorFailures >= SECOND_FACTOR_LOCKOUT;
+	const status: 'active' | 'pending' = before.passwordHash && !lockedOut ? 'active' : 'pending';
+	const cleared = lockedOut
+		? { passwordHash: null, totpSecret: null, totpKeyId: null, totpLastStep: null }
+		: {};
+	return {
+		lockedOut,
+		change: { status, disabledAt: null, secondFactorFailures: 0, ...cleared }
+	};
+}
 
 export interface SignInContext extends audit.AuditContext {
 	ip: string | null;
