@@ -5,25 +5,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
+import en from '../../../messages/en.json' with { type: 'json' };
 import postgres from 'postgres';
 import { buildCommands } from '../../helpers/cli';
 import { freePort } from '../../helpers/ports';
 import { startS3Server, S3RVER_CREDENTIALS, type RunningS3 } from '../../helpers/s3';
 import { startSmtpCapture, textOf, type RunningSmtp } from '../../helpers/smtp';
+import { startTlsProxy, type RunningTlsProxy } from '../../helpers/tls-proxy';
 
 /*
- * The production shape's first run, end to end over HTTP: the built server in production mode on
- * an empty PostgreSQL database, s3rver as its object store and an SMTP relay that keeps what it
- * is sent. Nobody can sign in until the operator's bootstrap command has made the first
- * administrator; the mailed link then leads to a password and an authenticator, and sign-in to
- * the administration with the default ladder. HTTP rather than a browser: production requires an
- * https ORIGIN (and `__Host-` cookies), which a plain loopback server cannot offer a browser, so
- * the requests carry the Origin a browser on that address would send.
+ * The production shape's first run, end to end: the built server in production mode on an empty
+ * PostgreSQL database, s3rver as its object store and an SMTP relay that keeps what it is sent,
+ * behind a TLS proxy (production requires an https ORIGIN and sets `__Host-` Secure cookies).
+ * Nobody can sign in until the operator's bootstrap command has made the first administrator;
+ * the mailed link then leads to a password and an authenticator, and sign-in to the
+ * administration with the default ladder. The first administrator goes through it over HTTP
+ * straight to the app (the requests carry the Origin a browser would send); the second in a
+ * browser, over https through the proxy, with production's headers and content security policy.
  */
 
 const serverUrl = process.env.DATABASE_URL;
-const ORIGIN = 'https://intranet.jiss.test';
 
 const key = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 
@@ -41,9 +43,13 @@ function cookieFrom(response: Response): string {
 
 test.describe('production, first run', () => {
 	test.skip(!serverUrl, 'production runs on a PostgreSQL server (set DATABASE_URL)');
+	// The browser's administrator is the second one the first test's bootstrap made.
+	test.describe.configure({ mode: 'serial' });
 
 	let s3: RunningS3;
 	let smtp: RunningSmtp;
+	let proxy: RunningTlsProxy;
+	let ORIGIN: string;
 	let server: ChildProcess;
 	let env: Record<string, string>;
 	let base: string;
@@ -71,7 +77,11 @@ test.describe('production, first run', () => {
 
 		buildCommands();
 
+		proxy = await startTlsProxy();
+		cleanup.push(() => proxy.stop());
+		ORIGIN = proxy.origin;
 		const port = await freePort();
+		proxy.forwardTo(port);
 		base = `http://127.0.0.1:${port}`;
 		env = {
 			PATH: process.env.PATH ?? '',
@@ -226,5 +236,91 @@ test.describe('production, first run', () => {
 		const third = await bootstrap('third@jiss.example', 'Three');
 		expect(third.status).toBe(2);
 		expect(third.stderr).toContain('Refused: 2 administrators are active or enrolling already');
+	});
+
+	/** Failures the page reports: script errors and console errors (a CSP violation is one). */
+	function watchForProblems(page: Page): string[] {
+		const problems: string[] = [];
+		page.on('pageerror', (error) => problems.push(error.message));
+		page.on('console', (message) => {
+			if (message.type() === 'error') problems.push(message.text());
+		});
+		return problems;
+	}
+
+	test('the second administrator in a browser over https: enrolment, sign-in, headers, sign-out', async ({
+		browser
+	}) => {
+		const mail = smtp.received.find((m) => m.to[0] === 'kenji.sato@jiss.example');
+		expect(mail, 'the bootstrap mail to the second administrator').toBeTruthy();
+		const link = new RegExp(`${ORIGIN}/enrol/[A-Za-z0-9_-]{43}`).exec(textOf(mail!))?.[0];
+		expect(link).toBeTruthy();
+
+		const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-GB' });
+		try {
+			const page = await context.newPage();
+			const problems = watchForProblems(page);
+			// The language preference (a `locale` cookie the page itself writes) is no secret.
+			const authCookies = async () =>
+				(await context.cookies(ORIGIN)).filter((c) => c.name !== 'locale');
+
+			const opened = await page.goto(link!);
+			expect(opened!.status()).toBe(200);
+			const headers = opened!.headers();
+			expect(headers['strict-transport-security']).toBe('max-age=63072000; includeSubDomains');
+			const csp = headers['content-security-policy'] ?? '';
+			const scripts = /script-src ([^;]*)/.exec(csp)?.[1] ?? '';
+			expect(scripts).toContain("'nonce-");
+			expect(scripts).not.toMatch(/unsafe|\*/);
+			// The page's inline start-up script ran under that policy (its nonce matched): the
+			// app is hydrated, not only server-rendered.
+			expect(
+				await page.evaluate(() => Object.keys(window).some((k) => k.startsWith('__sveltekit_')))
+			).toBe(true);
+
+			const password = 'the second administrator passphrase';
+			await page.locator('#password').fill(password);
+			await page.locator('#confirm').fill(password);
+			const secret = (await page.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
+			const step = Math.floor(Date.now() / 30_000);
+			await page.locator('#code').fill(codeAt(secret, step));
+			await page.getByRole('button', { name: en.auth_enrol_submit }).click();
+			await expect(page.getByRole('status')).toHaveText(en.auth_enrol_done);
+			await expect(page.getByTestId('recovery-codes')).toBeVisible();
+			// Enrolment signs nobody in.
+			expect(await authCookies()).toEqual([]);
+
+			await page.goto(`${ORIGIN}/sign-in?next=${encodeURIComponent('/admin/reference')}`);
+			await page.locator('input[name=email]').fill('kenji.sato@jiss.example');
+			await page.locator('input[name=password]').fill(password);
+			await page.locator('form[action="?/password"] button[type=submit]').click();
+			await page.locator('input[name=code]').fill(codeAt(secret, step + 1));
+			await page.locator('form[action="?/code"] button[type=submit]').click();
+			await page.waitForURL(`${ORIGIN}/admin/reference`);
+			for (const level of ['UNRESTRICTED', 'RESTRICTED', 'CONFIDENTIAL', 'SECRET', 'TOP SECRET'])
+				await expect(page.getByText(level, { exact: true }).first()).toBeVisible();
+
+			// The session cookie as production sets it: host-bound, Secure, not readable by script.
+			const cookies = await authCookies();
+			expect(cookies.map((c) => c.name)).toEqual(['__Host-session']);
+			expect(cookies[0]).toMatchObject({
+				domain: 'localhost',
+				path: '/',
+				secure: true,
+				httpOnly: true
+			});
+			expect(await page.evaluate(() => document.cookie)).not.toContain('session');
+
+			await page.locator('form[action="/sign-out"] button[type=submit]').click();
+			await page.waitForURL(/\/sign-in/);
+			expect(await authCookies()).toEqual([]);
+			// The old page is gone with the session.
+			await page.goto(`${ORIGIN}/admin/reference`);
+			await expect(page).toHaveURL(/\/sign-in/);
+
+			expect(problems).toEqual([]);
+		} finally {
+			await context.close();
+		}
 	});
 });
