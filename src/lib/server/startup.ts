@@ -1,4 +1,5 @@
 import { startCheckpoints } from './audit/integrity';
+import * as background from './background';
 import { ConfigError, loadConfig, setConfig, type Config } from './config';
 import { startNotices } from './admin/notifications';
 import { getDb, openDatabase, setDatabase, type DatabaseHandle } from './db';
@@ -46,6 +47,33 @@ export async function start(
 	return { config, database, seeded };
 }
 
+/**
+ * How long shutdown waits for background work under way (a lockout notice or a checkpoint
+ * already started) before the database closes. Within the 10 s a container is usually given
+ * between its stop signal and its end, after adapter-node has finished the requests.
+ */
+export const BACKGROUND_SHUTDOWN_WAIT_MS = 5_000;
+
+/**
+ * Shutdown, once adapter-node has answered the last request: the periodic jobs stop starting
+ * new work, the work under way is given `waitMs` to finish (a lockout's mail, whose lockout is
+ * already committed, would otherwise find the database closed), then the database closes.
+ */
+export async function shutDown(
+	stops: (() => void)[],
+	database: Pick<DatabaseHandle, 'close'>,
+	waitMs = BACKGROUND_SHUTDOWN_WAIT_MS
+): Promise<void> {
+	for (const stop of stops) stop();
+	if (!(await background.settled(waitMs))) {
+		log.warn(
+			{ running: background.running(), waitedMs: waitMs },
+			'background work still running at shutdown; closing the database anyway'
+		);
+	}
+	await database.close();
+}
+
 /** For the server's init hook: a bad configuration ends the process with a clear message. */
 export async function startOrExit(): Promise<void> {
 	try {
@@ -54,10 +82,7 @@ export async function startOrExit(): Promise<void> {
 		const stopNotices = startNotices(getDb, getMailer);
 		const stopReaper = startUploadReaper(database.db, getObjectStore());
 		process.once('sveltekit:shutdown', () => {
-			stopCheckpoints();
-			stopNotices();
-			stopReaper();
-			void database.close();
+			void shutDown([stopCheckpoints, stopNotices, stopReaper], database);
 		});
 	} catch (error) {
 		if (error instanceof ConfigError) {

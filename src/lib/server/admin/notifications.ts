@@ -1,3 +1,4 @@
+import * as background from '../background';
 import { and, eq, sql } from 'drizzle-orm';
 import { m } from '../../paraglide/messages';
 import * as audit from '../audit';
@@ -150,8 +151,10 @@ export function startNotices(
 	everyMs = 15 * 60_000
 ): () => void {
 	const run = () =>
-		notifyAdministrators(getDb(), getMailer()).catch((err: unknown) =>
-			log.error({ err }, 'administrator notices failed')
+		background.track(
+			notifyAdministrators(getDb(), getMailer()).catch((err: unknown) =>
+				log.error({ err }, 'administrator notices failed')
+			)
 		);
 	const first = setTimeout(run, 30_000);
 	const timer = setInterval(run, everyMs);

@@ -19,6 +19,7 @@ import * as viewRoute from '../../../routes/(app)/documents/[id]/+page.server';
 import { GET as downloadRoute } from '../../../routes/(app)/documents/[id]/download/+server';
 import { GET as previewRoute } from '../../../routes/(app)/documents/[id]/preview/+server';
 import * as enrolments from '../auth/enrolment';
+import * as background from '../background';
 import * as recoveryCodes from '../auth/recovery-codes';
 import * as selfService from '../auth/self-service';
 import * as sessions from '../auth/sessions';
@@ -99,7 +100,7 @@ beforeAll(async () => {
 	setObjectStore(store);
 });
 afterAll(async () => {
-	await signIn.lockoutNoticesSettled();
+	await background.settled();
 	setMailer(undefined);
 	await world?.close();
 	await s3?.stop();

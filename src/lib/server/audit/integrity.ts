@@ -1,3 +1,4 @@
+import * as background from '../background';
 import { getConfig } from '../config';
 import { getDb } from '../db';
 import { log } from '../log';
@@ -64,8 +65,11 @@ export function startCheckpoints(pollMs = 15_000): () => void {
 			running = false;
 		}
 	};
-	const timer = setInterval(() => void tick(), Math.min(pollMs, checkpointMinutes * 60_000));
+	const timer = setInterval(
+		() => void background.track(tick()),
+		Math.min(pollMs, checkpointMinutes * 60_000)
+	);
 	timer.unref();
-	void tick();
+	void background.track(tick());
 	return () => clearInterval(timer);
 }

@@ -12,6 +12,7 @@ import { account, auditEvent, session, throttle } from '../db/schema';
 import { getMailer, setMailer, type Mailer, type MailMessage } from '../mail';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
+import * as background from '../background';
 import * as signIn from './sign-in';
 import { stepAt } from './totp';
 import { call, requestEvent } from '../../../../tests/helpers/vault-events';
@@ -23,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
 	// Lockout notices go out in the background: none may still use the database when it closes.
-	await signIn.lockoutNoticesSettled();
+	await background.settled();
 	await fixture?.close();
 });
 

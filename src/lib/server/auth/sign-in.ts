@@ -1,3 +1,4 @@
+import * as background from '../background';
 import { and, eq, sql } from 'drizzle-orm';
 import * as audit from '../audit';
 import { getConfig } from '../config';
@@ -343,19 +344,9 @@ export async function secondFactorStep(
 	});
 	// In the background: whoever is at the sign-in page gets their answer without waiting for
 	// the mail relay (a slow or unreachable one would hold the request for minutes).
-	if (result.kind === 'locked') {
-		const notice = announceLockout(db, who, now);
-		noticesInFlight.add(notice);
-		void notice.finally(() => noticesInFlight.delete(notice));
-	}
+	// Tracked, so that shutdown lets it go out before the database closes.
+	if (result.kind === 'locked') void background.track(announceLockout(db, who, now));
 	return result;
-}
-
-const noticesInFlight = new Set<Promise<void>>();
-
-/** Resolves once every lockout notice handed to the background is sent or given up. */
-export async function lockoutNoticesSettled(): Promise<void> {
-	await Promise.all(noticesInFlight);
 }
 
 /**

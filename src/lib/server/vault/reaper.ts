@@ -1,3 +1,4 @@
+import * as background from '../background';
 import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { Executor } from '../db';
 import { documentVersion, pendingUpload } from '../db/schema';
@@ -98,13 +99,15 @@ export function startUploadReaper(
 	const timer = setInterval(() => {
 		if (running) return;
 		running = true;
-		reaper
-			.sweep(new Date(Date.now() - PENDING_MAX_AGE_MS))
-			.then((result) => {
-				if (result.pendingRemoved + result.orphansRemoved > 0) log.info(result, 'uploads reaped');
-			})
-			.catch((error: unknown) => log.warn({ err: error }, 'upload reaper failed'))
-			.finally(() => (running = false));
+		void background.track(
+			reaper
+				.sweep(new Date(Date.now() - PENDING_MAX_AGE_MS))
+				.then((result) => {
+					if (result.pendingRemoved + result.orphansRemoved > 0) log.info(result, 'uploads reaped');
+				})
+				.catch((error: unknown) => log.warn({ err: error }, 'upload reaper failed'))
+				.finally(() => (running = false))
+		);
 	}, intervalMs);
 	timer.unref();
 	return () => clearInterval(timer);
