@@ -1,17 +1,6 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { defineConfig, devices } from '@playwright/test';
-
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
-}
+import { freePort } from './tests/helpers/ports';
 
 // Workers load this file again: the port chosen by the main process is passed on through env.
 process.env.E2E_PORT ??= String(await freePort());

@@ -9,7 +9,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -18,6 +17,7 @@ import * as sessions from '../../src/lib/server/auth/sessions';
 import { openDatabase } from '../../src/lib/server/db';
 import * as schema from '../../src/lib/server/db/schema';
 import { seedCorpus, seedReferences } from '../helpers/vault-corpus';
+import { freePort } from '../helpers/ports';
 import { cpuSecondsOf } from './support/cpu';
 
 const serverUrl =
@@ -34,17 +34,6 @@ const WARMUP = Number(process.env.BENCH_VAULT_WARMUP ?? 1);
 
 const fmt = (n: number, digits = 0) =>
 	n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
-}
 
 if (!existsSync('build/index.js')) {
 	console.log('vault bench: no build yet, building once…');

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import { DEMO_ACCOUNTS } from '../../src/lib/server/seed/demo-data';
@@ -21,16 +20,7 @@ export function ensureBuilt(): void {
 	if (built.status !== 0) throw new Error('The app did not build');
 }
 
-export async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const address = s.address();
-			s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
-}
+export { freePort } from './ports';
 
 /** Polls /readyz until the server answers 200 (or gives up after two minutes). */
 export async function waitUntilReady(origin: string): Promise<void> {
