@@ -67,6 +67,41 @@ describe('appendAuditEvents', () => {
 	});
 });
 
+describe('values cut to their limit', () => {
+	it('never leave half a surrogate pair: the stored rows still match their hashes', async () => {
+		const db = database.handle.db;
+		const [{ max } = { max: 0 }] = await queryRows<{ max: number | null }>(
+			db,
+			sql`select coalesce(max(seq), 0)::int as max from audit_event`
+		);
+		// A guessed id in a URL: 199 characters, then an emoji (two UTF-16 units) across the
+		// 200-character limit of targetId; the same across the limits of the other fields.
+		const cut = (limit: number) => 'a'.repeat(limit - 1) + '😀😀';
+		const event = {
+			action: 'document.denied' as const,
+			outcome: 'denied' as const,
+			actor: { id: 1, name: cut(2000), roles: ['staff'] },
+			ip: cut(100),
+			userAgent: cut(500),
+			requestId: cut(100),
+			target: { type: cut(100), id: cut(200) }
+		};
+		await appendAuditEvents(db, [event]);
+		await appendOwnTransaction(db, [event]);
+		const rows = await db
+			.select({ ...getTableColumns(auditEvent), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.where(sql`seq > ${max ?? 0}`)
+			.orderBy(asc(auditEvent.seq));
+		expect(rows).toHaveLength(2);
+		for (const row of rows) {
+			expect(chainHash(row.prevHash, row)).toBe(row.hash);
+			expect(row.targetId).toBe(`${'a'.repeat(199)}\uFFFD…`);
+			expect(row.targetId!.isWellFormed()).toBe(true);
+		}
+	});
+});
+
 describe('appendOwnTransaction', () => {
 	it('keeps one gap-free valid chain when it races locked appends and itself', async () => {
 		const db = database.handle.db;

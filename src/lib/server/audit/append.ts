@@ -28,11 +28,14 @@ const MAX_TEXT = 2000;
 
 /**
  * PostgreSQL text and jsonb cannot hold NUL, and lone surrogates are not UTF-8: such input is
- * kept as visible data (U+2400 for NUL) rather than refused, so hostile values are still logged.
+ * kept as visible data (U+2400 for NUL, U+FFFD for a lone surrogate) rather than refused, so
+ * hostile values are still logged. Shortened first and made well-formed after: a cut through a
+ * surrogate pair would otherwise leave half of it, which the database stores as U+FFFD while
+ * the hash was computed over the half, and the event would fail verification for ever.
  */
-function cleanString(value: string, max = Number.POSITIVE_INFINITY): string {
-	const clean = value.replaceAll('\u0000', '\u2400').toWellFormed();
-	return clean.length > max ? clean.slice(0, max) + '…' : clean;
+export function cleanString(value: string, max = Number.POSITIVE_INFINITY): string {
+	const short = value.length > max ? value.slice(0, max) + '…' : value;
+	return short.replaceAll('\u0000', '\u2400').toWellFormed();
 }
 
 function cleanValue(value: unknown): unknown {
