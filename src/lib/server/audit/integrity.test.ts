@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { text } from 'node:stream/consumers';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -394,6 +396,78 @@ describe('verification', () => {
 			seq: 6,
 			objectKey: written!.objectKey
 		});
+	});
+
+	/**
+	 * The attack of someone with the database's superuser and the store's keys: the object of the
+	 * later checkpoint (events 1-9) is overwritten with the earlier one (events 1-5), event 8 is
+	 * changed and every later hash recomputed, and the chain head moved to the new last hash.
+	 * `rewriteRecord` also makes the later checkpoint's record name the earlier checkpoint.
+	 */
+	async function copyCheckpointAndRewrite(rewriteRecord: boolean) {
+		const s = await setUp();
+		await addEvents(s.db, 5);
+		const first = await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 3, 5);
+		const second = await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 2, 8);
+		const earlier = await text((await s.store.get(first!.objectKey)).body);
+		const client = new S3Client({
+			endpoint: s.s3.endpoint,
+			region: 'us-east-1',
+			forcePathStyle: true,
+			credentials: S3RVER_CREDENTIALS
+		});
+		await client.send(
+			new PutObjectCommand({ Bucket: s.s3.bucket, Key: second!.objectKey, Body: earlier })
+		);
+		client.destroy();
+		const rows = await s.db
+			.select({ ...auditColumns(), occurredAt: sql<string>`${occurredAtText}` })
+			.from(auditEvent)
+			.orderBy(asc(auditEvent.seq));
+		let prev = GENESIS_HASH;
+		await s.db.transaction(async (tx) => {
+			await tx.execute(sql`set local session_replication_role = replica`);
+			for (const row of rows) {
+				let details = row.details;
+				if (row.seq === 8) details = { ...details, title: 'Nothing to see' };
+				if (row.seq === 10 && rewriteRecord) {
+					details = {
+						...details,
+						checkpointSeq: first!.checkpoint.seq,
+						checkpointHash: first!.checkpoint.hash
+					};
+				}
+				const hash = chainHash(prev, { ...row, details });
+				await tx
+					.update(auditEvent)
+					.set({ details, prevHash: prev, hash })
+					.where(eq(auditEvent.seq, row.seq));
+				prev = hash;
+			}
+			await tx.execute(sql`update audit_head set hash = ${prev} where id = 1`);
+		});
+		return { report: await verify(s), first: first!, second: second! };
+	}
+
+	it('names a checkpoint object replaced by an earlier checkpoint to hide a rewrite', async () => {
+		const { report, first, second } = await copyCheckpointAndRewrite(false);
+		expect(report.ok).toBe(false);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
+			['checkpoint_copied', 5],
+			['checkpoint_replaced', 10]
+		]);
+		// The two objects list in any order: either may be named as the other's copy.
+		expect([first.objectKey, second.objectKey]).toContain(report.problems[0]!.objectKey);
+		expect(report.problems[1]!.objectKey).toBe(second.objectKey);
+	});
+
+	it('names the copy when the record of the replaced checkpoint was rewritten to match', async () => {
+		const { report, first, second } = await copyCheckpointAndRewrite(true);
+		expect(report.ok).toBe(false);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['checkpoint_copied', 5]]);
+		expect([first.objectKey, second.objectKey]).toContain(report.problems[0]!.objectKey);
 	});
 
 	it('rejects a forged checkpoint and one signed by an unknown key', async () => {

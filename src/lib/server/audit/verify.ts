@@ -12,6 +12,8 @@ export const PROBLEM_KINDS = [
 	'checkpoint_mismatch',
 	'chain_behind_checkpoint',
 	'checkpoint_missing',
+	'checkpoint_replaced',
+	'checkpoint_copied',
 	'checkpoint_forged',
 	'checkpoint_unknown_key',
 	'checkpoint_unreadable',
@@ -131,10 +133,24 @@ export async function verifyChain(options: {
 			});
 	}
 	const bySeq = new Map<number, { objectKey: string; checkpoint: Checkpoint }[]>();
+	const byKey = new Map<string, Checkpoint>();
+	// Each checkpoint is signed once and written once: the same signature under a second key is
+	// a copy (two instances checkpointing the same head sign different times).
+	const bySignature = new Map<string, string>();
 	for (const entry of valid) {
 		const list = bySeq.get(entry.checkpoint.seq) ?? [];
 		list.push(entry);
 		bySeq.set(entry.checkpoint.seq, list);
+		byKey.set(entry.objectKey, entry.checkpoint);
+		const original = bySignature.get(entry.checkpoint.signature);
+		if (original === undefined) bySignature.set(entry.checkpoint.signature, entry.objectKey);
+		else
+			report({
+				kind: 'checkpoint_copied',
+				seq: entry.checkpoint.seq,
+				objectKey: entry.objectKey,
+				message: `checkpoint object ${entry.objectKey} is a copy of ${original} (the checkpoint at event ${entry.checkpoint.seq}): a checkpoint object was replaced or added`
+			});
 	}
 	const matched = new Set<number>();
 
@@ -210,6 +226,22 @@ export async function verifyChain(options: {
 						seq,
 						objectKey: key,
 						message: `the checkpoint recorded by event ${seq} (${key}) is missing from the object store`
+					});
+				}
+				// The object must still be the checkpoint the event recorded: another valid
+				// checkpoint copied over it (an earlier one, from before a rewrite) is named here.
+				const held = typeof key === 'string' ? byKey.get(key) : undefined;
+				if (
+					held &&
+					(held.seq !== row.details.checkpointSeq ||
+						held.hash !== row.details.checkpointHash ||
+						held.keyId !== row.details.keyId)
+				) {
+					report({
+						kind: 'checkpoint_replaced',
+						seq,
+						objectKey: key as string,
+						message: `the checkpoint object ${String(key)} recorded by event ${seq} no longer holds the checkpoint of event ${String(row.details.checkpointSeq)} it recorded but one of event ${held.seq}: it was replaced`
 					});
 				}
 			}
