@@ -379,16 +379,21 @@ export async function writeOptions(ctx: VaultContext) {
 	};
 }
 
-/** Form codes to ids. Unknown codes are refused: a form cannot invent a compartment. */
-export async function idsOf(input: {
-	compartments: string[];
-	release: string[];
-	originator?: string;
-}) {
+/**
+ * Form codes to ids, for a writer who holds `heldCompartmentIds`. A compartment code is looked up
+ * among those alone, and any other (another programme's codeword or no codeword at all) is the
+ * write rule's refusal, `compartment`, thrown for `attempt` to audit: codewords are need-to-know,
+ * so an unknown code must answer exactly as one the writer is not read into. Unknown
+ * organisation codes (which are no secret) give null, a form that cannot be right.
+ */
+export async function idsOf(
+	input: { compartments: string[]; release: string[]; originator?: string },
+	heldCompartmentIds: readonly number[]
+) {
 	const refs = await loadReferences(getDb());
-	const compartmentIds = input.compartments.map(
-		(code) => refs.compartments.find((c) => c.code === code)?.id
-	);
+	const held = refs.compartments.filter((c) => heldCompartmentIds.includes(c.id));
+	const compartmentIds = input.compartments.map((code) => held.find((c) => c.code === code)?.id);
+	if (compartmentIds.includes(undefined)) throw new WriteRefusedError('compartment');
 	const releaseOrgIds = input.release.map(
 		(code) => refs.organisations.find((o) => o.code === code)?.id
 	);
@@ -396,7 +401,7 @@ export async function idsOf(input: {
 		input.originator === undefined
 			? undefined
 			: refs.organisations.find((o) => o.code === input.originator)?.id;
-	if (compartmentIds.includes(undefined) || releaseOrgIds.includes(undefined)) return null;
+	if (releaseOrgIds.includes(undefined)) return null;
 	if (input.originator !== undefined && originatorOrgId === undefined) return null;
 	return {
 		compartmentIds: compartmentIds as number[],

@@ -393,6 +393,8 @@ describe('writes take nothing from the form that the form should not decide', ()
 	it.each([
 		['a level above the author', { levelRank: '4' }, 'level'],
 		['a compartment the author does not hold', { compartments: ['MD'] }, 'compartment'],
+		// Codewords are need-to-know: one that does not exist answers as one not held.
+		['a compartment code that does not exist', { compartments: ['NOPE'] }, 'compartment'],
 		['a releasability without the author’s organisation', { release: ['USA'] }, 'release']
 	])('refuses %s, audited, storing nothing', async (_label, over, reason) => {
 		const title = `Refused ${reason}`;
@@ -411,9 +413,22 @@ describe('writes take nothing from the form that the form should not decide', ()
 		});
 	});
 
-	it('refuses an unknown compartment code instead of ignoring it', async () => {
-		const result = await post(staff, base({ title: 'Unknown code', compartments: ['NOPE'] }));
-		expect((result as { value: unknown }).value).toMatchObject({ status: 400 });
+	it('answers an unknown compartment code exactly as another programme’s codeword', async () => {
+		// All but the echo of what was typed, which holds the code itself.
+		const answer = async (code: string) => {
+			const result = await post(staff, base({ title: 'Probe', compartments: [code] }));
+			const { status, data } = (result as { value: { status: number; data: object } }).value;
+			return { status, data: { ...data, values: undefined } };
+		};
+		const unknown = await answer('NOPE');
+		expect(unknown).toEqual(await answer('MD'));
+		expect(unknown).toMatchObject({ status: 403, data: { reason: 'compartment', errors: [] } });
+		// Organisation codes are no secret: an unknown one is a form that cannot be right.
+		const result = await post(staff, base({ title: 'Unknown org', release: ['JISS', 'NOWHERE'] }));
+		expect((result as { value: unknown }).value).toMatchObject({
+			status: 400,
+			data: { reason: 'invalid', errors: ['release'] }
+		});
 	});
 
 	it('keeps a liaison to their own organisation', async () => {
@@ -543,6 +558,18 @@ describe('writes take nothing from the form that the form should not decide', ()
 		expect(
 			(
 				(await post({ levelRank: '2', compartments: ['MD'], release: ['JISS'], reason: 'up' })) as {
+					value: unknown;
+				}
+			).value
+		).toMatchObject({ status: 403, data: { reason: 'compartment' } });
+		expect(
+			(
+				(await post({
+					levelRank: '2',
+					compartments: ['NOPE'],
+					release: ['JISS'],
+					reason: 'up'
+				})) as {
 					value: unknown;
 				}
 			).value

@@ -37,10 +37,10 @@ export const actions: Actions = {
 			return fail(400, { values, errors, reason: 'invalid' });
 		}
 		const input = parsed.data;
-		const ids = await pages.idsOf(input);
-		if (!ids) return fail(400, { values, errors: ['compartments'], reason: 'invalid' });
-		const outcome = await pages.attempt(ctx, 'document.create', null, () =>
-			write.createMemo(ctx.reader, ctx.audit, {
+		const outcome = await pages.attempt(ctx, 'document.create', null, async () => {
+			const ids = await pages.idsOf(input, ctx.reader.access.compartmentIds);
+			if (!ids) return null;
+			return write.createMemo(ctx.reader, ctx.audit, {
 				title: input.title,
 				summary: input.summary,
 				body: input.body,
@@ -51,9 +51,10 @@ export const actions: Actions = {
 				releaseOrgIds: ids.releaseOrgIds,
 				originatorOrgId: ids.originatorOrgId,
 				publish: input.publish === 'publish'
-			})
-		);
+			});
+		});
 		if (!outcome.ok) return fail(outcome.status, { values, errors: [], reason: outcome.reason });
+		if (!outcome.value) return fail(400, { values, errors: ['release'], reason: 'invalid' });
 		redirect(303, `/documents/${outcome.value.id}`);
 	}
 };

@@ -38,20 +38,22 @@ export const actions: Actions = {
 			const errors = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
 			return fail(400, { values, errors, reason: 'invalid' });
 		}
-		const ids = await pages.idsOf(parsed.data);
-		if (!ids) return fail(400, { values, errors: ['compartments'], reason: 'invalid' });
-		const outcome = await pages.attempt(ctx, 'document.reclassify', found.document.id, () =>
-			write.reclassify(ctx.reader, ctx.audit, found.document.id, {
+		const outcome = await pages.attempt(ctx, 'document.reclassify', found.document.id, async () => {
+			const ids = await pages.idsOf(parsed.data, ctx.reader.access.compartmentIds);
+			if (!ids) return null;
+			return write.reclassify(ctx.reader, ctx.audit, found.document.id, {
 				levelRank: parsed.data.levelRank,
 				compartmentIds: ids.compartmentIds,
 				releaseOrgIds: ids.releaseOrgIds,
 				reason: parsed.data.reason
-			})
-		);
+			});
+		});
 		if (!outcome.ok) {
 			if (outcome.status === 404) error(404, 'Not Found');
 			return fail(outcome.status, { values, errors: [], reason: outcome.reason });
 		}
+		if (outcome.value === null)
+			return fail(400, { values, errors: ['release'], reason: 'invalid' });
 		redirect(303, `/documents/${found.document.id}`);
 	}
 };
