@@ -10,7 +10,11 @@ const code = z
 	.min(1)
 	.max(40)
 	.regex(/^[A-Za-z0-9 ._-]+$/);
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+/**
+ * A calendar day as `YYYY-MM-DD` that exists (no 31 February) and that PostgreSQL takes as a
+ * date (its calendar has no year 0).
+ */
+export const isoDate = z.iso.date().refine((value) => !value.startsWith('0000'));
 
 /** The list and search query string. Unknown or malformed values are dropped, not errors. */
 export const listQuery = z.object({

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
 import { canRead, readableSql, type Access, type Classified } from '../access';
 import { queryRows, toNumber, type Executor } from '../db';
 import {
@@ -243,6 +244,8 @@ function encodeCursor(cursor: Cursor): string {
 	return Buffer.from(JSON.stringify([cursor.score, cursor.ts, cursor.id])).toString('base64url');
 }
 
+const cursorTime = z.iso.datetime({ precision: 6 });
+
 /** A cursor from the query string; anything malformed means the first page. */
 export function decodeCursor(value: string | null | undefined): Cursor | null {
 	if (!value || value.length > 200) return null;
@@ -251,10 +254,9 @@ export function decodeCursor(value: string | null | undefined): Cursor | null {
 		if (!Array.isArray(parsed) || parsed.length !== 3) return null;
 		const [score, ts, id] = parsed as unknown[];
 		if (!Number.isSafeInteger(score) || !Number.isSafeInteger(id)) return null;
-		if (typeof ts !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(ts)) {
-			return null;
-		}
-		return { score: score as number, ts, id: id as number };
+		// A time that exists, as the database writes one (microseconds, UTC), in a year it knows.
+		if (!cursorTime.safeParse(ts).success || (ts as string).startsWith('0000')) return null;
+		return { score: score as number, ts: ts as string, id: id as number };
 	} catch {
 		return null;
 	}

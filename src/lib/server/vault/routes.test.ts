@@ -295,6 +295,30 @@ describe('reads are audited before the page is served', () => {
 		expect(events[2]!.details).toMatchObject({ q: 'open', kind: 'suggest' });
 	});
 
+	it('drops dates and cursors that name no real moment, as any malformed value', async () => {
+		const cursor = (ts: string) => Buffer.from(JSON.stringify([0, ts, 5])).toString('base64url');
+		const plain = await outcome(event(analyst, { path: '/documents' }), as(listRoute.load));
+		expect(plain.kind).toBe('ok');
+		const total = (plain as { value: { total: number } }).value.total;
+		for (const query of [
+			'from=2024-02-31',
+			'to=2024-13-01',
+			'from=0000-01-01',
+			`cursor=${cursor('2024-99-99T99:99:99.000000Z')}`,
+			`cursor=${cursor('2023-02-29T00:00:00.000000Z')}`,
+			`q=orbit&cursor=${cursor('0000-01-01T00:00:00.000000Z')}`
+		]) {
+			const result = await outcome(
+				event(analyst, { path: `/documents?${query}` }),
+				as(listRoute.load)
+			);
+			expect(result.kind, query).toBe('ok');
+			if (!query.startsWith('q=')) {
+				expect((result as { value: { total: number } }).value.total, query).toBe(total);
+			}
+		}
+	});
+
 	it('offers a reader only the compartments they are read into, by name', async () => {
 		type ListData = { options: { compartments: { value: string; label: string }[] } };
 		const offered = async (person: Person) => {
@@ -411,6 +435,17 @@ describe('writes take nothing from the form that the form should not decide', ()
 			reason: `write:${reason}`,
 			attempted: 'document.create'
 		});
+	});
+
+	it('refuses a review date that does not exist, storing nothing', async () => {
+		const result = await post(staff, base({ title: 'Impossible day', reviewOn: '2027-02-30' }));
+		expect((result as { value: unknown }).value).toMatchObject({
+			status: 400,
+			data: { reason: 'invalid', errors: ['reviewOn'] }
+		});
+		expect(
+			await world.db.select().from(document).where(eq(document.title, 'Impossible day'))
+		).toEqual([]);
 	});
 
 	it('answers an unknown compartment code exactly as another programme’s codeword', async () => {
