@@ -183,6 +183,38 @@ describe('using an enrolment link', () => {
 		);
 	});
 
+	it('starts the wrong-code count again: a reset after wrong codes is not a near lockout', async () => {
+		const person = await createAccount(fixture);
+		await fixture.db
+			.update(account)
+			.set({ secondFactorFailures: signIn.SECOND_FACTOR_LOCKOUT - 1 })
+			.where(eq(account.id, person.id));
+		const issued = await enrolments.issue(fixture.db, {
+			accountId: person.id,
+			purpose: 'reset',
+			requestedBy: null
+		});
+		await issued.send();
+		const token = /\/enrol\/([A-Za-z0-9_-]+)/.exec(outbox().at(-1)!)![1]!;
+		const { secret, input } = setupInput(token);
+		expect((await enrolments.complete(input, {})).kind).toBe('done');
+		const [row] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(row).toMatchObject({ status: 'active', secondFactorFailures: 0 });
+
+		// The owner's first typo afterwards is one wrong code, not the twentieth.
+		const waiting = await signIn.passwordStep(
+			{ email: person.email, password: input.password },
+			{ ip: '192.0.2.10', userAgent: null }
+		);
+		expect(waiting.kind).toBe('second_factor');
+		const wrong = String((Number(generateTOTP(secret, 30, 6)) + 1) % 1_000_000).padStart(6, '0');
+		const typo = await signIn.secondFactorStep((waiting as { token: string }).token, wrong, {
+			ip: '192.0.2.10',
+			userAgent: null
+		});
+		expect(typo.kind).toBe('failed');
+	});
+
 	it('refuses an expired link, a tampered token and a disabled account', async () => {
 		const person = await createAccount(fixture, { status: 'pending', totp: false });
 		const longAgo = new Date(Date.now() - 73 * 3600 * 1000);

@@ -258,6 +258,9 @@ export async function complete(
 				totpSecret: sealed.value,
 				totpKeyId: sealed.keyId,
 				totpLastStep: totp.laterStep(step),
+				// The code just proven counts as an accepted one: wrong codes typed with the old
+				// password no longer bring the new one closer to a lockout.
+				secondFactorFailures: 0,
 				status: 'active'
 			})
 			.where(and(eq(account.id, open.accountId), ne(account.status, 'disabled')))
