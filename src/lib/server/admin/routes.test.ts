@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { daysFromNow, seedAdminWorld, type Person } from '../../../../tests/helpers/admin';
@@ -135,6 +135,30 @@ describe('only administrators reach the administration', () => {
 			)
 		);
 		expect(result.status).toBe(303);
+	});
+});
+
+describe('the access review export', () => {
+	it('is refused, and audited, when another site started it', async () => {
+		for (const site of ['cross-site', 'same-site']) {
+			const started = event(w.adminA, '/admin/review/export') as { request: Request };
+			started.request = new Request(started.request.url, { headers: { 'sec-fetch-site': site } });
+			const refused = await outcome(() => exportEndpoint.GET(started as never));
+			expect(refused.status, site).toBe(403);
+			const [last] = await db
+				.select()
+				.from(auditEvent)
+				.where(eq(auditEvent.action, 'review.exported'))
+				.orderBy(desc(auditEvent.seq))
+				.limit(1);
+			expect(last).toMatchObject({
+				actorId: w.adminA.id,
+				outcome: 'denied',
+				details: { reason: 'cross_site', site }
+			});
+		}
+		const own = await outcome(() => exportEndpoint.GET(event(w.adminA, '/admin/review/export')));
+		expect(own.status).toBe(200);
 	});
 });
 

@@ -188,9 +188,19 @@ describe('i18n', () => {
 
 describe('crossSiteGuard', () => {
 	const ok: Resolve = async () => new Response('ok');
-	it('refuses a cross-site POST and lets same-origin and GET through', async () => {
+	it('refuses a POST another site started and lets same-origin and GET through', async () => {
 		const cross = post('http://x/sign-out', null, { 'sec-fetch-site': 'cross-site' });
 		expect((await crossSiteGuard({ event: eventFor(cross, null), resolve: ok })).status).toBe(403);
+		// A sibling subdomain is not this intranet either, with or without a form's content type.
+		for (const headers of [
+			{ 'sec-fetch-site': 'same-site' },
+			{ 'sec-fetch-site': 'same-site', 'content-type': 'text/plain' }
+		]) {
+			const sibling = post('http://x/sign-out', null, headers);
+			expect((await crossSiteGuard({ event: eventFor(sibling, null), resolve: ok })).status).toBe(
+				403
+			);
+		}
 		const same = post('http://x/sign-out', null, { 'sec-fetch-site': 'same-origin' });
 		expect((await crossSiteGuard({ event: eventFor(same, null), resolve: ok })).status).toBe(200);
 		const get = new Request('http://x/', { headers: { 'sec-fetch-site': 'cross-site' } });

@@ -1,5 +1,6 @@
 import { error, type RequestEvent } from '@sveltejs/kit';
 import { m } from '$lib/paraglide/messages';
+import { startedElsewhere } from '../http/cross-site';
 import * as audit from '../audit';
 import { ObjectStoreUnavailableError } from '../storage';
 import type { Document } from '../db/schema';
@@ -18,8 +19,8 @@ export async function serveFile(
 	// A file is fetched from our own pages (or a typed or bookmarked address), never at another
 	// site's request: with a SameSite=Lax cookie, a foreign page could otherwise send a reader to
 	// download files, each recorded in the audit log as their own read.
-	const site = event.request.headers.get('sec-fetch-site');
-	if (site === 'cross-site' || site === 'same-site') {
+	const site = startedElsewhere(event.request);
+	if (site) {
 		await audit.record({
 			...audit.contextOf(event),
 			action: 'document.denied',

@@ -143,6 +143,40 @@ describe('audit routes', () => {
 		}
 	});
 
+	it('refuse an export another site started, audited, and serve one started here', async () => {
+		const auditor = await userByEmail('auditor@jiss.example');
+		for (const site of ['cross-site', 'same-site']) {
+			const started = requestEvent(auditor, '/audit/export?format=csv');
+			started.request = new Request(started.url, {
+				headers: { 'user-agent': 'vitest', 'sec-fetch-site': site }
+			});
+			const failure = await Promise.resolve(exportEndpoint.GET(started as never)).then(
+				() => null,
+				(error: unknown) => error
+			);
+			expect(failure, site).toMatchObject({
+				status: 403,
+				body: { message: expect.stringContaining('intranet') }
+			});
+			const [last] = await db
+				.select()
+				.from(auditEvent)
+				.where(eq(auditEvent.action, 'audit.exported'))
+				.orderBy(desc(auditEvent.seq))
+				.limit(1);
+			expect(last).toMatchObject({
+				actorId: auditor.id,
+				outcome: 'denied',
+				details: { reason: 'cross_site', site }
+			});
+		}
+		const served = await exportEndpoint.GET(
+			requestEvent(auditor, '/audit/export?format=csv') as never
+		);
+		expect(served.status).toBe(200);
+		await served.body?.cancel();
+	});
+
 	it('answer an impossible date or time in a filter with a clear 400, or a marked form', async () => {
 		const auditor = await userByEmail('auditor@jiss.example');
 		for (const [field, value] of [

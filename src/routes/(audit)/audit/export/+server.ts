@@ -4,6 +4,7 @@ import { invalidAuditFields, parseAuditFilter } from '$lib/schemas/audit';
 import * as audit from '$lib/server/audit';
 import * as workspace from '$lib/server/audit/workspace';
 import { requireRole } from '$lib/server/auth/guards';
+import { refuseExportStartedElsewhere } from '$lib/server/http/cross-site';
 import { m } from '$lib/paraglide/messages';
 import { getLocale } from '$lib/paraglide/runtime';
 
@@ -15,6 +16,7 @@ const TYPES = {
 /** Streams the filtered log; the export is recorded before the first byte leaves. */
 export const GET: RequestHandler = async (event) => {
 	const viewer = await requireRole(event, 'auditor');
+	await refuseExportStartedElsewhere(event, 'audit.exported');
 	const format = event.url.searchParams.get('format');
 	if (format !== 'csv' && format !== 'jsonl') error(400, 'Unknown export format');
 	const parsed = parseAuditFilter(event.url.searchParams);
