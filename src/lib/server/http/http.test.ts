@@ -193,7 +193,7 @@ describe('crossSiteGuard', () => {
 		expect((await crossSiteGuard({ event: eventFor(cross, null), resolve: ok })).status).toBe(403);
 		// A sibling subdomain is not this intranet either, with or without a form's content type.
 		for (const headers of [
-			{ 'sec-fetch-site': 'same-site' },
+			{ 'sec-fetch-site': 'same-site' } as Record<string, string>,
 			{ 'sec-fetch-site': 'same-site', 'content-type': 'text/plain' }
 		]) {
 			const sibling = post('http://x/sign-out', null, headers);
