@@ -1,8 +1,8 @@
-import * as background from '../background';
 import { and, eq, sql } from 'drizzle-orm';
 import { m } from '../../paraglide/messages';
 import * as audit from '../audit';
 import type { SessionUser } from '../auth/types';
+import * as background from '../background';
 import { getDb, type Database, type Executor } from '../db';
 import { account, compartment, level, setting } from '../db/schema';
 import { log } from '../log';

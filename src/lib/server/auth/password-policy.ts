@@ -26,6 +26,18 @@ export function passwordLength(password: string): number {
 }
 
 /**
+ * Longer than PASSWORD_MAX_LENGTH characters: the one measure for setting a password and for
+ * signing in with it (a password that can be set can always be used). A string of more than
+ * twice as many UTF-16 units is too long whatever it holds, and is not counted through.
+ */
+export function passwordTooLong(password: string): boolean {
+	if (password.length <= PASSWORD_MAX_LENGTH) return false;
+	return (
+		password.length > 2 * PASSWORD_MAX_LENGTH || passwordLength(password) > PASSWORD_MAX_LENGTH
+	);
+}
+
+/**
  * NIST SP 800-63B style: length only (minimum configurable, never below 8, at most 128), any
  * characters, no composition rules; refused if among the 10,000 most common passwords (in any
  * letter case), equal to the email address, or, in production, one of the public demo passwords.
@@ -36,9 +48,8 @@ export function checkNewPassword(
 ): PasswordProblem | null {
 	const config = getConfig();
 	const min = Math.max(8, options.minLength ?? config.passwordMinLength);
-	const length = passwordLength(password);
-	if (length > PASSWORD_MAX_LENGTH) return 'too_long';
-	if (length < min) return 'too_short';
+	if (passwordTooLong(password)) return 'too_long';
+	if (passwordLength(password) < min) return 'too_short';
 	if (commonPasswords().has(password.toLowerCase())) return 'common';
 	if (password.trim().toLowerCase() === options.email.trim().toLowerCase()) return 'same_as_email';
 	if (

@@ -3,7 +3,7 @@ import * as audit from '../audit';
 import { getDb } from '../db';
 import { account, session } from '../db/schema';
 import { dummyPasswordHash, hashPassword, verifyPasswordHash } from './password';
-import { checkNewPassword, PASSWORD_MAX_LENGTH, type PasswordProblem } from './password-policy';
+import { checkNewPassword, passwordTooLong, type PasswordProblem } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as throttle from './throttle';
@@ -127,7 +127,7 @@ async function reauthenticate(
 		.from(account)
 		.where(eq(account.id, user.id));
 	let ok = false;
-	if (password.length <= PASSWORD_MAX_LENGTH) {
+	if (!passwordTooLong(password)) {
 		const real = reservation.permitted && row?.hash ? row.hash : null;
 		ok = (await verifyPasswordHash(real ?? (await dummyPasswordHash()), password)) && real !== null;
 	}

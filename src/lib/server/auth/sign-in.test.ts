@@ -13,6 +13,7 @@ import { getMailer, setMailer, type Mailer, type MailMessage } from '../mail';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as background from '../background';
+import { checkNewPassword } from './password-policy';
 import * as signIn from './sign-in';
 import { stepAt } from './totp';
 import { call, requestEvent } from '../../../../tests/helpers/vault-events';
@@ -103,6 +104,22 @@ describe('password step', () => {
 			context
 		);
 		expect(result).toEqual({ kind: 'too_long' });
+	});
+
+	it('measures length as the password rules do: any password that can be set signs in', async () => {
+		// 128 characters outside the Basic Multilingual Plane: 256 UTF-16 units.
+		const longest = '𝔸'.repeat(128);
+		expect(checkNewPassword(longest, { email: 'x@jiss.example', mode: 'demo' })).toBeNull();
+		const person = await createAccount(fixture, { password: longest });
+		const here = { ...context, ip: '203.0.113.71' };
+		expect((await signIn.passwordStep({ email: person.email, password: longest }, here)).kind).toBe(
+			'second_factor'
+		);
+		const over = longest + '𝔸';
+		expect(checkNewPassword(over, { email: 'x@jiss.example', mode: 'demo' })).toBe('too_long');
+		expect(await signIn.passwordStep({ email: person.email, password: over }, here)).toEqual({
+			kind: 'too_long'
+		});
 	});
 
 	it('audits a too long password as a failed sign-in, never its text, and counts it', async () => {

@@ -1,6 +1,6 @@
-import * as background from '../background';
 import { and, eq, sql } from 'drizzle-orm';
 import * as audit from '../audit';
+import * as background from '../background';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
 import { account, type Account, type Role } from '../db/schema';
@@ -8,14 +8,13 @@ import { log } from '../log';
 import { getMailer, type MailMessage } from '../mail';
 import { revokeUnused } from './enrolment';
 import { dummyPasswordHash, verifyPasswordHash } from './password';
+import { passwordTooLong } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as throttle from './throttle';
 import * as totp from './totp';
 import type { SessionRecord } from './types';
 
-/** No password we accept is longer; anything longer is refused before any hashing. */
-export const MAX_PASSWORD_LENGTH = 128;
 const MAX_EMAIL_LENGTH = 320;
 
 /**
@@ -130,7 +129,7 @@ export async function passwordStep(
 	const reservation = await throttle.reserve(db, [personKey, addressKey], now);
 	const found = email ? await findAccount(db, email) : undefined;
 	const emailDetail = { email: input.email.slice(0, MAX_EMAIL_LENGTH) };
-	if (input.password.length > MAX_PASSWORD_LENGTH) {
+	if (passwordTooLong(input.password)) {
 		// Refused before any hashing, yet a failed sign-in like the others: counted above and
 		// audited, with the length only, never the text.
 		const details = { ...emailDetail, passwordLength: input.password.length };

@@ -1,5 +1,5 @@
-import * as background from '../background';
 import { and, eq, inArray, lt } from 'drizzle-orm';
+import * as background from '../background';
 import type { Executor } from '../db';
 import { documentVersion, pendingUpload } from '../db/schema';
 import { log } from '../log';
