@@ -52,11 +52,14 @@ export function checkNewPassword(
 	if (passwordLength(password) < min) return 'too_short';
 	if (commonPasswords().has(password.toLowerCase())) return 'common';
 	if (password.trim().toLowerCase() === options.email.trim().toLowerCase()) return 'same_as_email';
-	if (
-		(options.mode ?? config.mode) === 'production' &&
-		DEMO_ACCOUNTS.some((account) => account.password === password)
-	) {
-		return 'demo_password';
-	}
+	if (isRefusedDemoPassword(password, options.mode ?? config.mode)) return 'demo_password';
 	return null;
+}
+
+/** In production, the demo accounts' passwords (published in the README) are no passwords. */
+export function isRefusedDemoPassword(
+	password: string,
+	mode: 'demo' | 'production' = getConfig().mode
+): boolean {
+	return mode === 'production' && DEMO_ACCOUNTS.some((account) => account.password === password);
 }

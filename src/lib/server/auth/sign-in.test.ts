@@ -1,5 +1,5 @@
 import { generateHOTP } from '@oslojs/otp';
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
 	auditFor,
@@ -9,7 +9,9 @@ import {
 	type AuthFixture
 } from '../../../../tests/helpers/auth-fixture';
 import { account, auditEvent, session, throttle } from '../db/schema';
+import { getConfig, setConfig } from '../config';
 import { getMailer, setMailer, type Mailer, type MailMessage } from '../mail';
+import { DEMO_ACCOUNTS } from '../seed/demo-data';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as background from '../background';
@@ -119,6 +121,30 @@ describe('password step', () => {
 		expect(checkNewPassword(over, { email: 'x@jiss.example', mode: 'demo' })).toBe('too_long');
 		expect(await signIn.passwordStep({ email: person.email, password: over }, here)).toEqual({
 			kind: 'too_long'
+		});
+	});
+
+	it('refuses the published demo passwords in production, as a wrong password', async () => {
+		const demoPassword = DEMO_ACCOUNTS[0]!.password;
+		const person = await createAccount(fixture, { password: demoPassword });
+		const here = { ...context, ip: '203.0.113.72' };
+		const attempt = () =>
+			signIn.passwordStep({ email: person.email, password: demoPassword }, here);
+		expect((await attempt()).kind).toBe('second_factor');
+		const demoConfig = getConfig();
+		setConfig({ ...demoConfig, mode: 'production' });
+		onTestFinished(() => setConfig(demoConfig));
+		expect(await attempt()).toEqual({ kind: 'failed' });
+		const [last] = await fixture.db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.targetId, String(person.id)))
+			.orderBy(desc(auditEvent.seq))
+			.limit(1);
+		expect(last).toMatchObject({
+			action: 'auth.sign_in',
+			outcome: 'failed',
+			details: { reason: 'demo_password' }
 		});
 	});
 

@@ -8,7 +8,7 @@ import { log } from '../log';
 import { getMailer, type MailMessage } from '../mail';
 import { revokeUnused } from './enrolment';
 import { dummyPasswordHash, verifyPasswordHash } from './password';
-import { passwordTooLong } from './password-policy';
+import { isRefusedDemoPassword, passwordTooLong } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as throttle from './throttle';
@@ -166,6 +166,12 @@ export async function passwordStep(
 	}
 	if (!passwordOk) {
 		await recordFailure(context, 'auth.sign_in', 'wrong_password', emailDetail, found);
+		return { kind: 'failed' };
+	}
+	if (isRefusedDemoPassword(input.password)) {
+		// A database seeded in demo mode and run in production: its accounts' published
+		// passwords open nothing there. The same answer as a wrong password; the audit says why.
+		await recordFailure(context, 'auth.sign_in', 'demo_password', emailDetail, found);
 		return { kind: 'failed' };
 	}
 	const hasTotp = found.totpSecret !== null && found.totpKeyId !== null;
