@@ -489,6 +489,39 @@ describe('throttling', () => {
 		expect(row).toMatchObject({ status: 'active', secondFactorFailures: limit - 1 });
 	});
 
+	it('lets no right code slip past the wrong code that locks the account out', async () => {
+		for (let round = 0; round < 3; round++) {
+			const person = await createAccount(fixture);
+			const attacker = await oneCodeFromLockout(person);
+			const owner = await pendingFor(person);
+			const step = stepAt(new Date());
+			const window = [-1, 0, 1].map((d) => generateHOTP(person.totpSecret!, BigInt(step + d), 6));
+			let wrong = 100000;
+			while (window.includes(String(wrong))) wrong++;
+			// Sent together, from two places: whichever is first, the other must see its outcome.
+			const [guessed, typed] = await Promise.all([
+				signIn.secondFactorStep(attacker, String(wrong), { ...context, ip: '203.0.113.80' }),
+				signIn.secondFactorStep(owner, currentCode(person.totpSecret!), {
+					...context,
+					ip: '203.0.113.81'
+				})
+			]);
+			const [row] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+			const live = await fixture.db.select().from(session).where(eq(session.accountId, person.id));
+			if (guessed.kind === 'locked') {
+				expect(typed.kind).toBe('no_pending');
+				expect(row).toMatchObject({ status: 'disabled' });
+				expect(row!.secondFactorFailures).toBeGreaterThanOrEqual(signIn.SECOND_FACTOR_LOCKOUT);
+				expect(live).toEqual([]);
+			} else {
+				// The owner's code came first: the count starts again, nobody is locked out.
+				expect(typed.kind).toBe('signed_in');
+				expect(guessed.kind).toBe('failed');
+				expect(row).toMatchObject({ status: 'active', secondFactorFailures: 1 });
+			}
+		}
+	});
+
 	it('locks guessing of the second factor', async () => {
 		const person = await createAccount(fixture);
 		const here = { ...context, ip: '203.0.113.40' };

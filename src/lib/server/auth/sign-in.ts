@@ -3,7 +3,7 @@ import * as audit from '../audit';
 import * as background from '../background';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
-import { account, type Account, type Role } from '../db/schema';
+import { account, session, type Account, type Role } from '../db/schema';
 import { log } from '../log';
 import { getMailer, type MailMessage } from '../mail';
 import { revokeUnused } from './enrolment';
@@ -299,6 +299,21 @@ export async function secondFactorStep(
 	}
 
 	const result = await db.transaction(async (tx) => {
+		// One code at a time per account, under the account row's lock: a right code racing the
+		// wrong code that locks the account out (or a disable, a password change) waits for it,
+		// then finds the account no longer active or its waiting session ended, and signs nobody
+		// in. The waiting session's row stays locked until it is replaced below.
+		const [current] = await tx
+			.select({ status: account.status })
+			.from(account)
+			.where(eq(account.id, accountId))
+			.for('update');
+		const [waiting] = await tx
+			.select({ id: session.id })
+			.from(session)
+			.where(eq(session.id, pending.session.id))
+			.for('update');
+		if (current?.status !== 'active' || !waiting) return { kind: 'no_pending' } as const;
 		const method: 'totp' | 'recovery' = isTotp ? 'totp' : 'recovery';
 		const refusal = await secondFactorRefusal(tx, accountId, trimmed, isTotp, now);
 		if (refusal) {
