@@ -29,6 +29,8 @@ export const ADMIN_ERROR_CODES = [
 	'account_not_disabled',
 	'email_taken',
 	'code_taken',
+	'name_taken',
+	'already_requested',
 	'no_change',
 	'invalid_colour',
 	'low_contrast',

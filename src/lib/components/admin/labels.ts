@@ -22,6 +22,8 @@ export const errorText: Record<AdminErrorCode, () => string> = {
 	account_not_disabled: m.admin_error_account_not_disabled,
 	email_taken: m.admin_error_email_taken,
 	code_taken: m.admin_error_code_taken,
+	name_taken: m.admin_error_name_taken,
+	already_requested: m.admin_error_already_requested,
 	no_change: m.admin_error_no_change,
 	invalid_colour: m.admin_error_invalid_colour,
 	low_contrast: m.admin_error_low_contrast,
@@ -81,7 +83,8 @@ export const kindText: Record<string, () => string> = {
 	role_change: m.admin_kind_role_change,
 	organisation_change: m.admin_kind_organisation_change,
 	compartment_sensitive: m.admin_kind_compartment_sensitive,
-	setting_change: m.admin_kind_setting_change
+	setting_change: m.admin_kind_setting_change,
+	account_enable: m.admin_kind_account_enable
 };
 
 export const approvalStatusText: Record<string, () => string> = {

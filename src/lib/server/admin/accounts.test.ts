@@ -303,6 +303,75 @@ describe('accounts', () => {
 		expect(staff!.passwordHash).not.toBeNull();
 	});
 
+	it('brings back an administrator or auditor only with a second administrator', async () => {
+		const disabledWith = async (
+			email: string,
+			roles: ('administrator' | 'auditor')[],
+			lockedOut = false
+		) => {
+			const [row] = await db
+				.insert(account)
+				.values({
+					email,
+					displayName: email,
+					organisationId: w.jiss.id,
+					roles,
+					status: 'disabled',
+					disabledAt: new Date(),
+					passwordHash: 'a hash',
+					secondFactorFailures: lockedOut ? SECOND_FACTOR_LOCKOUT : 0
+				})
+				.returning();
+			return row!;
+		};
+		const former = await disabledWith('former.admin@jiss.example', ['administrator']);
+		const filed = await accounts.enable(db, w.adminA.ctx, { accountId: former.id, reason: 'Back' });
+		expect(filed).toMatchObject({ status: 'pending' });
+		const requestId = (filed as { requestId: number }).requestId;
+		const stillDisabled = async () =>
+			(await db.select().from(account).where(eq(account.id, former.id)))[0]!.status;
+		expect(await stillDisabled()).toBe('disabled');
+		expect(
+			await refusal(accounts.enable(db, w.adminA.ctx, { accountId: former.id, reason: 'Again' }))
+		).toBe('already_requested');
+		expect(
+			await refusal(approvals.approve(db, w.adminA.ctx, { requestId, comment: 'Myself' }))
+		).toBe('self');
+		expect(await stillDisabled()).toBe('disabled');
+
+		await approvals.approve(db, w.adminB.ctx, { requestId, comment: 'Confirmed with HR' });
+		expect(await stillDisabled()).toBe('active');
+		const [event] = await db
+			.select()
+			.from(auditEvent)
+			.where(eq(auditEvent.action, 'account.enabled'))
+			.orderBy(desc(auditEvent.seq))
+			.limit(1);
+		expect(event).toMatchObject({
+			actorId: w.adminB.id,
+			targetId: String(former.id),
+			details: { reason: 'Back', approvalRequestId: requestId, after: { status: 'active' } }
+		});
+		// The later tests count the active administrators.
+		await accounts.disable(db, w.adminB.ctx, { accountId: former.id, reason: 'Left again' });
+
+		// A locked-out auditor comes back as any locked-out account: pending, with a reset link.
+		const auditor = await disabledWith('locked.auditor@jiss.example', ['auditor'], true);
+		const second = await accounts.enable(db, w.adminA.ctx, {
+			accountId: auditor.id,
+			reason: 'Spoke to him'
+		});
+		const mails = outbox.length;
+		await approvals.approve(db, w.adminC.ctx, {
+			requestId: (second as { requestId: number }).requestId,
+			comment: 'Agreed'
+		});
+		const [row] = await db.select().from(account).where(eq(account.id, auditor.id));
+		expect(row).toMatchObject({ status: 'pending', passwordHash: null, secondFactorFailures: 0 });
+		expect(outbox.slice(mails).map((m) => m.to)).toEqual(['locked.auditor@jiss.example']);
+		expect(outbox.at(-1)!.text).toContain('/enrol/');
+	});
+
 	it('ends every session of an account without disabling it, audited, never on oneself', async () => {
 		const first = await sessions.create(db, { accountId: w.staff.id, mfaVerified: true });
 		await sessions.create(db, { accountId: w.staff.id, mfaVerified: true });

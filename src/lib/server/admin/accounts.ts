@@ -3,7 +3,7 @@ import { effectiveAccess } from '../access';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
-import { enabledAgain, SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
+import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
 import type { Database, Executor } from '../db';
 import { log } from '../log';
 import { account, organisation, type AccountStatus, type Role } from '../db/schema';
@@ -18,6 +18,7 @@ import {
 import * as grants from './grants';
 import {
 	PRIVILEGED_ROLES,
+	applyEnable,
 	applyRoles,
 	assertNotLastAdministrator,
 	assertSeparation,
@@ -309,36 +310,37 @@ export async function endSessions(
 
 /**
  * Re-enables an account: active again if it had enrolled, otherwise back to pending. An account
- * locked out by wrong codes comes back pending, its credentials cleared, with a reset link.
+ * locked out by wrong codes comes back pending, its credentials cleared, with a reset link
+ * (`applyEnable`). An account holding the administrator or auditor role brings that role back
+ * with it, so it waits for a second administrator, as giving the role would.
  */
 export async function enable(
 	db: Database,
 	ctx: AdminContext,
 	input: { accountId: number; reason: string }
-): Promise<void> {
+): Promise<{ status: 'applied' } | { status: 'pending'; requestId: number }> {
 	const reason = requireText(input.reason);
-	const send = await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
+	const outcome = await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
-		const { lockedOut, change } = enabledAgain(before);
-		await changeAccount(
-			tx,
-			ctx,
-			before,
-			change,
-			'account.enabled',
-			lockedOut ? { reason, lockedOut, credentialsCleared: true } : { reason }
-		);
-		if (!lockedOut) return null;
+		if (before.roles.some((r) => PRIVILEGED_ROLES.includes(r))) {
+			if (await approvals.hasPendingFor(tx, before.id, ['account_enable']))
+				throw new AdminError('already_requested', 409);
+			const requestId = await approvals.file(tx, ctx, {
+				kind: 'account_enable',
+				subjectAccountId: before.id,
+				payload: { roles: before.roles },
+				justification: reason
+			});
+			return { status: 'pending' as const, requestId, send: null };
+		}
 		// The new password and authenticator come through a reset link, mailed after the commit.
-		const issued = await enrolment.issue(tx, {
-			accountId: before.id,
-			purpose: 'reset',
-			requestedBy: ctx.actor.id,
-			context: ctx.audit
-		});
-		return issued.send;
+		const send = await applyEnable(tx, ctx, before.id, reason, null);
+		return { status: 'applied' as const, send };
 	});
-	if (send) await deliver(send, input.accountId);
+	if (outcome.send) await deliver(outcome.send, input.accountId);
+	return outcome.status === 'pending'
+		? { status: 'pending', requestId: outcome.requestId }
+		: { status: 'applied' };
 }
 
 /** Mails a new one-time link to the person; the administrator never sees it. */

@@ -1,12 +1,13 @@
 import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import * as audit from '../audit';
+import { log } from '../log';
 import type { Database, Executor } from '../db';
 import { account, approvalRequest, type ApprovalStatus, type Role } from '../db/schema';
 import { AdminError, assertAdministrator, requireText, type AdminContext } from './context';
 import * as grants from './grants';
 import * as reference from './reference';
-import { applyOrganisation, applyRoles } from './roles';
+import { applyEnable, applyOrganisation, applyRoles } from './roles';
 import * as settings from './settings';
 
 const requester = alias(account, 'requester');
@@ -150,6 +151,8 @@ export async function approve(
 	now: Date = new Date()
 ): Promise<void> {
 	const comment = requireText(input.comment, 'comment_required');
+	// A mail the applied change sends once it has committed (a reset link).
+	let afterCommit: (() => Promise<void>) | null = null;
 	await db.transaction(async (tx) => {
 		await assertAdministrator(tx, ctx);
 		const req = await lockPending(tx, input.requestId);
@@ -187,6 +190,9 @@ export async function approve(
 					approvalRequestId: req.id
 				});
 				break;
+			case 'account_enable':
+				afterCommit = await applyEnable(tx, ctx, req.subjectAccountId!, req.justification, req.id);
+				break;
 		}
 		await finish(tx, ctx, req.id, 'approved', comment, resultGrantId);
 		await audit.append(tx, {
@@ -204,6 +210,13 @@ export async function approve(
 			}
 		});
 	});
+	if (afterCommit) {
+		const send: () => Promise<void> = afterCommit;
+		// The change stands either way; a mail that fails is logged, and the link can be re-sent.
+		await send().catch((err: unknown) =>
+			log.error({ err, requestId: input.requestId }, 'the reset link could not be mailed')
+		);
+	}
 }
 
 export async function reject(
@@ -258,7 +271,7 @@ export async function file(
 	tx: Executor,
 	ctx: AdminContext,
 	input: {
-		kind: 'role_change' | 'organisation_change';
+		kind: 'role_change' | 'organisation_change' | 'account_enable';
 		subjectAccountId: number;
 		payload: Record<string, unknown>;
 		justification: string;
@@ -286,7 +299,7 @@ export async function file(
 export async function hasPendingFor(
 	executor: Executor,
 	accountId: number,
-	kinds: ('role_change' | 'organisation_change')[]
+	kinds: ('role_change' | 'organisation_change' | 'account_enable')[]
 ): Promise<boolean> {
 	const rows = await executor
 		.select({ id: approvalRequest.id })

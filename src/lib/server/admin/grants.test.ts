@@ -414,4 +414,31 @@ describe('changes to the rule itself', () => {
 		});
 		expect((await reference.listLevels(db)).find((l) => l.rank === 3)!.colour).toBe('#991b1b');
 	});
+
+	it('refuses a level name that another level has, as a reader would read it', async () => {
+		const ladder = await reference.listLevels(db);
+		const [lowest, highest] = [ladder[0]!, ladder.at(-1)!];
+		const rename = (nameEn: string, nameJa: string) =>
+			reference.updateLevel(db, w.adminA.ctx, highest.rank, {
+				nameEn,
+				nameJa,
+				colour: highest.colour
+			});
+		// The banner of the highest level reading as the lowest's, in any language or spelling.
+		for (const [en, ja] of [
+			[lowest.nameEn, highest.nameJa],
+			[lowest.nameEn.toLowerCase(), highest.nameJa],
+			[
+				` ${lowest.nameEn.replace(/./, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0))} `,
+				highest.nameJa
+			],
+			[highest.nameEn, lowest.nameJa],
+			[lowest.code, highest.nameJa]
+		]) {
+			expect(await refusal(rename(en!, ja!)), en).toBe('name_taken');
+		}
+		expect(await reference.listLevels(db)).toEqual(ladder);
+		// Its own names again (or a new one) are fine.
+		await rename(highest.nameEn, highest.nameJa);
+	});
 });

@@ -205,6 +205,11 @@ export function normaliseColour(value: string): string {
 	return colour;
 }
 
+/** A name as a reader would tell it from another: width, case and spacing set aside. */
+function comparable(name: string): string {
+	return name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
 export async function updateLevel(
 	db: Database,
 	ctx: AdminContext,
@@ -214,8 +219,17 @@ export async function updateLevel(
 	const colour = normaliseColour(input.colour);
 	await db.transaction(async (tx) => {
 		await assertAdministrator(tx, ctx);
-		const [before] = await tx.select().from(level).where(eq(level.rank, rank));
+		// Every level's row locked: two renames at once cannot give two levels one name.
+		const ladder = await tx.select().from(level).for('update');
+		const before = ladder.find((l) => l.rank === rank);
 		if (!before) throw new AdminError('not_found', 404);
+		// A banner names its level: no name (in either language) nor code of another level,
+		// as it would read once normalised, may name this one.
+		const others = ladder
+			.filter((l) => l.rank !== rank)
+			.flatMap((l) => [l.nameEn, l.nameJa, l.code].map(comparable));
+		if ([input.nameEn, input.nameJa].some((name) => others.includes(comparable(name))))
+			throw new AdminError('name_taken', 409);
 		const [after] = await tx
 			.update(level)
 			.set({ nameEn: input.nameEn, nameJa: input.nameJa, colour })

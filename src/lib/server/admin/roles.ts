@@ -1,5 +1,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import * as audit from '../audit';
+import * as enrolment from '../auth/enrolment';
+import { enabledAgain } from '../auth/sign-in';
 import type { Executor } from '../db';
 import { account, organisation, type Role } from '../db/schema';
 import { AdminError, accountSnapshot, type AdminContext } from './context';
@@ -107,4 +109,34 @@ export async function applyOrganisation(
 	await changeAccount(tx, ctx, before, { organisationId }, 'account.organisation_changed', {
 		approvalRequestId
 	});
+}
+
+/**
+ * Enables a disabled account again (see `enabledAgain`): active if it had enrolled, otherwise
+ * pending; one locked out by wrong codes comes back pending, its credentials cleared, with a
+ * reset link, whose mail the caller sends after the commit (returned; null when none).
+ */
+export async function applyEnable(
+	tx: Executor,
+	ctx: AdminContext,
+	accountId: number,
+	reason: string,
+	approvalRequestId: number | null
+): Promise<(() => Promise<void>) | null> {
+	const before = await lockAccount(tx, accountId);
+	if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
+	const { lockedOut, change } = enabledAgain(before);
+	await changeAccount(tx, ctx, before, change, 'account.enabled', {
+		reason,
+		...(approvalRequestId === null ? {} : { approvalRequestId }),
+		...(lockedOut ? { lockedOut, credentialsCleared: true } : {})
+	});
+	if (!lockedOut) return null;
+	const issued = await enrolment.issue(tx, {
+		accountId: before.id,
+		purpose: 'reset',
+		requestedBy: ctx.actor.id,
+		context: ctx.audit
+	});
+	return issued.send;
 }

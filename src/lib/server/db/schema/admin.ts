@@ -8,7 +8,8 @@ export const APPROVAL_KINDS = [
 	'role_change',
 	'organisation_change',
 	'compartment_sensitive',
-	'setting_change'
+	'setting_change',
+	'account_enable'
 ] as const;
 export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 
@@ -42,7 +43,7 @@ export const approvalRequest = pgTable(
 		index('approval_request_subject_idx').on(t.subjectAccountId),
 		check(
 			'approval_request_kind_valid',
-			sql`${t.kind} in ('grant_level','grant_compartment','role_change','organisation_change','compartment_sensitive','setting_change')`
+			sql`${t.kind} in ('grant_level','grant_compartment','role_change','organisation_change','compartment_sensitive','setting_change','account_enable')`
 		),
 		check(
 			'approval_request_status_valid',

@@ -60,8 +60,8 @@ export const actions: Actions = {
 		const form = await parseForm(event.request, statusForm);
 		if (!form.ok) return form.failure;
 		return perform(event, ctx, async () => {
-			await accounts.enable(db, ctx, { accountId, reason: form.data.reason });
-			return { done: 'enabled' as const };
+			const r = await accounts.enable(db, ctx, { accountId, reason: form.data.reason });
+			return { done: r.status === 'applied' ? ('enabled' as const) : ('pending' as const) };
 		});
 	},
 	sendLink: async (event) => {
