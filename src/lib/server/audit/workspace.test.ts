@@ -433,7 +433,12 @@ describe('export', () => {
 			actorId: auditor.id,
 			requestId: 'exp-1'
 		});
-		expect(recorded!.details).toMatchObject({ format: 'csv', filter: { ip: '192.0.2.44' } });
+		expect(recorded!.details).toMatchObject({
+			format: 'csv',
+			filter: { ip: '192.0.2.44' },
+			// The zone the filter's wall-clock times are read in.
+			timeZone: 'Asia/Tokyo'
+		});
 		const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
 		expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
 		const text = new TextDecoder().decode(bytes);

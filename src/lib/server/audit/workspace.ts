@@ -543,14 +543,17 @@ export async function exportEvents(
 	restricted: RestrictedLabel
 ): Promise<ReadableStream<Uint8Array>> {
 	const db = getDb();
+	// The filter's times are the auditor's wall-clock times: the record names their zone, so
+	// that the evidence says which range was exported.
+	const timeZone = readerTimeZone(viewer);
 	await record({
 		...context,
 		action: 'audit.exported',
 		outcome: 'allowed',
-		details: { format, filter }
+		details: { format, filter, timeZone }
 	});
 	const access = await effectiveAccess(db, viewer.id);
-	const where = conditions(filter, readerTimeZone(viewer));
+	const where = conditions(filter, timeZone);
 	const [head] = await queryRows<{ head: unknown }>(
 		db,
 		sql`select coalesce(max(${auditEvent.seq}), 0) as head from ${auditEvent}`
