@@ -31,6 +31,7 @@ export const ADMIN_ERROR_CODES = [
 	'code_taken',
 	'name_taken',
 	'already_requested',
+	'requester_not_administrator',
 	'no_change',
 	'invalid_colour',
 	'low_contrast',

@@ -24,6 +24,7 @@ export const errorText: Record<AdminErrorCode, () => string> = {
 	code_taken: m.admin_error_code_taken,
 	name_taken: m.admin_error_name_taken,
 	already_requested: m.admin_error_already_requested,
+	requester_not_administrator: m.admin_error_requester_not_administrator,
 	no_change: m.admin_error_no_change,
 	invalid_colour: m.admin_error_invalid_colour,
 	low_contrast: m.admin_error_low_contrast,

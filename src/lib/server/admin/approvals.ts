@@ -143,6 +143,21 @@ function assertSecondPerson(
 		throw new AdminError('self', 403);
 }
 
+/**
+ * Two people means two administrators now: a request filed by someone who has since been
+ * disabled, locked out or lost the role can no longer be approved (only rejected), or a
+ * departed administrator's requests would live on as one half of the rule.
+ */
+async function assertRequesterStillAdministrator(tx: Executor, requesterId: number): Promise<void> {
+	const [requester] = await tx
+		.select({ status: account.status, roles: account.roles })
+		.from(account)
+		.where(eq(account.id, requesterId))
+		.for('share');
+	if (requester?.status !== 'active' || !requester.roles.includes('administrator'))
+		throw new AdminError('requester_not_administrator', 409);
+}
+
 /** Approves and applies the change, with every rule checked again now. */
 export async function approve(
 	db: Database,
@@ -157,6 +172,7 @@ export async function approve(
 		await assertAdministrator(tx, ctx);
 		const req = await lockPending(tx, input.requestId);
 		assertSecondPerson(ctx, req);
+		await assertRequesterStillAdministrator(tx, req.requestedBy);
 		let resultGrantId: number | null = null;
 		const p = req.payload;
 		switch (req.kind) {

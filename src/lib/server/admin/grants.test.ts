@@ -1,11 +1,12 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
-import { daysFromNow, seedAdminWorld } from '../../../../tests/helpers/admin';
+import { contextFor, daysFromNow, seedAdminWorld } from '../../../../tests/helpers/admin';
 import { canRead, effectiveAccess, readableSql } from '../access';
 import * as sessions from '../auth/sessions';
 import type { Database } from '../db';
-import { approvalRequest, auditEvent, compartment, document, grant } from '../db/schema';
+import { account, approvalRequest, auditEvent, compartment, document, grant } from '../db/schema';
+import * as accounts from './accounts';
 import * as approvals from './approvals';
 import { AdminError, endOfDay } from './context';
 import * as grants from './grants';
@@ -128,6 +129,37 @@ describe('grants below and at the two-person threshold', () => {
 				.where(eq(approvalRequest.id, r.requestId))
 		).rejects.toThrow();
 		await approvals.reject(db, w.adminB.ctx, { requestId: r.requestId, comment: 'Not needed' });
+	});
+
+	it('refuses approving a request whose requester is no longer an administrator', async () => {
+		const [row] = await db
+			.insert(account)
+			.values({
+				email: 'departing.admin@test.example',
+				displayName: 'Departing',
+				organisationId: w.jiss.id,
+				roles: ['administrator'],
+				status: 'active',
+				passwordHash: 'not-a-real-hash'
+			})
+			.returning();
+		const departing = contextFor(row!);
+		const r = await grants.request(db, departing, secretRequest(w.liaison.id));
+		if (r.status !== 'pending') throw new Error('expected pending');
+		await accounts.disable(db, w.adminA.ctx, { accountId: row!.id, reason: 'Left the institute' });
+		expect(
+			await refusal(
+				approvals.approve(db, w.adminB.ctx, { requestId: r.requestId, comment: 'Looks fine' })
+			)
+		).toBe('requester_not_administrator');
+		expect((await effectiveAccess(db, w.liaison.id))!.level).toBe(0);
+		const [pending] = await db
+			.select()
+			.from(approvalRequest)
+			.where(eq(approvalRequest.id, r.requestId));
+		expect(pending!.status).toBe('pending');
+		// It can still be cleared away.
+		await approvals.reject(db, w.adminB.ctx, { requestId: r.requestId, comment: 'Requester left' });
 	});
 
 	it('refuses approving a request already approved, rejected or withdrawn', async () => {
