@@ -1,6 +1,17 @@
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import type { Database } from '../../src/lib/server/db';
-import { account, grant } from '../../src/lib/server/db/schema';
+import { account, auditEvent, grant } from '../../src/lib/server/db/schema';
+
+/** The newest audit event of an action, or undefined. */
+export async function newestEvent(db: Database, action: string) {
+	const [event] = await db
+		.select()
+		.from(auditEvent)
+		.where(eq(auditEvent.action, action))
+		.orderBy(desc(auditEvent.seq))
+		.limit(1);
+	return event;
+}
 
 /**
  * A second auditor (`cleared.auditor@jiss.example`) in `organisationId`, read in to exactly what

@@ -1,7 +1,8 @@
-import { desc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { seedAdminWorld } from '../../../../tests/helpers/admin';
+import { newestEvent } from '../../../../tests/helpers/audit';
 import { effectiveAccess } from '../access';
 import * as enrolments from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
@@ -281,12 +282,7 @@ describe('accounts', () => {
 		expect(links.map((l) => [l.purpose, l.usedAt])).toEqual([['reset', null]]);
 		expect(outbox.slice(mails).map((m) => m.to)).toEqual(['locked.out@jiss.example']);
 		expect(outbox.at(-1)!.text).toContain('/enrol/');
-		const [event] = await db
-			.select()
-			.from(auditEvent)
-			.where(eq(auditEvent.action, 'account.enabled'))
-			.orderBy(desc(auditEvent.seq))
-			.limit(1);
+		const event = await newestEvent(db, 'account.enabled');
 		expect(event!.details).toMatchObject({
 			reason: 'Spoke to her',
 			lockedOut: true,
@@ -341,12 +337,7 @@ describe('accounts', () => {
 
 		await approvals.approve(db, w.adminB.ctx, { requestId, comment: 'Confirmed with HR' });
 		expect(await stillDisabled()).toBe('active');
-		const [event] = await db
-			.select()
-			.from(auditEvent)
-			.where(eq(auditEvent.action, 'account.enabled'))
-			.orderBy(desc(auditEvent.seq))
-			.limit(1);
+		const event = await newestEvent(db, 'account.enabled');
 		expect(event).toMatchObject({
 			actorId: w.adminB.id,
 			targetId: String(former.id),

@@ -1,7 +1,8 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { daysFromNow, seedAdminWorld, type Person } from '../../../../tests/helpers/admin';
+import { newestEvent } from '../../../../tests/helpers/audit';
 import * as approvalsPage from '../../../routes/(admin)/admin/approvals/+page.server';
 import * as accountsPage from '../../../routes/(admin)/admin/accounts/+page.server';
 import * as accountPage from '../../../routes/(admin)/admin/accounts/[id]/+page.server';
@@ -145,12 +146,7 @@ describe('the access review export', () => {
 			started.request = new Request(started.request.url, { headers: { 'sec-fetch-site': site } });
 			const refused = await outcome(() => exportEndpoint.GET(started as never));
 			expect(refused.status, site).toBe(403);
-			const [last] = await db
-				.select()
-				.from(auditEvent)
-				.where(eq(auditEvent.action, 'review.exported'))
-				.orderBy(desc(auditEvent.seq))
-				.limit(1);
+			const last = await newestEvent(db, 'review.exported');
 			expect(last).toMatchObject({
 				actorId: w.adminA.id,
 				outcome: 'denied',

@@ -85,6 +85,36 @@ async function tamper(db: Database, statement: ReturnType<typeof sql>) {
 	});
 }
 
+/**
+ * As someone with the superuser would rewrite the log: each row's details through `edit`, every
+ * hash recomputed after it with the triggers off, and with `moveHead` the chain head moved to the
+ * new last hash.
+ */
+async function rewriteChain(
+	db: Database,
+	edit: (row: { seq: number; details: Record<string, unknown> }) => Record<string, unknown>,
+	options: { moveHead?: boolean } = {}
+) {
+	const rows = await db
+		.select({ ...auditColumns(), occurredAt: sql<string>`${occurredAtText}` })
+		.from(auditEvent)
+		.orderBy(asc(auditEvent.seq));
+	let prev = GENESIS_HASH;
+	await db.transaction(async (tx) => {
+		await tx.execute(sql`set local session_replication_role = replica`);
+		for (const row of rows) {
+			const details = edit(row);
+			const hash = chainHash(prev, { ...row, details });
+			await tx
+				.update(auditEvent)
+				.set({ details, prevHash: prev, hash })
+				.where(eq(auditEvent.seq, row.seq));
+			prev = hash;
+		}
+		if (options.moveHead) await tx.execute(sql`update audit_head set hash = ${prev} where id = 1`);
+	});
+}
+
 const verify = (s: Setup, keys = [keyA]) =>
 	verifyChain({ db: s.db, store: s.store, keys, batchSize: 7 });
 
@@ -358,23 +388,9 @@ describe('verification', () => {
 		await addEvents(s.db, 8);
 		await writeCheckpoint(s.db, s.store, [keyA]);
 		// The attacker changes event 2 and recomputes every later hash, as the code would.
-		const rows = await s.db
-			.select({ ...auditColumns(), occurredAt: sql<string>`${occurredAtText}` })
-			.from(auditEvent)
-			.orderBy(asc(auditEvent.seq));
-		let prev = GENESIS_HASH;
-		await s.db.transaction(async (tx) => {
-			await tx.execute(sql`set local session_replication_role = replica`);
-			for (const row of rows) {
-				const details = row.seq === 2 ? { ...row.details, title: 'Nothing to see' } : row.details;
-				const hash = chainHash(prev, { ...row, details });
-				await tx
-					.update(auditEvent)
-					.set({ details, prevHash: prev, hash })
-					.where(eq(auditEvent.seq, row.seq));
-				prev = hash;
-			}
-		});
+		await rewriteChain(s.db, (row) =>
+			row.seq === 2 ? { ...row.details, title: 'Nothing to see' } : row.details
+		);
 		const report = await verify(s);
 		// The checkpoint's record (event 9) no longer has the hash the head recorded either.
 		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
@@ -422,32 +438,21 @@ describe('verification', () => {
 			new PutObjectCommand({ Bucket: s.s3.bucket, Key: second!.objectKey, Body: earlier })
 		);
 		client.destroy();
-		const rows = await s.db
-			.select({ ...auditColumns(), occurredAt: sql<string>`${occurredAtText}` })
-			.from(auditEvent)
-			.orderBy(asc(auditEvent.seq));
-		let prev = GENESIS_HASH;
-		await s.db.transaction(async (tx) => {
-			await tx.execute(sql`set local session_replication_role = replica`);
-			for (const row of rows) {
-				let details = row.details;
-				if (row.seq === 8) details = { ...details, title: 'Nothing to see' };
+		await rewriteChain(
+			s.db,
+			(row) => {
+				if (row.seq === 8) return { ...row.details, title: 'Nothing to see' };
 				if (row.seq === 10 && rewriteRecord) {
-					details = {
-						...details,
+					return {
+						...row.details,
 						checkpointSeq: first!.checkpoint.seq,
 						checkpointHash: first!.checkpoint.hash
 					};
 				}
-				const hash = chainHash(prev, { ...row, details });
-				await tx
-					.update(auditEvent)
-					.set({ details, prevHash: prev, hash })
-					.where(eq(auditEvent.seq, row.seq));
-				prev = hash;
-			}
-			await tx.execute(sql`update audit_head set hash = ${prev} where id = 1`);
-		});
+				return row.details;
+			},
+			{ moveHead: true }
+		);
 		return { report: await verify(s), first: first!, second: second! };
 	}
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { and, desc, eq, not } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClearedAuditor } from '../../../../tests/helpers/audit';
+import { createClearedAuditor, newestEvent } from '../../../../tests/helpers/audit';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { effectiveAccess, readableSql } from '$lib/server/access';
 import { appendAuditEvents } from '$lib/server/audit/append';
@@ -158,12 +158,7 @@ describe('audit routes', () => {
 				status: 403,
 				body: { message: expect.stringContaining('intranet') }
 			});
-			const [last] = await db
-				.select()
-				.from(auditEvent)
-				.where(eq(auditEvent.action, 'audit.exported'))
-				.orderBy(desc(auditEvent.seq))
-				.limit(1);
+			const last = await newestEvent(db, 'audit.exported');
 			expect(last).toMatchObject({
 				actorId: auditor.id,
 				outcome: 'denied',
