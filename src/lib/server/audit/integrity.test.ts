@@ -337,6 +337,23 @@ describe('verification', () => {
 		expect(report.checkpoints).toBe(2);
 	});
 
+	it('names a document id rewritten in another written form of the same number', async () => {
+		const s = await setUp();
+		await appendAuditEvents(s.db, [
+			{ action: 'document.view', outcome: 'allowed', details: { documentId: 5 } },
+			{ action: 'document.view', outcome: 'allowed', details: { documentId: 6 } }
+		]);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		// Still 5 to the hash (the values are parsed), but no longer '5' to the history's filter.
+		await tamper(
+			s.db,
+			sql`update audit_event set details = '{"documentId": 5.0}'::jsonb where seq = 1`
+		);
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['altered_event', 1]]);
+		expect(report.problems[0]!.message).toContain('5.0');
+	});
+
 	it('names a checkpoint record whose details were replaced by null or no object', async () => {
 		const s = await setUp();
 		const recorded: number[] = [];

@@ -169,7 +169,8 @@ export async function verifyChain(options: {
 			sql`select seq, ${occurredAtText} as "occurredAt", actor_id as "actorId",
 				actor_name as "actorName", actor_roles as "actorRoles", ip, user_agent as "userAgent",
 				request_id as "requestId", action, target_type as "targetType", target_id as "targetId",
-				outcome, details, prev_hash as "prevHash", hash
+				outcome, details, prev_hash as "prevHash", hash,
+				details ->> 'documentId' as "documentIdText"
 			from audit_event where seq > ${after} and seq <= ${bound} order by seq limit ${batchSize}`
 		);
 	// The next batch is read while this one is hashed: only two batches are ever held.
@@ -204,6 +205,19 @@ export async function verifyChain(options: {
 					kind: 'altered_event',
 					seq,
 					message: `event ${seq} does not match its hash: its contents or its hash were changed`
+				});
+			} else if (
+				isRecord(row.details) &&
+				typeof row.details.documentId === 'number' &&
+				row.documentIdText !== String(row.details.documentId)
+			) {
+				// The hash covers the values as parsed, and jsonb keeps a number's written form
+				// (5.0 is 5): a rewritten form leaves the hash intact but hides the event from the
+				// auditor's document history, which finds events by that text (and its index).
+				report({
+					kind: 'altered_event',
+					seq,
+					message: `event ${seq} has its document id rewritten as ${String(row.documentIdText)}: it no longer shows in that document's history`
 				});
 			}
 			for (const { checkpoint, objectKey } of bySeq.get(seq) ?? []) {
