@@ -6,6 +6,7 @@ import {
 	createAccount,
 	createAuthFixture,
 	currentCode,
+	lastAuditEvents,
 	type AuthFixture
 } from '../../../../tests/helpers/auth-fixture';
 import { account, auditEvent, session, throttle } from '../db/schema';
@@ -85,6 +86,22 @@ describe('password step', () => {
 		expect(await reasons(disabled.id)).toContainEqual(['auth.sign_in', 'failed', 'disabled']);
 		expect(await reasons(pending.id)).toContainEqual(['auth.sign_in', 'failed', 'not_enrolled']);
 		expect(await fixture.db.select().from(session)).toHaveLength(0);
+	});
+
+	it('keeps the typed email for auditors, but never text without an @ (a password in the wrong box)', async () => {
+		const here = { ...context, ip: '203.0.113.73' };
+		await signIn.passwordStep({ email: 'nobody@jiss.example', password: 'whatever it is' }, here);
+		const [known] = await lastAuditEvents(fixture.db);
+		expect(known!.details).toMatchObject({ reason: 'unknown_email', email: 'nobody@jiss.example' });
+		await signIn.passwordStep({ email: 'correct horse orbit', password: 'x' }, here);
+		const [withheld] = await lastAuditEvents(fixture.db);
+		expect(withheld!.details).toEqual({
+			reason: 'unknown_email',
+			email: null,
+			emailWithheld: 'no_at_sign',
+			emailLength: 19
+		});
+		expect(JSON.stringify(withheld)).not.toContain('horse');
 	});
 
 	it('matches the email case-insensitively and asks for the second factor', async () => {

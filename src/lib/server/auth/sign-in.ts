@@ -79,6 +79,17 @@ export function normaliseEmail(email: string): string | null {
 	return clean;
 }
 
+/**
+ * The email field as typed, for the auditors of failed sign-ins; but not text without an @, which
+ * is more likely a password typed into the wrong box than an address: only its length is kept.
+ */
+function typedEmail(typed: string): Record<string, unknown> {
+	const text = typed.slice(0, MAX_EMAIL_LENGTH);
+	return text.includes('@')
+		? { email: text }
+		: { email: null, emailWithheld: 'no_at_sign', emailLength: typed.length };
+}
+
 async function findAccount(executor: Executor, email: string): Promise<Account | undefined> {
 	const [row] = await executor
 		.select()
@@ -128,7 +139,7 @@ export async function passwordStep(
 	const addressKey = throttle.keys.ip(context.ip);
 	const reservation = await throttle.reserve(db, [personKey, addressKey], now);
 	const found = email ? await findAccount(db, email) : undefined;
-	const emailDetail = { email: input.email.slice(0, MAX_EMAIL_LENGTH) };
+	const emailDetail = typedEmail(input.email);
 	if (passwordTooLong(input.password)) {
 		// Refused before any hashing, yet a failed sign-in like the others: counted above and
 		// audited, with the length only, never the text.
