@@ -1,4 +1,4 @@
-import { isHttpError } from '@sveltejs/kit';
+import { isHttpError, isRedirect } from '@sveltejs/kit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -272,6 +272,27 @@ describe('a refused upload, posted to the endpoints', () => {
 			attempted: 'document.version_added',
 			documentId: Number(id)
 		});
+	});
+
+	it('sends the author of an archived file back to its page instead of the version form', async () => {
+		const id = await upload({
+			title: 'Archived file',
+			level: '0',
+			releasability: [String(world.org.JISS)],
+			publish: 'on'
+		});
+		await world.db
+			.update(document)
+			.set({ status: 'archived' })
+			.where(eq(document.id, Number(id)));
+		const sent = await Promise.resolve(
+			versionUploadPage(eventFor(author, `/documents/${id}/versions/upload`, { id }))
+		).then(
+			() => null,
+			(thrown: unknown) => thrown
+		);
+		expect(isRedirect(sent)).toBe(true);
+		expect(sent).toMatchObject({ status: 303, location: `/documents/${id}` });
 	});
 
 	it('refuses a release to an organisation that does not exist, storing nothing', async () => {
