@@ -14,7 +14,7 @@ const code = z
  * A calendar day as `YYYY-MM-DD` that exists (no 31 February) and that PostgreSQL takes as a
  * date (its calendar has no year 0).
  */
-export const isoDate = z.iso.date().refine((value) => !value.startsWith('0000'));
+const isoDate = z.iso.date().refine((value) => !value.startsWith('0000'));
 
 /** The list and search query string. Unknown or malformed values are dropped, not errors. */
 export const listQuery = z.object({

@@ -5,7 +5,6 @@ import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
 import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
 import type { Database, Executor } from '../db';
-import { log } from '../log';
 import { account, organisation, type AccountStatus, type Role } from '../db/schema';
 import * as approvals from './approvals';
 import {
@@ -20,6 +19,7 @@ import {
 	PRIVILEGED_ROLES,
 	applyEnable,
 	applyRoles,
+	deliver,
 	assertNotLastAdministrator,
 	assertSeparation,
 	changeAccount,
@@ -228,15 +228,6 @@ export async function create(
 	// Mail cannot be taken back, so it leaves only after the commit.
 	await deliver(created.send, created.accountId);
 	return { accountId: created.accountId, requestId: created.requestId };
-}
-
-/** A failed send leaves the account in place: the administrator can send a new link. */
-async function deliver(send: () => Promise<void>, accountId: number): Promise<void> {
-	try {
-		await send();
-	} catch (err) {
-		log.error({ err, accountId }, 'the enrolment mail could not be sent');
-	}
 }
 
 /** Disables an account and ends every session it has, in the same transaction. */

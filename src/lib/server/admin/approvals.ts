@@ -1,13 +1,12 @@
 import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import * as audit from '../audit';
-import { log } from '../log';
 import type { Database, Executor } from '../db';
 import { account, approvalRequest, type ApprovalStatus, type Role } from '../db/schema';
 import { AdminError, assertAdministrator, requireText, type AdminContext } from './context';
 import * as grants from './grants';
 import * as reference from './reference';
-import { applyEnable, applyOrganisation, applyRoles } from './roles';
+import { applyEnable, applyOrganisation, applyRoles, deliver } from './roles';
 import * as settings from './settings';
 
 const requester = alias(account, 'requester');
@@ -166,9 +165,9 @@ export async function approve(
 	now: Date = new Date()
 ): Promise<void> {
 	const comment = requireText(input.comment, 'comment_required');
-	// A mail the applied change sends once it has committed (a reset link).
-	let afterCommit: (() => Promise<void>) | null = null;
-	await db.transaction(async (tx) => {
+	// A reset link the applied change mails once it has committed, with its account.
+	const mail = await db.transaction(async (tx) => {
+		let send: { send: () => Promise<void>; accountId: number } | null = null;
 		await assertAdministrator(tx, ctx);
 		const req = await lockPending(tx, input.requestId);
 		assertSecondPerson(ctx, req);
@@ -206,9 +205,11 @@ export async function approve(
 					approvalRequestId: req.id
 				});
 				break;
-			case 'account_enable':
-				afterCommit = await applyEnable(tx, ctx, req.subjectAccountId!, req.justification, req.id);
+			case 'account_enable': {
+				const link = await applyEnable(tx, ctx, req.subjectAccountId!, req.justification, req.id);
+				if (link) send = { send: link, accountId: req.subjectAccountId! };
 				break;
+			}
 		}
 		await finish(tx, ctx, req.id, 'approved', comment, resultGrantId);
 		await audit.append(tx, {
@@ -225,14 +226,9 @@ export async function approve(
 				comment
 			}
 		});
+		return send;
 	});
-	if (afterCommit) {
-		const send: () => Promise<void> = afterCommit;
-		// The change stands either way; a mail that fails is logged, and the link can be re-sent.
-		await send().catch((err: unknown) =>
-			log.error({ err, requestId: input.requestId }, 'the reset link could not be mailed')
-		);
-	}
+	if (mail) await deliver(mail.send, mail.accountId);
 }
 
 export async function reject(

@@ -4,6 +4,7 @@ import * as enrolment from '../auth/enrolment';
 import { enabledAgain } from '../auth/sign-in';
 import type { Executor } from '../db';
 import { account, organisation, type Role } from '../db/schema';
+import { log } from '../log';
 import { AdminError, accountSnapshot, type AdminContext } from './context';
 
 /** Roles whose change waits for a second administrator. */
@@ -139,4 +140,16 @@ export async function applyEnable(
 		context: ctx.audit
 	});
 	return issued.send;
+}
+
+/**
+ * Sends an enrolment or reset link's mail once its change has committed. A failed send leaves the
+ * change in place and is logged: the administrator can send a new link.
+ */
+export async function deliver(send: () => Promise<void>, accountId: number): Promise<void> {
+	try {
+		await send();
+	} catch (err) {
+		log.error({ err, accountId }, 'the enrolment mail could not be sent');
+	}
 }

@@ -33,7 +33,7 @@ const MAX_TEXT = 2000;
  * surrogate pair would otherwise leave half of it, which the database stores as U+FFFD while
  * the hash was computed over the half, and the event would fail verification for ever.
  */
-export function cleanString(value: string, max = Number.POSITIVE_INFINITY): string {
+function cleanString(value: string, max = Number.POSITIVE_INFINITY): string {
 	const short = value.length > max ? value.slice(0, max) + '…' : value;
 	return short.replaceAll('\u0000', '\u2400').toWellFormed();
 }
