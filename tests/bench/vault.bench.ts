@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import * as sessions from '../../src/lib/server/auth/sessions';
 import { openDatabase } from '../../src/lib/server/db';
@@ -48,8 +48,15 @@ try {
 	console.log(`vault bench: no PostgreSQL server at ${serverUrl} (${(error as Error).message}).`);
 	process.exit(1);
 }
-const name = `jiss_bench_${randomBytes(4).toString('hex')}`;
-await admin.unsafe(`create database ${name}`);
+// BENCH_VAULT_DATABASE names a database an earlier run kept (BENCH_KEEP=1): it is used as it is,
+// without seeding, and kept again.
+const reused = process.env.BENCH_VAULT_DATABASE;
+if (reused !== undefined && !/^jiss_bench_[0-9a-f]{8}$/.test(reused)) {
+	console.log(`vault bench: BENCH_VAULT_DATABASE must name a kept bench database, not ${reused}`);
+	process.exit(1);
+}
+const name = reused ?? `jiss_bench_${randomBytes(4).toString('hex')}`;
+if (!reused) await admin.unsafe(`create database ${name}`);
 const url = new URL(serverUrl);
 url.pathname = `/${name}`;
 const benchUrl = url.toString();
@@ -62,44 +69,58 @@ try {
 		{ migrate: true }
 	);
 	const db = handle.db;
-	const { orgs, comps } = await seedReferences(db);
 	const started = performance.now();
-	const accounts: number[] = [];
-	for (let start = 0; start < USERS; start += 500) {
-		const batch = Array.from({ length: Math.min(500, USERS - start) }, (_, i) => ({
-			email: `user${start + i}@bench.example`,
-			displayName: `Bench user ${start + i}`,
-			organisationId: orgs[(start + i) % 10 === 9 ? 1 : 0]!.id,
-			roles: [(start + i) % 10 === 9 ? 'liaison' : 'staff'] as schema.Role[],
-			status: 'active' as const
-		}));
-		const rows = await db.insert(schema.account).values(batch).returning({ id: schema.account.id });
-		accounts.push(...rows.map((r) => r.id));
+	let reader: number;
+	if (reused) {
+		const [row] = await db
+			.select({ id: schema.account.id })
+			.from(schema.account)
+			.where(eq(schema.account.email, 'user0@bench.example'));
+		if (!row) throw new Error(`${name} holds no bench reader`);
+		reader = row.id;
+	} else {
+		const { orgs, comps } = await seedReferences(db);
+		const accounts: number[] = [];
+		for (let start = 0; start < USERS; start += 500) {
+			const batch = Array.from({ length: Math.min(500, USERS - start) }, (_, i) => ({
+				email: `user${start + i}@bench.example`,
+				displayName: `Bench user ${start + i}`,
+				organisationId: orgs[(start + i) % 10 === 9 ? 1 : 0]!.id,
+				roles: [(start + i) % 10 === 9 ? 'liaison' : 'staff'] as schema.Role[],
+				status: 'active' as const
+			}));
+			const rows = await db
+				.insert(schema.account)
+				.values(batch)
+				.returning({ id: schema.account.id });
+			accounts.push(...rows.map((r) => r.id));
+		}
+		// The reader: staff, CONFIDENTIAL, read in to SDA (a mid-level user).
+		reader = accounts[0]!;
+		await db.insert(schema.grant).values([
+			{ accountId: reader, kind: 'level', levelRank: 2, reason: 'bench' },
+			{ accountId: reader, kind: 'compartment', compartmentId: comps[0]!.id, reason: 'bench' }
+		]);
+		await seedCorpus(db, {
+			count: DOCS,
+			orgIds: orgs.map((o) => o.id),
+			compartmentIds: comps.map((c) => c.id),
+			authorIds: accounts.slice(0, 200)
+		});
+		// As autovacuum leaves a table soon after a bulk load: statistics, and the visibility map that
+		// lets counts and facets read the covering index alone.
+		await db.execute(sql`vacuum analyze document`);
 	}
-	// The reader: staff, CONFIDENTIAL, read in to SDA (a mid-level user).
-	const reader = accounts[0]!;
-	await db.insert(schema.grant).values([
-		{ accountId: reader, kind: 'level', levelRank: 2, reason: 'bench' },
-		{ accountId: reader, kind: 'compartment', compartmentId: comps[0]!.id, reason: 'bench' }
-	]);
-	await seedCorpus(db, {
-		count: DOCS,
-		orgIds: orgs.map((o) => o.id),
-		compartmentIds: comps.map((c) => c.id),
-		authorIds: accounts.slice(0, 200)
-	});
-	// As autovacuum leaves a table soon after a bulk load: statistics, and the visibility map that
-	// lets counts and facets read the covering index alone.
-	await db.execute(sql`vacuum analyze document`);
 	const { token } = await sessions.create(db, {
 		accountId: reader,
 		mfaVerified: true,
 		lifetimes: { idleMinutes: 600, absoluteHours: 12 }
 	});
 	await handle.close();
-	console.log(
-		`seeded ${fmt(DOCS)} documents and ${fmt(USERS)} accounts in ${fmt((performance.now() - started) / 1000, 1)} s`
-	);
+	if (!reused)
+		console.log(
+			`seeded ${fmt(DOCS)} documents and ${fmt(USERS)} accounts in ${fmt((performance.now() - started) / 1000, 1)} s`
+		);
 
 	const port = await freePort();
 	const origin = `http://127.0.0.1:${port}`;
@@ -285,7 +306,7 @@ try {
 		app.kill('SIGTERM');
 		await new Promise((resolve) => app!.once('exit', resolve));
 	}
-	if (process.env.BENCH_KEEP) console.log(`(kept database ${name})`);
+	if (process.env.BENCH_KEEP || reused) console.log(`(kept database ${name})`);
 	else await admin.unsafe(`drop database if exists ${name} with (force)`);
 	await admin.end();
 	rmSync(dataDir, { recursive: true, force: true });
