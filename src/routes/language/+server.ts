@@ -17,10 +17,12 @@ export const POST: RequestHandler = async ({ request, cookies }) => {
 		redirectTo: form.get('redirectTo') ?? '/'
 	});
 	if (!parsed.success) redirect(303, '/');
+	// Read by the server only (the page takes its language from `<html lang>`, see
+	// hooks.client.ts); Secure whenever the site is served over https.
 	cookies.set(cookieName, parsed.data.locale, {
 		path: '/',
 		maxAge: cookieMaxAge,
-		httpOnly: false,
+		httpOnly: true,
 		sameSite: 'lax'
 	});
 	redirect(303, parsed.data.redirectTo);

@@ -8,6 +8,10 @@ test.describe('language', () => {
 		await page.goto('/');
 		await expect(page.locator('html')).toHaveAttribute('lang', 'ja');
 		await expect(page.getByText('JISS イントラネット').first()).toBeVisible();
+		// Hydrated, the page takes its language from the server's <html lang> and writes no
+		// cookie of its own (Paraglide's client would, from script and without Secure).
+		await page.waitForLoadState('networkidle');
+		expect(await context.cookies()).toEqual([]);
 
 		await page.getByRole('button', { name: /Switch the display language to English/ }).click();
 		await expect(page.locator('html')).toHaveAttribute('lang', 'en');
@@ -15,6 +19,18 @@ test.describe('language', () => {
 		await expect(
 			page.getByText('For authorised use only. Every access is recorded.')
 		).toBeVisible();
+		// The one cookie is the server's, out of reach of script.
+		await page.waitForLoadState('networkidle');
+		const cookies = await context.cookies();
+		expect(cookies).toHaveLength(1);
+		expect(cookies[0]).toMatchObject({
+			name: 'locale',
+			value: 'en',
+			path: '/',
+			httpOnly: true,
+			sameSite: 'Lax'
+		});
+		expect(await page.evaluate(() => document.cookie)).toBe('');
 
 		// The choice is kept in a cookie and wins over the browser's language on the next visit.
 		await page.goto('/');
