@@ -2,9 +2,9 @@
 # Runs once, when the PostgreSQL volume is first initialised (/docker-entrypoint-initdb.d).
 # Two roles: jiss_owner owns the database and runs the migrations; jiss_app is what the
 # application connects as. jiss_app gets read and write on the tables jiss_owner creates, and
-# the audit migration then narrows audit_event to SELECT and INSERT for it.
-# The names can be changed through the environment (the compose file keeps the defaults, which
-# the audit migration expects).
+# the migrate job then narrows audit_event to SELECT and INSERT for it.
+# The names can be changed through the environment (OWNER_ROLE, APP_ROLE); the migrate job
+# narrows the app's role by the name it connects as, so a renamed role is narrowed too.
 set -eu
 
 secrets="${SECRETS_DIR:-/run/secrets}"

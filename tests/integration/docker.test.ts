@@ -224,7 +224,8 @@ describe('docker-compose.yml', () => {
 		expect(config.database.migrateOnStart).toBe(false);
 		expect(new URL(config.database.url).host).toBe('postgres:5432');
 
-		// The migration job gets the owner's URL, and nothing else.
+		// The migration job gets the owner's URL and the app's (whose role it narrows on the
+		// audit log), and nothing else.
 		const jobEnv: Environment = {};
 		for (const [name, value] of Object.entries(services.migrate!.environment ?? {})) {
 			jobEnv[name] = value.replace(/^\/run\/secrets\/(.+)$/, (_, secret: string) =>
@@ -237,6 +238,7 @@ describe('docker-compose.yml', () => {
 		expect(new URL(job.ownerUrl).password).toBe(
 			readFileSync(path.join(dir, 'db_owner_password'), 'utf8').trim()
 		);
+		expect(job.url).toBe(config.database.url);
 		if (config.storage.kind !== 's3') throw new Error('expected S3');
 		expect(config.storage.endpoint).toBe('http://seaweedfs:8333');
 		expect(config.storage.forcePathStyle).toBe(true);
@@ -260,8 +262,11 @@ describe('docker-compose.yml', () => {
 		expect(migrate.image).toBe(services.app!.image);
 		expect(migrate.build).toEqual(services.app!.build);
 		expect(migrate.command).toEqual(['node', 'build/cli/migrate.js']);
-		expect(migrate.secrets).toEqual(['database_owner_url']);
-		expect(migrate.environment).toEqual({ DATABASE_URL_FILE: '/run/secrets/database_owner_url' });
+		expect(migrate.secrets).toEqual(['database_url', 'database_owner_url']);
+		expect(migrate.environment).toEqual({
+			DATABASE_URL_FILE: '/run/secrets/database_url',
+			DATABASE_OWNER_URL_FILE: '/run/secrets/database_owner_url'
+		});
 		expect(migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
 		expect(migrate.healthcheck?.disable).toBe(true);
 		expect(services.app!.environment).not.toHaveProperty('DATABASE_OWNER_URL_FILE');

@@ -2,7 +2,7 @@ import { startCheckpoints } from './audit/integrity';
 import * as background from './background';
 import { ConfigError, loadConfig, setConfig, type Config } from './config';
 import { startNotices } from './admin/notifications';
-import { getDb, openDatabase, setDatabase, type DatabaseHandle } from './db';
+import { canRewriteAudit, getDb, openDatabase, setDatabase, type DatabaseHandle } from './db';
 import { withDemoKeys } from './demo-keys';
 import { log } from './log';
 import { createMailer, getMailer, setMailer } from './mail';
@@ -27,6 +27,17 @@ export async function start(
 		migrate: config.database.migrateOnStart
 	});
 	setDatabase(database);
+	if (
+		config.mode === 'production' &&
+		database.kind === 'postgres' &&
+		(await canRewriteAudit(database.db))
+	) {
+		log.warn(
+			'the database role the app connects as can rewrite the audit log (a superuser, the ' +
+				"table's owner, or UPDATE, DELETE or TRUNCATE on audit_event): connect as a role " +
+				'that may only read and add events (see the README, "Database roles")'
+		);
+	}
 	const store = await createObjectStore(config.storage);
 	setObjectStore(store);
 	setMailer(createMailer(config.mail));

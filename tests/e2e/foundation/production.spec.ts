@@ -53,6 +53,7 @@ test.describe('production, first run', () => {
 	let server: ChildProcess;
 	let env: Record<string, string>;
 	let base: string;
+	let serverOutput = '';
 	const cleanup: (() => Promise<unknown> | void)[] = [];
 
 	test.beforeAll(async () => {
@@ -67,6 +68,24 @@ test.describe('production, first run', () => {
 		});
 		const url = new URL(serverUrl!);
 		url.pathname = `/${name}`;
+		// The production shape: the app connects as a role of its own that may read and write
+		// rows, and migrates through the owner's URL (here the server's superuser), after which
+		// that role may only read and add audit events.
+		const appRole = `${name}_app`;
+		const owner = postgres(url.toString(), { max: 1, onnotice: () => {} });
+		await owner`create role ${owner(appRole)} login`;
+		cleanup.unshift(async () => {
+			const dropper = postgres(serverUrl!, { max: 1, onnotice: () => {} });
+			await dropper`drop role if exists ${dropper(appRole)}`;
+			await dropper.end();
+		});
+		await owner`alter default privileges in schema public
+			grant select, insert, update, delete on tables to ${owner(appRole)}`;
+		await owner`alter default privileges in schema public
+			grant usage, select on sequences to ${owner(appRole)}`;
+		await owner.end();
+		const appUrl = new URL(url);
+		appUrl.username = appRole;
 
 		s3 = await startS3Server('jiss-production');
 		cleanup.push(() => s3.stop());
@@ -91,7 +110,8 @@ test.describe('production, first run', () => {
 			BODY_SIZE_LIMIT: 'Infinity',
 			DATA_DIR: dataDir,
 			LOG_LEVEL: 'warn',
-			DATABASE_URL: url.toString(),
+			DATABASE_URL: appUrl.toString(),
+			DATABASE_OWNER_URL: url.toString(),
 			S3_BUCKET: s3.bucket,
 			S3_ENDPOINT: s3.endpoint,
 			S3_FORCE_PATH_STYLE: 'true',
@@ -104,8 +124,17 @@ test.describe('production, first run', () => {
 		};
 		server = spawn(process.execPath, ['server.js'], {
 			env,
-			stdio: ['ignore', 'inherit', 'inherit']
+			stdio: ['ignore', 'pipe', 'pipe']
 		});
+		for (const [from, to] of [
+			[server.stdout!, process.stdout],
+			[server.stderr!, process.stderr]
+		] as const) {
+			from.on('data', (chunk: Buffer) => {
+				serverOutput += chunk.toString();
+				to.write(chunk);
+			});
+		}
 		const exited = new Promise((resolve) => server.once('exit', resolve));
 		cleanup.push(async () => {
 			if (server.exitCode === null && server.signalCode === null) {
@@ -166,6 +195,8 @@ test.describe('production, first run', () => {
 	}
 
 	test('an empty database, the bootstrap command, the mailed link, sign-in, administration', async () => {
+		// Its role was narrowed on the audit log by the migration at start: no warning of it.
+		expect(serverOutput).not.toContain('can rewrite the audit log');
 		// Never seeded: the server runs, and nobody can sign in.
 		expect((await fetch(`${base}/sign-in`)).status).toBe(200);
 		const nobody = await post('/sign-in?/password', {
@@ -260,9 +291,8 @@ test.describe('production, first run', () => {
 		try {
 			const page = await context.newPage();
 			const problems = watchForProblems(page);
-			// The language preference (a `locale` cookie the page itself writes) is no secret.
-			const authCookies = async () =>
-				(await context.cookies(ORIGIN)).filter((c) => c.name !== 'locale');
+			// Every cookie: the pages write none of their own (not even the language's).
+			const authCookies = () => context.cookies(ORIGIN);
 
 			const opened = await page.goto(link!);
 			expect(opened!.status()).toBe(200);
@@ -317,6 +347,19 @@ test.describe('production, first run', () => {
 			// The old page is gone with the session.
 			await page.goto(`${ORIGIN}/admin/reference`);
 			await expect(page).toHaveURL(/\/sign-in/);
+
+			// The language choice is the server's cookie: Secure, and out of reach of script.
+			await page.getByRole('button', { name: en.language_switch_label }).click();
+			await expect(page.locator('html')).toHaveAttribute('lang', 'ja');
+			await page.waitForLoadState('networkidle');
+			const chosen = await authCookies();
+			expect(chosen).toHaveLength(1);
+			expect(chosen[0]).toMatchObject({
+				name: 'locale',
+				value: 'ja',
+				secure: true,
+				httpOnly: true
+			});
 
 			expect(problems).toEqual([]);
 		} finally {

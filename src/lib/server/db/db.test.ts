@@ -1,16 +1,28 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
 	createServerDatabase,
 	needsServerReason,
-	onServer
+	onServer,
+	serverUrl
 } from '../../../../tests/helpers/database';
+import { appendAuditEvents } from '../audit/append';
 import * as sessions from '../auth/sessions';
-import { connect, openDatabase, queryRows, toNumber, type Database } from './index';
+import {
+	canRewriteAudit,
+	connect,
+	openDatabase,
+	queryRows,
+	toNumber,
+	type Database,
+	type DatabaseHandle
+} from './index';
 import { acquireLock, DataDirLockedError } from './lock';
 
 const EXPECTED_TABLES = [
@@ -203,6 +215,84 @@ describe.skipIf(!onServer)(`migrations on the PostgreSQL server (${needsServerRe
 		}
 	});
 });
+
+describe.skipIf(!onServer)(
+	`an app role of any name on the PostgreSQL server (${needsServerReason})`,
+	() => {
+		it('may only read and add audit events after migrating, and start-up can tell it from a superuser', async () => {
+			const server = await createServerDatabase();
+			// Not jiss_app, which migration 0003 narrows by name; quoted, as init-roles.sh allows.
+			const role = `Intranet App ${randomBytes(4).toString('hex')}`;
+			const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+			let app: DatabaseHandle | undefined;
+			try {
+				await admin`create role ${admin(role)} login`;
+				// As init-roles.sh: the app may read and write whatever the migrating role creates.
+				await admin`alter default privileges in schema public
+				grant select, insert, update, delete, truncate on tables to ${admin(role)}`;
+				const appUrl = new URL(server.url);
+				appUrl.username = encodeURIComponent(role);
+				app = await openDatabase(
+					{ kind: 'postgres', url: appUrl.toString(), ownerUrl: server.url, poolSize: 1 },
+					{ migrate: true }
+				);
+				const grants = await admin<{ table_name: string; privilege_type: string }[]>`
+				select table_name, privilege_type from information_schema.role_table_grants
+				where grantee = ${role} and table_name in ('audit_event', 'audit_head', 'document')
+				order by 1, 2`;
+				expect(grants.map((g) => `${g.table_name} ${g.privilege_type}`)).toEqual([
+					'audit_event INSERT',
+					'audit_event SELECT',
+					'audit_head SELECT',
+					'audit_head UPDATE',
+					'document DELETE',
+					'document INSERT',
+					'document SELECT',
+					'document TRUNCATE',
+					'document UPDATE'
+				]);
+				await appendAuditEvents(app.db, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+				for (const statement of [
+					sql`update audit_event set outcome = 'denied'`,
+					sql`delete from audit_event`,
+					sql`truncate audit_event`
+				]) {
+					const failure = await app.db.execute(statement).then(
+						() => null,
+						(error: Error) => error
+					);
+					expect(String((failure?.cause as Error | undefined)?.message)).toMatch(
+						/permission denied for table audit_event/
+					);
+				}
+				expect(await canRewriteAudit(app.db)).toBe(false);
+				// The migrating connection (here a superuser) could: production start-up warns of it.
+				const owner = await openDatabase({
+					kind: 'postgres',
+					url: server.url,
+					ownerUrl: server.url,
+					poolSize: 1
+				});
+				try {
+					expect(await canRewriteAudit(owner.db)).toBe(true);
+				} finally {
+					await owner.close();
+				}
+			} finally {
+				await app?.close();
+				await admin.end();
+				await server.drop();
+				// Roles are cluster-wide: this one goes with its database.
+				const dropper = postgres(serverUrl!, { max: 1, onnotice: () => {} });
+				try {
+					await dropper`drop role if exists ${dropper(role)}`;
+				} finally {
+					await dropper.end();
+				}
+			}
+		});
+	}
+);
 
 /** Eight session lookups on one connection of `db`, and how that statement was planned there. */
 async function plansOfEightSessionLookups(db: Database) {

@@ -90,6 +90,7 @@ export async function runMigrations(config: DatabaseConfig): Promise<void> {
 			await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
 			try {
 				await migratePostgres(drizzlePostgres(client), { migrationsFolder: migrationsFolder() });
+				if (config.url !== config.ownerUrl) await narrowAppRole(client, config.url);
 			} finally {
 				await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
 			}
@@ -102,6 +103,49 @@ export async function runMigrations(config: DatabaseConfig): Promise<void> {
 }
 
 type PostgresClient = ReturnType<typeof postgres>;
+
+/**
+ * Migration 0003 narrows `jiss_app`, the role docker/postgres/init-roles.sh creates unless told
+ * otherwise. Whatever the app's role is called, when it is not the role that migrates it is
+ * narrowed the same way after each migration run: it may read and add audit events, never
+ * change or remove them, and only move the chain's head (`owner` is the migrating connection).
+ */
+async function narrowAppRole(owner: PostgresClient, appUrl: string): Promise<void> {
+	const app = connect(appUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
+	let role: string | undefined;
+	try {
+		role = (await app<{ role: string }[]>`select current_user as role`)[0]?.role;
+	} finally {
+		await app.end();
+	}
+	const [self] = await owner<{ role: string }[]>`select current_user as role`;
+	if (role === undefined || role === self?.role) return;
+	await owner.begin(async (tx) => {
+		await tx`revoke all on table audit_event from ${tx(role)}`;
+		await tx`grant select, insert on table audit_event to ${tx(role)}`;
+		await tx`revoke all on table audit_head from ${tx(role)}`;
+		await tx`grant select, update on table audit_head to ${tx(role)}`;
+	});
+}
+
+/**
+ * Whether this connection's role could rewrite the audit log: a superuser, a member of the
+ * table's owner (which may switch its triggers off), or any of UPDATE, DELETE, TRUNCATE on it.
+ * The production shape connects as a role that can do none of these (see narrowAppRole).
+ */
+export async function canRewriteAudit(db: Database): Promise<boolean> {
+	const [row] = await queryRows<{ rewrite: boolean }>(
+		db,
+		sql`select r.rolsuper
+				or pg_has_role(current_user, c.relowner, 'MEMBER')
+				or has_table_privilege('audit_event', 'UPDATE')
+				or has_table_privilege('audit_event', 'DELETE')
+				or has_table_privilege('audit_event', 'TRUNCATE') as rewrite
+			from pg_roles r, pg_class c
+			where r.rolname = current_user and c.oid = 'audit_event'::regclass`
+	);
+	return row?.rewrite !== false;
+}
 
 /**
  * drizzle-orm asks postgres.js for an unnamed statement on every query not built with
