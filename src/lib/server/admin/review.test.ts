@@ -54,12 +54,6 @@ describe('access review', () => {
 		expect(csv.trimEnd().split('\r\n').length - 1).toBe(event!.details.lines);
 	});
 
-	it('neutralises every formula lead character', () => {
-		for (const lead of ['=', '+', '-', '@', '\t', '\r'])
-			expect(review.csvCell(`${lead}1+1`)).toBe(`"'${lead}1+1"`);
-		expect(review.csvCell('宇宙')).toBe('"宇宙"');
-	});
-
 	it('attests a line, but never the attester’s own grant', async () => {
 		const [line] = await db.select().from(grant).where(eq(grant.accountId, w.staff.id));
 		await review.attest(db, w.adminC.ctx, line!.id);

@@ -4,6 +4,7 @@ import * as audit from '../audit';
 import { grantValidAt } from '../access';
 import type { Database, Executor } from '../db';
 import { account, compartment, grant, level, organisation } from '../db/schema';
+import { csvCell } from '../csv';
 import { AdminError, assertAdministrator, type AdminContext } from './context';
 
 export const EXPIRING_DAYS = 14;
@@ -117,23 +118,6 @@ export async function attest(
 			}
 		});
 	});
-}
-
-/**
- * A cell a spreadsheet could run as a formula (=, +, -, @, tab, CR) gets a leading apostrophe;
- * every cell is quoted.
- */
-export function csvCell(value: unknown): string {
-	let text =
-		value === null || value === undefined
-			? ''
-			: value instanceof Date
-				? value.toISOString()
-				: Array.isArray(value)
-					? value.join(' ')
-					: String(value);
-	if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-	return `"${text.replaceAll('"', '""')}"`;
 }
 
 export const CSV_HEADER = [

@@ -4,6 +4,7 @@ import { isLocalTime, type AuditFilter } from '$lib/schemas/audit';
 import { effectiveAccess, grantValidAt, readableSql, type Access } from '../access';
 import type { SessionUser } from '../auth/types';
 import { getConfig } from '../config';
+import { csvCell } from '../csv';
 import { getDb, queryRows, toNumber } from '../db';
 import {
 	account,
@@ -497,16 +498,6 @@ const CSV_COLUMNS = [
 	'prev_hash',
 	'hash'
 ] as const;
-
-/**
- * A spreadsheet runs a cell that starts with = + - @ (or a tab or CR before them) as a formula;
- * a leading apostrophe keeps it text. Quoting handles commas, quotes and newlines.
- */
-export function csvCell(value: unknown): string {
-	let text = value === null || value === undefined ? '' : String(value);
-	if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-	return `"${text.replaceAll('"', '""')}"`;
-}
 
 function csvLine(e: AuditEventView, restricted: RestrictedLabel): string {
 	const cells = [
