@@ -28,6 +28,14 @@ function formatterFor(locale: string, timeZone: string, seconds: boolean): Intl.
 	return formatter;
 }
 
+/**
+ * Formatting a date is slow too (a few microseconds in ICU), and a list page formats the same
+ * instants (each row's last change) on every request: the results are kept by language, zone
+ * and exact instant, up to a bound past which the map is emptied.
+ */
+const formatted = new Map<string, string>();
+const MAX_FORMATTED = 4096;
+
 /** Times are stored in UTC and shown in the reader's zone, always with the offset. */
 export function formatDateTime(
 	value: Date | string | number,
@@ -35,7 +43,14 @@ export function formatDateTime(
 	timeZone: string
 ): string {
 	const date = value instanceof Date ? value : new Date(value);
-	return formatterFor(locale, timeZone, false).format(date);
+	const key = `${locale} ${timeZone} ${date.getTime()}`;
+	let text = formatted.get(key);
+	if (text === undefined) {
+		text = formatterFor(locale, timeZone, false).format(date);
+		if (formatted.size >= MAX_FORMATTED) formatted.clear();
+		formatted.set(key, text);
+	}
+	return text;
 }
 
 /** As `formatDateTime`, to the second (audit events). */
