@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formText } from './text';
 
 /**
  * The administration forms. Each form's schema is a `.pick` of the shared fields and is
@@ -44,12 +45,8 @@ export const TEXT_MAX = 2000;
 
 const id = z.coerce.number().int().positive().max(2_147_483_647);
 const rank = z.coerce.number().int().min(0).max(100);
-const text = (max: number) => z.string().trim().min(1).max(max);
-const longText = z
-	.string()
-	.trim()
-	.min(1, 'justification_required')
-	.max(TEXT_MAX, 'justification_too_long');
+const text = (max: number) => formText(max).min(1);
+const longText = formText(TEXT_MAX, 'justification_too_long').min(1, 'justification_required');
 const checkbox = z
 	.enum(['on', 'true', 'false'])
 	.optional()
@@ -60,7 +57,7 @@ export const accountFields = z.object({
 	email: z.email().max(320),
 	organisationId: id,
 	roles: z.array(z.enum(ROLE_VALUES)).max(ROLE_VALUES.length),
-	justification: z.string().trim().max(TEXT_MAX, 'justification_too_long'),
+	justification: formText(TEXT_MAX, 'justification_too_long'),
 	reason: longText
 });
 
@@ -83,7 +80,7 @@ export const grantFields = z.object({
 	grantId: id,
 	requestId: id,
 	reason: longText,
-	comment: z.string().trim().min(1, 'comment_required').max(TEXT_MAX, 'justification_too_long')
+	comment: formText(TEXT_MAX, 'justification_too_long').min(1, 'comment_required')
 });
 
 export const levelGrantForm = grantFields
@@ -110,7 +107,7 @@ export const referenceFields = z.object({
 	code,
 	nameEn: text(200),
 	nameJa: text(200),
-	colour: z.string().trim().max(20),
+	colour: formText(20),
 	sensitive: checkbox,
 	justification: longText
 });
@@ -134,7 +131,7 @@ export const thresholdForm = settingsFields.strict();
 export const endDateLevelForm = settingsFields.pick({ value: true }).strict();
 
 export const accountListQuery = z.object({
-	q: z.string().trim().max(200).optional().default(''),
+	q: formText(200).optional().catch('').default(''),
 	status: z.enum(ACCOUNT_STATUS_VALUES).optional().catch(undefined),
 	page: z.coerce.number().int().min(1).max(100_000).optional().catch(1).default(1)
 });

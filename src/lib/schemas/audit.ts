@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '$lib/server/audit/catalogue';
+import { formText } from './text';
 
 const empty = (value: unknown) => (value === '' || value === null ? undefined : value);
 const optionalId = z.preprocess(
@@ -53,7 +54,7 @@ export const auditFilterSchema = z.object({
 	document: optionalId,
 	action: z.preprocess(empty, z.enum(AUDIT_ACTIONS).optional()),
 	outcome: z.preprocess(empty, z.enum(AUDIT_OUTCOMES).optional()),
-	ip: z.preprocess(empty, z.string().trim().max(100).optional()),
+	ip: z.preprocess(empty, formText(100).optional()),
 	from: localTime,
 	to: localTime
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formText, hasControlCharacters } from './text';
 
 // Same values as the database checks; kept here so that the schema has no server import.
 const DOCUMENT_KINDS = ['memo', 'file'] as const;
@@ -23,7 +24,7 @@ export const listQuery = z.object({
 	compartment: code.optional().catch(undefined),
 	originator: code.optional().catch(undefined),
 	kind: z.enum(DOCUMENT_KINDS).optional().catch(undefined),
-	tag: z.string().trim().min(1).max(60).optional().catch(undefined),
+	tag: formText(60).min(1).optional().catch(undefined),
 	status: z.enum(DOCUMENT_STATUSES).optional().catch(undefined),
 	mine: z.literal('1').optional().catch(undefined),
 	from: isoDate.optional().catch(undefined),
@@ -55,6 +56,7 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
 const tags = z
 	.string()
 	.max(500)
+	.refine((value) => !hasControlCharacters(value), 'control_characters')
 	.transform((value) =>
 		[
 			...new Set(
@@ -69,9 +71,13 @@ const tags = z
 
 /** Memo text and metadata. Author, originator of a liaison, status and version come from the server. */
 export const memoContent = z.object({
-	title: z.string().trim().min(1).max(200),
-	summary: z.string().trim().max(2000),
-	body: z.string().min(1).max(200_000),
+	title: formText(200).min(1),
+	summary: formText(2000),
+	body: z
+		.string()
+		.min(1)
+		.max(200_000)
+		.refine((value) => !hasControlCharacters(value), 'control_characters'),
 	tags,
 	reviewOn: isoDate.optional().or(z.literal('').transform(() => undefined))
 });
@@ -89,11 +95,11 @@ export const newMemo = memoContent.extend({
 });
 
 export const editMemo = memoContent.extend({
-	note: z.string().trim().max(500)
+	note: formText(500)
 });
 
 export const reclassifyForm = classification.extend({
-	reason: z.string().trim().min(1).max(1000)
+	reason: formText(1000).min(1)
 });
 
 /** Reads the fields a schema knows from a posted form; everything else in the form is ignored. */

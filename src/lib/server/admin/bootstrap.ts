@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { formText } from '$lib/schemas/text';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import { enabledAgain, normaliseEmail } from '../auth/sign-in';
@@ -32,8 +33,8 @@ export const bootstrapInput = z.object({
 		}
 		return email;
 	}),
-	displayName: z.string().trim().min(1).max(200),
-	reason: z.string().trim().min(1).max(2000)
+	displayName: formText(200).min(1),
+	reason: formText(2000).min(1)
 });
 export type BootstrapInput = z.input<typeof bootstrapInput>;
 

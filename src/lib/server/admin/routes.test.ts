@@ -297,6 +297,24 @@ describe('fields the form did not offer', () => {
 		expect(await db.select().from(approvalRequest)).toHaveLength(0);
 	});
 
+	it('refuses a NUL or other control character in a justification, naming the field', async () => {
+		for (const justification of ['Needs\u0000access', 'Needs\u001baccess']) {
+			const result = await outcome(() =>
+				accountPage.actions.grantLevel!(
+					event(
+						w.adminA,
+						`${path()}?/grantLevel`,
+						{ levelRank: '1', justification, endDate: daysFromNow(10) },
+						params()
+					)
+				)
+			);
+			expect(result.status).toBe(400);
+			expect(result.data).toMatchObject({ code: 'invalid_form', fields: ['justification'] });
+		}
+		expect(await db.select().from(grant)).toHaveLength(0);
+	});
+
 	it('refuses a roles form carrying a level or organisation, and a duplicated field', async () => {
 		const forms: Fields[] = [
 			{ roles: ['staff'], justification: '', levelRank: '4' },

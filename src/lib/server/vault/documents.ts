@@ -247,13 +247,20 @@ function encodeCursor(cursor: Cursor): string {
 const cursorTime = z.iso.datetime({ precision: 6 });
 
 /** A cursor from the query string; anything malformed means the first page. */
+const isInt4 = (value: unknown): value is number =>
+	Number.isInteger(value) &&
+	(value as number) >= -2_147_483_648 &&
+	(value as number) <= 2_147_483_647;
+
 export function decodeCursor(value: string | null | undefined): Cursor | null {
 	if (!value || value.length > 200) return null;
 	try {
 		const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
 		if (!Array.isArray(parsed) || parsed.length !== 3) return null;
 		const [score, ts, id] = parsed as unknown[];
-		if (!Number.isSafeInteger(score) || !Number.isSafeInteger(id)) return null;
+		// Both are PostgreSQL integers (the id column, the score's cast): anything wider would
+		// fail the query rather than match nothing.
+		if (!isInt4(score) || !isInt4(id)) return null;
 		// A time that exists, as the database writes one (microseconds, UTC), in a year it knows.
 		if (!cursorTime.safeParse(ts).success || (ts as string).startsWith('0000')) return null;
 		return { score: score as number, ts: ts as string, id: id as number };

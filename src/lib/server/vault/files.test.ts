@@ -312,7 +312,11 @@ describe('what an upload may claim (mass assignment and no write up)', () => {
 			(f) => ({ ...f, releasability: [String(world.org.USA)] }),
 			'write_refused:release'
 		],
-		['no title', (f) => ({ ...f, title: ' ' }), 'invalid:title']
+		['no title', (f) => ({ ...f, title: ' ' }), 'invalid:title'],
+		// PostgreSQL cannot store NUL in text: refused as the form's mistake, not a 500.
+		['a NUL in the title', (f) => ({ ...f, title: 'a\u0000b' }), 'invalid:title'],
+		['a NUL in the summary', (f) => ({ ...f, summary: 'a\u0000b' }), 'invalid:summary'],
+		['a NUL in the tags', (f) => ({ ...f, tags: 'space, or\u0000bit' }), 'invalid:tags']
 	])('refuses a form that posts %s, before storing anything', async (_label, change, expected) => {
 		const before = await snapshot(world.store);
 		expect(await refusal(upload(fellow, change(baseFields()), 'a.txt', Buffer.from('x')))).toBe(

@@ -1,5 +1,5 @@
 import { isActionFailure, type RequestEvent } from '@sveltejs/kit';
-import { asc, eq, gt } from 'drizzle-orm';
+import { asc, eq, gt, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { outcome, requestEvent, type EventSpec } from '../../../../tests/helpers/vault-events';
@@ -295,8 +295,9 @@ describe('reads are audited before the page is served', () => {
 		expect(events[2]!.details).toMatchObject({ q: 'open', kind: 'suggest' });
 	});
 
-	it('drops dates and cursors that name no real moment, as any malformed value', async () => {
-		const cursor = (ts: string) => Buffer.from(JSON.stringify([0, ts, 5])).toString('base64url');
+	it('drops dates and cursors that name no real moment, and values PostgreSQL cannot take, as any malformed value', async () => {
+		const cursor = (ts: string, id = 5, score = 0) =>
+			Buffer.from(JSON.stringify([score, ts, id])).toString('base64url');
 		const plain = await outcome(event(analyst, { path: '/documents' }), as(listRoute.load));
 		expect(plain.kind).toBe('ok');
 		const total = (plain as { value: { total: number } }).value.total;
@@ -306,7 +307,13 @@ describe('reads are audited before the page is served', () => {
 			'from=0000-01-01',
 			`cursor=${cursor('2024-99-99T99:99:99.000000Z')}`,
 			`cursor=${cursor('2023-02-29T00:00:00.000000Z')}`,
-			`q=orbit&cursor=${cursor('0000-01-01T00:00:00.000000Z')}`
+			`q=orbit&cursor=${cursor('0000-01-01T00:00:00.000000Z')}`,
+			// Wider than the integers PostgreSQL compares them with.
+			`cursor=${cursor('2030-01-01T00:00:00.000000Z', 3_000_000_000)}`,
+			`q=orbit&cursor=${cursor('2030-01-01T00:00:00.000000Z', 5, -3_000_000_000)}`,
+			// NUL, which PostgreSQL cannot take in text, and another control character.
+			'tag=a%00b',
+			'tag=%1B'
 		]) {
 			const result = await outcome(
 				event(analyst, { path: `/documents?${query}` }),
@@ -447,6 +454,30 @@ describe('writes take nothing from the form that the form should not decide', ()
 			await world.db.select().from(document).where(eq(document.title, 'Impossible day'))
 		).toEqual([]);
 	});
+
+	it.each([
+		['title', { title: 'Nul\u0000title' }],
+		['summary', { title: 'Nul summary', summary: 'a\u0000b' }],
+		['body', { title: 'Nul body', body: 'text\u0000more' }],
+		['tags', { title: 'Nul tags', tags: 'space, or\u0000bit' }],
+		['title', { title: 'Bell\u0007title' }]
+	])(
+		'refuses a control character in the %s with a clear error, storing nothing',
+		async (field, over) => {
+			const result = await post(staff, base(over));
+			expect((result as { value: unknown }).value).toMatchObject({
+				status: 400,
+				data: { reason: 'invalid', errors: [field] }
+			});
+			const title = over.title.replaceAll('\u0000', '');
+			expect(
+				await world.db
+					.select()
+					.from(document)
+					.where(sql`${document.title} like ${title.slice(0, 3) + '%'}`)
+			).toEqual([]);
+		}
+	);
 
 	it('answers an unknown compartment code exactly as another programme’s codeword', async () => {
 		// All but the echo of what was typed, which holds the code itself.

@@ -1,6 +1,7 @@
 import { asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { pipeline, type Readable } from 'node:stream';
 import { z } from 'zod';
+import { formText, hasControlCharacters } from '$lib/schemas/text';
 import * as audit from '../audit';
 import type { AuditAction, AuditContext } from '../audit';
 import type { SessionUser } from '../auth/types';
@@ -129,14 +130,15 @@ const idList = z.array(z.coerce.number().int().positive().max(2_147_483_647)).ma
 /** Exactly the fields the upload form offers; anything else in the request is refused. */
 const documentFields = z
 	.object({
-		title: z.string().trim().min(1).max(300),
-		summary: z.string().trim().max(4000).default(''),
+		title: formText(300).min(1),
+		summary: formText(4000).default(''),
 		level: z.coerce.number().int().min(0).max(100),
 		compartments: idList.default([]),
 		releasability: idList.min(1),
 		tags: z
 			.string()
 			.max(1000)
+			.refine((value) => !hasControlCharacters(value), 'control_characters')
 			.default('')
 			.transform((value) =>
 				[
@@ -152,7 +154,7 @@ const documentFields = z
 	})
 	.strict();
 
-const versionFields = z.object({ note: z.string().trim().max(1000).default('') }).strict();
+const versionFields = z.object({ note: formText(1000).default('') }).strict();
 
 const MULTI = new Set(['compartments', 'releasability']);
 
