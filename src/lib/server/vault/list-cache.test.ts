@@ -176,6 +176,28 @@ async function expectFresh(
 }
 
 describe('the list cache', () => {
+	it('keys a codeword the reader is not read into as any unknown code (no timing oracle)', async () => {
+		listCache.clear();
+		// Staff hold SDA only: MD and PNT exist, NOPE and QQQ do not. All four filter to nothing
+		// readable, and all four must find the same cache entries, so that a first request for
+		// an existing codeword costs no more than one for a made-up code.
+		// The page's answer but for the query it echoes.
+		const nothing = { ...(await listAs(staff, '?compartment=NOPE')), query: undefined };
+		const size = listCache.size;
+		for (const code of ['MD', 'QQQ', 'PNT']) {
+			const { query: _query, ...answer } = (await listAs(
+				staff,
+				`?compartment=${code}`
+			)) as ListData & { query: unknown };
+			expect(answer).toEqual({ ...nothing, query: undefined });
+			expect(listCache.size, code).toBe(size);
+		}
+		expect(nothing.total).toBe(0);
+		// A codeword held is its own filter.
+		await listAs(staff, '?compartment=SDA');
+		expect(listCache.size).toBeGreaterThan(size);
+	});
+
 	it('serves the same counts, facets and pages as a fresh computation', async () => {
 		listCache.clear();
 		for (const query of ['', '?level=1&level=2', '?compartment=SDA', '?q=orbit', '?tag=sda']) {

@@ -97,7 +97,13 @@ export interface ListInput {
 	cursor?: string;
 }
 
-/** Codes from the query string to ids; an unknown code matches nothing rather than everything. */
+/**
+ * Codes from the query string to ids; an unknown code matches nothing rather than everything.
+ * A compartment is looked up among the reader's own only: a codeword they are not read into
+ * matches nothing they may read either, and it must not become a filter (and a list cache key)
+ * of its own, or the first request for a real codeword would take longer than one for a made-up
+ * code, and a reader could confirm programme names by timing.
+ */
 function filtersOf(
 	ctx: VaultContext,
 	refs: References,
@@ -105,10 +111,11 @@ function filtersOf(
 ): documents.DocumentFilters {
 	const byCode = <T extends { id: number; code: string }>(items: T[], code?: string) =>
 		code === undefined ? undefined : (items.find((i) => i.code === code)?.id ?? -1);
+	const held = refs.compartments.filter((c) => ctx.reader.access.compartmentIds.includes(c.id));
 	return {
 		q: input.q?.trim() || undefined,
 		levels: input.level.length > 0 ? input.level : undefined,
-		compartmentId: byCode(refs.compartments, input.compartment),
+		compartmentId: byCode(held, input.compartment),
 		originatorOrgId: byCode(refs.organisations, input.originator),
 		kind: input.kind,
 		tag: input.tag,
