@@ -245,6 +245,65 @@ describe('receiveMultipart', () => {
 		).rejects.toMatchObject({ code });
 	});
 
+	it('never starts the file after a refusal, even when its part came in the same chunk', async () => {
+		// One write holding an oversized field, then a file part that busboy still announces.
+		for (const size of [5, 3 * 1024 * 1024]) {
+			const { request, state } = streamingRequest(async function* () {
+				yield new Uint8Array(
+					Buffer.concat([
+						field('title', 'x'),
+						field('summary', 'x'.repeat(17_000)),
+						fileHead('file', 'a.txt'),
+						new Uint8Array(size).fill(0x61),
+						tail
+					])
+				);
+			});
+			let started = false;
+			const outcome = receiveMultipart(request, {
+				maxBytes: 16 * 1024 * 1024,
+				idleTimeoutMs: 60_000,
+				stopNow: () => false,
+				onFile: async (_fields, _name, file) => {
+					started = true;
+					return collect(file);
+				}
+			});
+			await expect(outcome).rejects.toMatchObject({ code: 'invalid' });
+			expect(started, `${size} bytes`).toBe(false);
+			expect(state.ended).toBe(true);
+		}
+	});
+
+	it('reads nothing after the file part: a second file or an oversized field changes nothing', async () => {
+		for (const after of [
+			Buffer.concat([fileHead('file', 'b.txt'), enc.encode('second')]),
+			Buffer.concat([fileHead('other', 'c.txt'), enc.encode('other')]),
+			field('summary', 'x'.repeat(17_000)),
+			// A malformed part after the file: a parse error, once the file is complete.
+			enc.encode(`--${BOUNDARY}\r\nno colon in this header\r\n\r\nx\r\n`)
+		]) {
+			const { request, state } = streamingRequest(async function* () {
+				yield field('title', 'x');
+				yield new Uint8Array(
+					Buffer.concat([fileHead('file', 'a.txt'), enc.encode('first'), enc.encode('\r\n')])
+				);
+				yield new Uint8Array(after);
+				yield tail;
+			});
+			const received = await receiveMultipart(request, {
+				maxBytes: 1024 * 1024,
+				idleTimeoutMs: 60_000,
+				stopNow: () => false,
+				onFile: async (fields, name, file) => ({ fields, name, body: await collect(file) })
+			});
+			expect(received.name).toBe('a.txt');
+			expect(received.body.toString()).toBe('first');
+			expect(received.fields.get('summary')).toBeUndefined();
+			expect(state.ended).toBe(true);
+		}
+	});
+
 	it('reports a client that goes away mid-body as interrupted', async () => {
 		const { request } = streamingRequest(async function* () {
 			yield fileHead('file', 'a.txt');

@@ -111,9 +111,14 @@ export async function receiveMultipart<T>(
 			);
 		});
 
+	// Once the file part has begun, the rest of the body is read and discarded unseen: a second
+	// file, another field or a limit reached after it neither changes nor refuses the upload
+	// (its handler already has the fields). And a file part that follows a refusal (busboy may
+	// announce it from the same chunk) is never started: its stream would not be fed again.
 	const fields: Fields = new Map();
 	let fileTask: Promise<T> | null = null;
 	parser.on('field', (name, value, info) => {
+		if (fileTask) return;
 		if (info.nameTruncated || info.valueTruncated) {
 			decide(new ReceiveError('invalid'));
 			return;
@@ -121,7 +126,11 @@ export async function receiveMultipart<T>(
 		fields.set(name, [...(fields.get(name) ?? []), value]);
 	});
 	parser.on('file', (name, stream, info) => {
-		if (name !== 'file' || fileTask) {
+		if (fileTask || failure !== null) {
+			stream.resume();
+			return;
+		}
+		if (name !== 'file') {
 			stream.resume();
 			decide(new ReceiveError('invalid'));
 			return;
@@ -136,7 +145,9 @@ export async function receiveMultipart<T>(
 		});
 	});
 	for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
-		parser.on(limit, () => decide(new ReceiveError('invalid')));
+		parser.on(limit, () => {
+			if (!fileTask) decide(new ReceiveError('invalid'));
+		});
 	}
 	const parsed = new Promise<void>((resolve) => {
 		parser.on('close', resolve);
@@ -196,10 +207,15 @@ export async function receiveMultipart<T>(
 		await until(parsed);
 	}
 	if (failure === null && !fileTask) decide(new ReceiveError('no_file'));
-	if (failure !== null) {
-		// The file handler cleans up after itself; wait for it so nothing outlives the request.
-		if (fileTask) await (fileTask as Promise<T>).catch(() => {});
-		throw failure;
-	}
-	return await (fileTask as unknown as Promise<T>);
+	if (!fileTask) throw failure;
+	// The upload stands or falls with its file. A refusal decided while the file part was still
+	// arriving failed the file's stream, and so its handler (which cleans up after itself: wait
+	// for it, so that nothing outlives the request); one decided after the file had ended, by
+	// something later in the body, does not undo an upload that was complete.
+	const settled = await (fileTask as Promise<T>).then(
+		(value) => ({ ok: true as const, value }),
+		(error: unknown) => ({ ok: false as const, error })
+	);
+	if (settled.ok) return settled.value;
+	throw failure ?? settled.error;
 }
