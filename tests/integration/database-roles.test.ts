@@ -107,7 +107,12 @@ describe.skipIf(!onServer)(`database roles for docker compose (${needsServerReas
 				['alter table organisation add column intruder int', /must be owner/],
 				['drop table organisation', /must be owner/],
 				['truncate organisation', /permission denied/],
-				['select * from drizzle.__drizzle_migrations', /permission denied/]
+				['select * from drizzle.__drizzle_migrations', /permission denied/],
+				// Under this renamed role too, the audit log may only be read and added to.
+				['update audit_event set outcome = outcome', /permission denied for table audit_event/],
+				['delete from audit_event', /permission denied for table audit_event/],
+				['truncate audit_event', /permission denied for table audit_event/],
+				['delete from audit_head', /permission denied for table audit_head/]
 			];
 			for (const [statement, message] of refused) {
 				await expect(sql.unsafe(statement), statement).rejects.toThrow(message);
