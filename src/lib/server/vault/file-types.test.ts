@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { jpeg, ooxml, pdf, png, zip } from '../../../../tests/helpers/files';
 import {
@@ -19,9 +20,11 @@ async function inspect(fileName: string, bytes: Buffer, chunk = 7): Promise<stri
 	const parts: Buffer[] = [];
 	for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
 	await pipeline(Readable.from(parts), inspector, new Writable({ write: (_c, _e, cb) => cb() }));
-	await checkOoxmlPackage(kind, bytes.length, async (offset, length) =>
-		bytes.subarray(offset, offset + length)
-	);
+	await checkOoxmlPackage(kind, bytes.length, async (offset, length) => {
+		// As the object store answers a range past the end: an error, not a short read.
+		if (offset < 0 || offset + length > bytes.length) throw new RangeError('outside the object');
+		return bytes.subarray(offset, offset + length);
+	});
 	return inspector.text();
 }
 
@@ -33,6 +36,30 @@ async function refusal(fileName: string, bytes: Buffer): Promise<string> {
 		throw error;
 	}
 	return 'accepted';
+}
+
+/** The [Content_Types].xml of a package built by the `zip` helper (stored first, deflated). */
+function contentTypesOf(bytes: Buffer): string {
+	const nameLength = bytes.readUInt16LE(26);
+	const compressed = bytes.readUInt32LE(18);
+	const start = 30 + nameLength;
+	return inflateRawSync(bytes.subarray(start, start + compressed)).toString('utf8');
+}
+
+/** A copy with a field of the first central directory entry changed. */
+function withCentralField(bytes: Buffer, at: number, value: number, size: 2 | 4): Buffer {
+	const copy = Buffer.from(bytes);
+	const directory = copy.readUInt32LE(copy.length - 22 + 16);
+	if (size === 4) copy.writeUInt32LE(value, directory + at);
+	else copy.writeUInt16LE(value, directory + at);
+	return copy;
+}
+
+/** A copy with a field of the first local header changed. */
+function withLocalField(bytes: Buffer, at: number, value: number): Buffer {
+	const copy = Buffer.from(bytes);
+	copy.writeUInt16LE(value, at);
+	return copy;
 }
 
 describe('the upload allowlist', () => {
@@ -86,7 +113,37 @@ describe('the upload allowlist', () => {
 		['word-named-excel.xlsx', ooxml('xlsx', 'docx')],
 		['slides-named-word.docx', ooxml('docx', 'pptx')],
 		['plain-zip.docx', zip([{ name: 'a.txt', data: 'x' }])],
-		['truncated.docx', ooxml('docx').subarray(0, 60)]
+		['truncated.docx', ooxml('docx').subarray(0, 60)],
+		// A Word document with macros: the docx type named only in a comment.
+		[
+			'macros.docx',
+			zip([
+				{
+					name: '[Content_Types].xml',
+					data:
+						'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+						'<!-- ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml" -->' +
+						'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' +
+						'<Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>'
+				},
+				{ name: 'word/document.xml', data: '<?xml version="1.0"?><root/>' },
+				{ name: 'word/vbaProject.bin', data: 'Attribute VB_Name' }
+			])
+		],
+		// The right main type, and a macro project beside it.
+		[
+			'vba-part.docx',
+			(() => {
+				const bytes = ooxml('docx');
+				return zip([
+					{ name: '[Content_Types].xml', data: contentTypesOf(bytes) },
+					{ name: 'word/document.xml', data: '<?xml version="1.0"?><root/>' },
+					{ name: 'word/vbaProject.bin', data: 'Attribute VB_Name' }
+				]);
+			})()
+		],
+		['local-header-past-end.docx', withCentralField(ooxml('docx'), 42, 0x7fff_ffff, 4)],
+		['name-past-end.docx', withLocalField(ooxml('docx'), 26, 0xffff)]
 	])('refuses %s by its package contents', async (name, bytes) => {
 		expect(await refusal(name, bytes)).toBe('package');
 	});

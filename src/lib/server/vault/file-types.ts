@@ -214,6 +214,7 @@ export async function checkOoxmlPackage(
 	let position = 0;
 	let found: { method: number; compressed: number; uncompressed: number; offset: number } | null =
 		null;
+	// Every entry is looked at: a macro project anywhere in the package refuses it.
 	for (let n = 0; n < entries && position + 46 <= directory.length; n++) {
 		if (directory.readUInt32LE(position) !== CENTRAL_SIGNATURE) break;
 		const method = directory.readUInt16LE(position + 10);
@@ -224,10 +225,8 @@ export async function checkOoxmlPackage(
 		const commentLength = directory.readUInt16LE(position + 32);
 		const offset = directory.readUInt32LE(position + 42);
 		const name = directory.toString('utf8', position + 46, position + 46 + nameLength);
-		if (name === '[Content_Types].xml') {
-			found = { method, compressed, uncompressed, offset };
-			break;
-		}
+		if (MACRO_PART.test(name)) throw new FileTypeRefusedError('package');
+		if (name === '[Content_Types].xml') found ??= { method, compressed, uncompressed, offset };
 		position += 46 + nameLength + extraLength + commentLength;
 	}
 	if (
@@ -237,11 +236,14 @@ export async function checkOoxmlPackage(
 	) {
 		throw new FileTypeRefusedError('package');
 	}
+	// Offsets and lengths come from the file: checked against its size before anything is read.
+	if (found.offset + 30 > size) throw new FileTypeRefusedError('package');
 	const local = await read(found.offset, 30);
 	if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_SIGNATURE) {
 		throw new FileTypeRefusedError('package');
 	}
 	const dataStart = found.offset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+	if (dataStart + found.compressed > size) throw new FileTypeRefusedError('package');
 	const data = await read(dataStart, found.compressed);
 	let xml: string;
 	try {
@@ -256,6 +258,21 @@ export async function checkOoxmlPackage(
 	} catch {
 		throw new FileTypeRefusedError('package');
 	}
+	// The content types the package declares, outside comments: the main part's must be the
+	// kind's, and none may be a macro-enabled variant or a macro project.
+	const declared = [
+		...xml
+			.replace(/<!--[\s\S]*?-->/g, '')
+			.matchAll(/<(Override|Default)\b[^>]*?\bContentType\s*=\s*(["'])(.*?)\2/g)
+	].map((m) => ({ element: m[1], type: m[3]!.trim().toLowerCase() }));
 	const mainType = MAIN_PART_TYPES[kind as 'docx' | 'xlsx' | 'pptx'];
-	if (!xml.includes(`ContentType="${mainType}"`)) throw new FileTypeRefusedError('package');
+	if (
+		declared.some((d) => /macroenabled|vbaproject|vbadata/.test(d.type)) ||
+		!declared.some((d) => d.element === 'Override' && d.type === mainType)
+	) {
+		throw new FileTypeRefusedError('package');
+	}
 }
+
+/** A macro project (VBA) part, wherever a package keeps it. */
+const MACRO_PART = /(^|\/)vba(Project|Data)\.(bin|xml)$/i;
