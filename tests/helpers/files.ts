@@ -1,4 +1,4 @@
-import { crc32, deflateRawSync } from 'node:zlib';
+import { crc32, createDeflate, deflateRawSync } from 'node:zlib';
 
 /** Small but real sample files of every allowed type, built in memory for tests and benches. */
 
@@ -89,5 +89,78 @@ export function jpeg(): Buffer {
 		Buffer.from('JFIF\0', 'latin1'),
 		Buffer.alloc(64, 0x11),
 		Buffer.from([0xff, 0xd9])
+	]);
+}
+
+/**
+ * A PDF of the given objects (numbered from 1, the first the catalog), each a dictionary and
+ * optionally its stream data (its /Length added), with a cross-reference table.
+ */
+export function pdfOf(objects: { dictionary: string; stream?: Buffer }[], trailer = ''): Buffer {
+	const parts: Buffer[] = [Buffer.from('%PDF-1.7\n', 'latin1')];
+	let length = parts[0]!.length;
+	const offsets: number[] = [];
+	const push = (part: Buffer) => {
+		parts.push(part);
+		length += part.length;
+	};
+	objects.forEach((object, index) => {
+		offsets.push(length);
+		if (object.stream) {
+			push(
+				Buffer.from(
+					`${index + 1} 0 obj\n<<${object.dictionary}/Length ${object.stream.length}>>\nstream\n`,
+					'latin1'
+				)
+			);
+			push(object.stream);
+			push(Buffer.from('\nendstream\nendobj\n', 'latin1'));
+		} else {
+			push(Buffer.from(`${index + 1} 0 obj\n<<${object.dictionary}>>\nendobj\n`, 'latin1'));
+		}
+	});
+	const xref = length;
+	let table = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+	for (const offset of offsets) table += `${String(offset).padStart(10, '0')} 00000 n \n`;
+	table += `trailer\n<</Size ${objects.length + 1}/Root 1 0 R${trailer}>>\nstartxref\n${xref}\n%%EOF\n`;
+	push(Buffer.from(table, 'latin1'));
+	return Buffer.concat(parts);
+}
+
+/**
+ * `head` followed by `size` bytes of `fill`, zlib-compressed (a PDF's FlateDecode) as it is
+ * produced, so that a stream that expands to hundreds of megabytes costs the test little memory.
+ */
+export async function deflated(head: string, size: number, fill = 0x20): Promise<Buffer> {
+	const deflate = createDeflate({ level: 9 });
+	const out: Buffer[] = [];
+	deflate.on('data', (chunk: Buffer) => out.push(chunk));
+	const done = new Promise((resolve, reject) => {
+		deflate.on('end', resolve);
+		deflate.on('error', reject);
+	});
+	deflate.write(Buffer.from(head, 'latin1'));
+	const block = Buffer.alloc(1024 * 1024, fill);
+	for (let left = size; left > 0; left -= block.length) {
+		const piece = left >= block.length ? block : block.subarray(0, left);
+		if (!deflate.write(piece)) await new Promise((resolve) => deflate.once('drain', resolve));
+	}
+	deflate.end();
+	await done;
+	return Buffer.concat(out);
+}
+
+/** A one-page PDF whose page content is `content` (Helvetica as /F1), FlateDecode-compressed. */
+export function pdfWithContent(compressedContent: Buffer): Buffer {
+	return pdfOf([
+		{ dictionary: '/Type/Catalog/Pages 2 0 R' },
+		{ dictionary: '/Type/Pages/Kids[3 0 R]/Count 1' },
+		{
+			dictionary:
+				'/Type/Page/Parent 2 0 R/MediaBox[0 0 300 300]/Contents 4 0 R' +
+				'/Resources<</Font<</F1 5 0 R>>>>'
+		},
+		{ dictionary: '/Filter/FlateDecode', stream: compressedContent },
+		{ dictionary: '/Type/Font/Subtype/Type1/BaseFont/Helvetica' }
 	]);
 }

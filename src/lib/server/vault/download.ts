@@ -17,6 +17,7 @@ import {
 } from './file-access';
 import { contentDisposition } from './file-names';
 import { FILE_TYPES, kindFromContentType, type PreviewKind } from './file-types';
+import { PdfExpansionError } from './pdf-streams';
 import { BusyError, watermarkSlots } from './pdf-work';
 
 /**
@@ -314,9 +315,10 @@ async function watermarked(
 				timeZone: request.timeZone ?? getConfig().displayTimeZone
 			});
 		} catch (error) {
-			// An encrypted or damaged PDF: it cannot carry the reader's mark, so it is not served.
+			// An encrypted or damaged PDF, or one that would decode to more than may be held: it
+			// cannot carry the reader's mark, so it is not served.
 			await recordRead(request, version, 'failed', {
-				reason: 'watermark_failed',
+				reason: error instanceof PdfExpansionError ? 'watermark_expands' : 'watermark_failed',
 				watermarked: true
 			});
 			throw new WatermarkFailedError({ cause: error });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deflated, pdfWithContent } from '../../../../tests/helpers/files';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { loadConfig, setConfig } from '../config';
 import { document, documentVersion } from '../db/schema';
@@ -154,6 +155,22 @@ describe('text extracted from uploaded PDFs', () => {
 		expect(await found('wombatword')).toEqual([]);
 		expect(await found('damaged')).toEqual([id]);
 	});
+
+	it('does not open a PDF whose page content would decode past its budget', async () => {
+		// Under a megabyte stored, 260 MiB of page content once inflated: counted, never held.
+		const content = (word: string) => `BT /F1 12 Tf 10 100 Td (${word}) Tj ET\n`;
+		const bomb = pdfWithContent(await deflated(content('bombword'), 260 * 1024 * 1024));
+		expect(bomb.length).toBeLessThan(1024 * 1024);
+		const small = pdfWithContent(await deflated(content('smallword'), 1024 * 1024));
+		const [bombId, smallId] = [
+			await upload('Compressed report', 'bomb.pdf', bomb),
+			await upload('Compressed note', 'small.pdf', small)
+		];
+		// The same kind of file, within the budget, is read (so pdf.js would read the other).
+		expect(await found('smallword')).toEqual([smallId]);
+		expect(await found('bombword')).toEqual([]);
+		expect(await found('compressed')).toEqual([bombId, smallId].sort((a, b) => a - b));
+	}, 60_000);
 
 	it('does not read a stored PDF larger than the extraction limit', async () => {
 		const { key } = await world.store.put(

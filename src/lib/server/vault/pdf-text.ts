@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { log } from '../log';
 import type { ObjectStore } from '../storage';
+import { assertPdfExpansion, PdfExpansionError } from './pdf-streams';
 import { textSlots } from './pdf-work';
 import { SEARCH_TEXT_MAX_CHARS } from './search-text';
 
@@ -39,12 +40,14 @@ function loadPdfJs(): Promise<PdfJs> {
 
 /**
  * The text of a PDF, pages in order, at most SEARCH_TEXT_MAX_CHARS characters. Throws when
- * the file cannot be read or the time runs out.
+ * the file cannot be read or the time runs out, and (PdfExpansionError) before pdf.js opens a
+ * file whose streams would decode to more than it may hold (see pdf-streams.ts).
  */
 export async function extractPdfText(
 	data: Uint8Array,
 	timeoutMs = PDF_TEXT_TIMEOUT_MS
 ): Promise<string> {
+	await assertPdfExpansion(data, 'text');
 	const { getDocument, VerbosityLevel } = await loadPdfJs();
 	const task = getDocument({
 		// pdf.js refuses a Buffer: the same bytes, seen as a plain Uint8Array.
@@ -125,7 +128,14 @@ export async function storedPdfText(
 		return await extractPdfText(data.subarray(0, offset));
 	} catch (error) {
 		log.warn(
-			{ objectKey, size, error: error instanceof Error ? error.name : typeof error },
+			{
+				objectKey,
+				size,
+				error: error instanceof Error ? error.name : typeof error,
+				...(error instanceof PdfExpansionError
+					? { reason: error.reason, decodedBytes: error.decodedBytes }
+					: {})
+			},
 			'PDF text extraction failed; the document is searchable by metadata only'
 		);
 		return '';

@@ -16,6 +16,7 @@ import {
 	type PDFObject
 } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deflated, pdfOf } from '../../../../tests/helpers/files';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { GET as download } from '../../../routes/(app)/documents/[id]/download/+server';
 import { GET as preview } from '../../../routes/(app)/documents/[id]/preview/+server';
@@ -315,6 +316,31 @@ describe('an encrypted PDF at CONFIDENTIAL', () => {
 			expect(served.filter((e) => e.outcome === 'allowed' && e.action === mode)).toEqual([]);
 		}
 	});
+});
+
+describe('a PDF whose object stream would decode past what pdf-lib may hold', () => {
+	it('is not opened: the reader is told it cannot be marked, audited as failed', async () => {
+		// Under a megabyte stored; pdf-lib would inflate its object stream (130 MiB) as it loads.
+		const bytes = pdfOf([
+			{ dictionary: '/Type/Catalog/Pages 2 0 R' },
+			{ dictionary: '/Type/Pages/Kids[3 0 R]/Count 1' },
+			{ dictionary: '/Type/Page/Parent 2 0 R/MediaBox[0 0 300 300]' },
+			{
+				dictionary: '/Type/ObjStm/N 1/First 4/Filter/FlateDecode',
+				stream: await deflated('5 0 <<>>', 130 * 1024 * 1024)
+			}
+		]);
+		expect(bytes.length).toBeLessThan(1024 * 1024);
+		const id = await upload('2', 'expanding.pdf', new Uint8Array(bytes));
+		const refused = await refusal(download(eventFor(reader, `/documents/${id}/download`, { id })));
+		expect(refused.status).toBe(422);
+		expect(refused.body.message).toContain('cannot carry your watermark');
+		expect((await lastEvent()).details).toMatchObject({
+			reason: 'watermark_expands',
+			documentId: Number(id),
+			watermarked: true
+		});
+	}, 60_000);
 });
 
 describe('files that are not marked', () => {

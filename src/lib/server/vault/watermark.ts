@@ -2,6 +2,7 @@ import fontkit from '@pdf-lib/fontkit';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { PDFDocument, degrees, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import { assertPdfExpansion } from './pdf-streams';
 
 /**
  * Per-reader watermarks on PDFs. The font ships as an npm dependency (Noto Sans JP, OFL) so a
@@ -96,11 +97,16 @@ function markPage(page: PDFPage, typeface: PDFFont, lines: string[]) {
 	});
 }
 
-/** A new PDF with the reader's watermark on every page; the stored bytes are left as they are. */
+/**
+ * A new PDF with the reader's watermark on every page; the stored bytes are left as they are.
+ * A file whose object streams would decode to more than pdf-lib may hold is not opened
+ * (PdfExpansionError, see pdf-streams.ts).
+ */
 export async function watermarkPdf(
 	bytes: Uint8Array,
 	reader: WatermarkReader
 ): Promise<Uint8Array> {
+	await assertPdfExpansion(bytes, 'structure');
 	const doc = await PDFDocument.load(bytes, { ignoreEncryption: false, updateMetadata: false });
 	doc.registerFontkit(fontkit);
 	const typeface = await doc.embedFont(await font(), { subset: true });
