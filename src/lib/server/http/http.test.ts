@@ -9,6 +9,8 @@ import { POST as switchLanguage } from '../../../routes/language/+server';
 import { i18n } from './i18n';
 import { readJson } from './json';
 import { requestId } from './request-id';
+import { securityHeaders } from './security-headers';
+import { loadConfig, setConfig } from '../config';
 
 type Resolve = Parameters<Handle>[0]['resolve'];
 
@@ -229,13 +231,24 @@ describe('authorize', () => {
 		expect((await authorize({ event: eventFor(unknown, null), resolve: ok })).status).toBe(401);
 	});
 
-	it('sends a page visit to sign-in with the way back', async () => {
+	it('sends a page visit to sign-in with the way back, with the security headers', async () => {
+		setConfig(loadConfig({ INTRANET_MODE: 'demo', DATA_DIR: 'unused' }));
 		const page = new Request('http://x/documents?q=orbit', { headers: { accept: 'text/html' } });
+		// As hooks.server.ts runs them: the security headers around the guard.
+		const answer = await securityHeaders({
+			event: eventFor(page, '/(app)/documents'),
+			resolve: (inner) => authorize({ event: inner, resolve: ok })
+		});
+		expect(answer.status).toBe(303);
+		expect(answer.headers.get('location')).toBe('/sign-in?next=%2Fdocuments%3Fq%3Dorbit');
+		expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+		expect(answer.headers.get('cache-control')).toBe('no-store');
+		// A client-side navigation's data request: the redirect in the form the router reads.
+		const data = new Request('http://x/documents/__data.json', { headers: { accept: '*/*' } });
+		const navigation = eventFor(data, '/(app)/documents', { isDataRequest: true });
 		await expect(
-			Promise.resolve().then(() =>
-				authorize({ event: eventFor(page, '/(app)/documents'), resolve: ok })
-			)
-		).rejects.toMatchObject({ status: 303, location: '/sign-in?next=%2Fdocuments%3Fq%3Dorbit' });
+			Promise.resolve().then(() => authorize({ event: navigation, resolve: ok }))
+		).rejects.toMatchObject({ status: 303, location: '/sign-in?next=%2Fdocuments%2F__data.json' });
 	});
 });
 
