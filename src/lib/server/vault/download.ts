@@ -47,7 +47,10 @@ export interface FileAnswer {
 	body: ReadableStream<Uint8Array> | null;
 }
 
-/** One `bytes=a-b`, `a-` or `-n` range; anything else (several ranges included) is ignored. */
+/**
+ * One `bytes=a-b`, `a-` or `-n` range; anything else (several ranges, or an end before its
+ * start, which RFC 9110 calls invalid) is ignored and the whole file served.
+ */
 export function parseRange(
 	header: string | null,
 	size: number
@@ -61,6 +64,7 @@ export function parseRange(
 		return { start: Math.max(0, size - suffix), end: size - 1 };
 	}
 	const start = Number(match[1]);
+	if (match[2] !== '' && Number(match[2]) < start) return null;
 	const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
 	if (!Number.isSafeInteger(start) || start >= size || end < start) return 'unsatisfiable';
 	return { start, end };

@@ -506,6 +506,10 @@ describe('downloads and previews', () => {
 		const several = await ask(doc, 'download', 'bytes=0-1,3-4');
 		expect(several.status).toBe(200);
 		await readAll(several.body);
+		// A range whose end comes before its start is no range (RFC 9110): the whole file.
+		const backwards = await ask(doc, 'download', 'bytes=5-3');
+		expect(backwards.status).toBe(200);
+		expect((await readAll(backwards.body)).toString()).toBe('0123456789');
 	});
 
 	it('answers a version number that does not exist with the not-found error, audited', async () => {
