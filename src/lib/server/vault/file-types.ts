@@ -182,6 +182,8 @@ const EOCD_SIGNATURE = 0x06054b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
 const LOCAL_SIGNATURE = 0x04034b50;
 const MAX_CONTENT_TYPES_BYTES = 1024 * 1024;
+// 65,535 entries (a ZIP's most without ZIP64) of 250 bytes each: more than any real document.
+const MAX_DIRECTORY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Checks an OOXML package after it is stored: finds `[Content_Types].xml` through the ZIP's
@@ -207,7 +209,7 @@ export async function checkOoxmlPackage(
 	const entries = tail.readUInt16LE(eocd + 10);
 	const directorySize = tail.readUInt32LE(eocd + 12);
 	const directoryOffset = tail.readUInt32LE(eocd + 16);
-	if (directoryOffset + directorySize > size || directorySize > 64 * 1024 * 1024) {
+	if (directoryOffset + directorySize > size || directorySize > MAX_DIRECTORY_BYTES) {
 		throw new FileTypeRefusedError('package');
 	}
 	const directory = await read(directoryOffset, directorySize);
