@@ -48,17 +48,21 @@ export class UploadReaper {
 		let batch: string[] = [];
 		const flush = async () => {
 			if (batch.length === 0) return;
+			// Versions and pending uploads in ONE statement, so one snapshot: an upload's
+			// activation moves its key from pending to version in one transaction, and two
+			// statements could see it in neither (versions read before the commit, pending after)
+			// and delete a committed version's object.
 			const known = new Set<string>();
 			for (const r of await this.db
 				.select({ key: documentVersion.objectKey })
 				.from(documentVersion)
-				.where(inArray(documentVersion.objectKey, batch))) {
-				known.add(r.key);
-			}
-			for (const r of await this.db
-				.select({ key: pendingUpload.objectKey })
-				.from(pendingUpload)
-				.where(inArray(pendingUpload.objectKey, batch))) {
+				.where(inArray(documentVersion.objectKey, batch))
+				.unionAll(
+					this.db
+						.select({ key: pendingUpload.objectKey })
+						.from(pendingUpload)
+						.where(inArray(pendingUpload.objectKey, batch))
+				)) {
 				known.add(r.key);
 			}
 			for (const key of batch) {
