@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
-import { seedAdminWorld } from '../../../../tests/helpers/admin';
+import { contextFor, seedAdminWorld } from '../../../../tests/helpers/admin';
 import { newestEvent } from '../../../../tests/helpers/audit';
 import { effectiveAccess } from '../access';
 import * as enrolments from '../auth/enrolment';
@@ -478,5 +478,38 @@ describe('accounts', () => {
 				applyRoles(tx, w.adminA.ctx, last.id, { add: [], remove: ['administrator'] }, null)
 			)
 		).rejects.toMatchObject({ code: 'last_administrator' });
+	});
+});
+
+describe('administrators acting on each other at once', () => {
+	it('take turns: one acts, the other is refused by the rules, never a deadlock', async () => {
+		const admins = await db
+			.insert(account)
+			.values(
+				Array.from({ length: 10 }, (_, i) => ({
+					email: `turns-${i}@test.example`,
+					displayName: `turns ${i}`,
+					organisationId: w.jiss.id,
+					roles: ['administrator'] as const,
+					status: 'active' as const,
+					passwordHash: 'not-a-real-hash'
+				}))
+			)
+			.returning();
+		for (let round = 0; round < admins.length; round += 2) {
+			const [x, y] = [admins[round]!, admins[round + 1]!];
+			const results = await Promise.allSettled([
+				accounts.disable(db, contextFor(x), { accountId: y.id, reason: 'turns' }),
+				accounts.disable(db, contextFor(y), { accountId: x.id, reason: 'turns' })
+			]);
+			expect(
+				results.filter((r) => r.status === 'fulfilled'),
+				`round ${round}`
+			).toHaveLength(1);
+			const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+			// The one who was disabled first is no longer an administrator: refused as such.
+			expect(lost.reason, `round ${round}`).toBeInstanceOf(AdminError);
+			expect((lost.reason as AdminError).code).toBe('forbidden');
+		}
 	});
 });

@@ -38,11 +38,19 @@ export function requireText(
 	return text;
 }
 
+// Any fixed 64-bit number, distinct from the migration and bootstrap locks.
+const ADMINISTRATION_LOCK_KEY = 4_206_118_907;
+
 /**
  * Re-reads the actor inside the transaction: a role removed or an account disabled a moment
  * ago counts now, whatever the session still says.
  */
 export async function assertAdministrator(tx: Executor, ctx: AdminContext): Promise<void> {
+	// Administrative transactions take turns (they are few): two administrators acting on each
+	// other at once could otherwise both check themselves before either wrote, and both act
+	// (one of them already disabled by the other), or lock each other's rows in opposite orders
+	// and deadlock. Each transaction calls this first, so this lock is always its first one.
+	await tx.execute(sql`select pg_advisory_xact_lock(${ADMINISTRATION_LOCK_KEY})`);
 	const [row] = await tx
 		.select({ id: account.id })
 		.from(account)
