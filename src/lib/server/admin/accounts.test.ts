@@ -490,7 +490,7 @@ describe('administrators acting on each other at once', () => {
 					email: `turns-${i}@test.example`,
 					displayName: `turns ${i}`,
 					organisationId: w.jiss.id,
-					roles: ['administrator'] as const,
+					roles: ['administrator' as const],
 					status: 'active' as const,
 					passwordHash: 'not-a-real-hash'
 				}))
