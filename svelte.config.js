@@ -11,7 +11,10 @@ const config = {
 			directives: {
 				'default-src': ['self'],
 				'script-src': ['self'],
-				'style-src': ['self', 'unsafe-inline'],
+				// Stylesheets from this origin only (no injected <style> element runs); inline
+				// style attributes are allowed, for the level colours and SvelteKit's own wrapper.
+				'style-src': ['self'],
+				'style-src-attr': ['unsafe-inline'],
 				'img-src': ['self', 'data:'],
 				'font-src': ['self'],
 				'connect-src': ['self'],

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { formText } from './text';
+import {
+	ACCOUNT_STATUS_VALUES,
+	ADMIN_ERROR_CODES,
+	ROLE_VALUES,
+	type AdminErrorCode
+} from './admin-codes';
 
 /**
  * The administration forms. Each form's schema is a `.pick` of the shared fields and is
@@ -7,39 +13,8 @@ import { formText } from './text';
  * refuses the whole submission instead of being quietly applied.
  */
 
-export const ROLE_VALUES = ['staff', 'liaison', 'administrator', 'auditor'] as const;
-export const ACCOUNT_STATUS_VALUES = ['pending', 'active', 'disabled'] as const;
-
-export const ADMIN_ERROR_CODES = [
-	'forbidden',
-	'not_found',
-	'self',
-	'separation_of_duties',
-	'last_administrator',
-	'justification_required',
-	'justification_too_long',
-	'comment_required',
-	'end_date_required',
-	'end_date_past',
-	'end_date_invalid',
-	'already_decided',
-	'already_revoked',
-	'already_granted',
-	'not_requester',
-	'account_disabled',
-	'account_not_disabled',
-	'email_taken',
-	'code_taken',
-	'name_taken',
-	'already_requested',
-	'requester_not_administrator',
-	'no_change',
-	'invalid_colour',
-	'low_contrast',
-	'invalid_value',
-	'invalid_form'
-] as const;
-export type AdminErrorCode = (typeof ADMIN_ERROR_CODES)[number];
+// The plain values the pages need too, in a module without zod (see admin-codes.ts).
+export { ACCOUNT_STATUS_VALUES, ADMIN_ERROR_CODES, ROLE_VALUES, type AdminErrorCode };
 
 export const TEXT_MAX = 2000;
 

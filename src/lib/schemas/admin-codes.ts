@@ -1,0 +1,39 @@
+/**
+ * The administration's fixed values, for the forms' schemas (admin.ts) and for the pages that
+ * render the forms. Kept apart from zod: a page importing them does not load zod in the
+ * browser, whose first parse probes for eval, which the content security policy reports.
+ */
+
+export const ROLE_VALUES = ['staff', 'liaison', 'administrator', 'auditor'] as const;
+export const ACCOUNT_STATUS_VALUES = ['pending', 'active', 'disabled'] as const;
+
+export const ADMIN_ERROR_CODES = [
+	'forbidden',
+	'not_found',
+	'self',
+	'separation_of_duties',
+	'last_administrator',
+	'justification_required',
+	'justification_too_long',
+	'comment_required',
+	'end_date_required',
+	'end_date_past',
+	'end_date_invalid',
+	'already_decided',
+	'already_revoked',
+	'already_granted',
+	'not_requester',
+	'account_disabled',
+	'account_not_disabled',
+	'email_taken',
+	'code_taken',
+	'name_taken',
+	'already_requested',
+	'requester_not_administrator',
+	'no_change',
+	'invalid_colour',
+	'low_contrast',
+	'invalid_value',
+	'invalid_form'
+] as const;
+export type AdminErrorCode = (typeof ADMIN_ERROR_CODES)[number];
