@@ -17,6 +17,13 @@ export interface EventSpec {
 	json?: unknown;
 	locale?: 'en' | 'ja';
 	routeId?: string;
+	/** The session the request came with (its id), as `authenticate` would set it. */
+	sessionId?: string;
+	/**
+	 * Run when the route starts reading the form's body, which arrives once it has settled: what
+	 * it does (revoke a grant, end the session) happens after the guard and before the body.
+	 */
+	bodyAfter?: () => Promise<unknown>;
 }
 
 export function requestEvent(spec: EventSpec): RequestEvent {
@@ -34,6 +41,17 @@ export function requestEvent(spec: EventSpec): RequestEvent {
 		}
 		body = form;
 		headers.set('content-type', 'application/x-www-form-urlencoded');
+		if (spec.bodyAfter) {
+			const bytes = new TextEncoder().encode(form.toString());
+			const before = spec.bodyAfter;
+			body = new ReadableStream<Uint8Array>({
+				async pull(controller) {
+					await before();
+					controller.enqueue(bytes);
+					controller.close();
+				}
+			});
+		}
 	} else if (spec.json !== undefined) {
 		body = JSON.stringify(spec.json);
 		headers.set('content-type', 'application/json');
@@ -41,8 +59,9 @@ export function requestEvent(spec: EventSpec): RequestEvent {
 	const request = new Request(url, {
 		method: spec.method ?? (body ? 'POST' : 'GET'),
 		headers,
-		body
-	});
+		body,
+		...(body instanceof ReadableStream ? { duplex: 'half' } : {})
+	} as RequestInit);
 	const event = {
 		request,
 		url,
@@ -52,7 +71,7 @@ export function requestEvent(spec: EventSpec): RequestEvent {
 			requestId: randomUUID(),
 			clientIp: '203.0.113.7',
 			user: spec.user,
-			session: null
+			session: spec.sessionId ? { id: spec.sessionId } : null
 		},
 		cookies: {
 			get: () => undefined,

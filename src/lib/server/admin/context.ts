@@ -1,8 +1,8 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { AuditContext } from '../audit';
+import * as sessions from '../auth/sessions';
 import type { SessionUser } from '../auth/types';
 import type { Executor } from '../db';
-import { account } from '../db/schema';
 import { TEXT_MAX, type AdminErrorCode } from '../../schemas/admin';
 
 /** Who acts, from the session (never from the form), and the institute's time zone for dates. */
@@ -10,6 +10,8 @@ export interface AdminContext {
 	actor: SessionUser;
 	audit: AuditContext;
 	timeZone: string;
+	/** The request's session, checked in each transaction (absent outside a request). */
+	sessionId?: string;
 }
 
 export type { AdminErrorCode };
@@ -42,8 +44,9 @@ export function requireText(
 const ADMINISTRATION_LOCK_KEY = 4_206_118_907;
 
 /**
- * Re-reads the actor inside the transaction: a role removed or an account disabled a moment
- * ago counts now, whatever the session still says.
+ * Re-reads the actor inside the transaction: a role removed, an account disabled or the
+ * request's session ended a moment ago (the form's body may have arrived long after the
+ * request) counts now, whatever the request's guard saw.
  */
 export async function assertAdministrator(tx: Executor, ctx: AdminContext): Promise<void> {
 	// Administrative transactions take turns (they are few): two administrators acting on each
@@ -51,17 +54,8 @@ export async function assertAdministrator(tx: Executor, ctx: AdminContext): Prom
 	// (one of them already disabled by the other), or lock each other's rows in opposite orders
 	// and deadlock. Each transaction calls this first, so this lock is always its first one.
 	await tx.execute(sql`select pg_advisory_xact_lock(${ADMINISTRATION_LOCK_KEY})`);
-	const [row] = await tx
-		.select({ id: account.id })
-		.from(account)
-		.where(
-			and(
-				eq(account.id, ctx.actor.id),
-				eq(account.status, 'active'),
-				sql`${account.roles} @> array['administrator']::text[]`
-			)
-		);
-	if (!row) throw new AdminError('forbidden', 404);
+	const acting = await sessions.stillActing(tx, ctx.actor.id, ctx.sessionId);
+	if (!acting?.roles.includes('administrator')) throw new AdminError('forbidden', 404);
 }
 
 /** The before/after snapshot of an account kept in audit details. */

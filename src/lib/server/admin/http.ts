@@ -16,7 +16,12 @@ type GuardEvent = Pick<RequestEvent, 'locals' | 'url' | 'request'>;
 export async function guard(event: GuardEvent): Promise<{ ctx: AdminContext; db: Database }> {
 	const actor = await requireRole(event, 'administrator');
 	return {
-		ctx: { actor, audit: audit.contextOf(event), timeZone: getConfig().displayTimeZone },
+		ctx: {
+			actor,
+			audit: audit.contextOf(event),
+			timeZone: getConfig().displayTimeZone,
+			sessionId: event.locals.session?.id
+		},
 		db: getDb()
 	};
 }

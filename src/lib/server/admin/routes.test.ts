@@ -12,6 +12,7 @@ import * as referencePage from '../../../routes/(admin)/admin/reference/+page.se
 import * as reviewPage from '../../../routes/(admin)/admin/review/+page.server';
 import * as exportEndpoint from '../../../routes/(admin)/admin/review/export/+server';
 import * as settingsPage from '../../../routes/(admin)/admin/settings/+page.server';
+import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import { setDatabase, type Database } from '../db';
 import { account, approvalRequest, auditEvent, grant } from '../db/schema';
@@ -295,6 +296,37 @@ describe('fields the form did not offer', () => {
 		}
 		expect(await db.select().from(grant)).toHaveLength(0);
 		expect(await db.select().from(approvalRequest)).toHaveLength(0);
+	});
+
+	it('refuses a form whose session ended while it arrived, granting nothing', async () => {
+		const { session } = await sessions.create(db, { accountId: w.adminA.id, mfaVerified: true });
+		const form = new URLSearchParams({
+			levelRank: '1',
+			justification: 'Needs access',
+			endDate: daysFromNow(10)
+		});
+		const body = new ReadableStream<Uint8Array>({
+			async pull(controller) {
+				// Another administrator ends this one's sessions (a stolen laptop) meanwhile.
+				await sessions.endAllForAccount(db, w.adminA.id);
+				controller.enqueue(new TextEncoder().encode(form.toString()));
+				controller.close();
+			}
+		});
+		const late = event(w.adminA, `${path()}?/grantLevel`, undefined, params()) as {
+			locals: { session: unknown };
+			request: Request;
+		};
+		late.locals.session = { id: session.id };
+		late.request = new Request(late.request.url, {
+			method: 'POST',
+			body,
+			headers: { 'content-type': 'application/x-www-form-urlencoded' },
+			duplex: 'half'
+		} as RequestInit);
+		const result = await outcome(() => accountPage.actions.grantLevel!(late as never));
+		expect(result.status).toBe(404);
+		expect(await db.select().from(grant)).toHaveLength(0);
 	});
 
 	it('refuses a NUL or other control character in a justification, naming the field', async () => {

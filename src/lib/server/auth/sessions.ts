@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
 import { getConfig } from '../config';
 import { builtOnce, type Executor } from '../db';
-import { account, session } from '../db/schema';
+import { account, session, type Role } from '../db/schema';
 import type { SessionRecord, SessionUser } from './types';
 
 /**
@@ -219,6 +219,34 @@ export async function validate<R extends SessionLookupRow = SessionLookupRow>(
 			timeZone: a.timeZone
 		}
 	};
+}
+
+/**
+ * Inside a write's transaction: whether the account is still active and, when the write came
+ * with a session, whether that session still exists (not signed out, ended by its owner or an
+ * administrator, or removed with a disabled account). Both rows stay locked (FOR SHARE, the
+ * account's first, as a disable locks it) until the transaction ends, so an ending that comes
+ * later waits for the write, and one that came first is seen: a request whose body was still
+ * arriving when the session or the account ended does not write.
+ */
+export async function stillActing(
+	tx: Executor,
+	accountId: number,
+	sessionId: string | undefined
+): Promise<{ roles: Role[] } | null> {
+	const [active] = await tx
+		.select({ roles: account.roles })
+		.from(account)
+		.where(and(eq(account.id, accountId), eq(account.status, 'active')))
+		.for('share');
+	if (!active) return null;
+	if (sessionId === undefined) return active;
+	const [live] = await tx
+		.select({ id: session.id })
+		.from(session)
+		.where(and(eq(session.id, sessionId), eq(session.accountId, accountId)))
+		.for('share');
+	return live ? active : null;
 }
 
 /** Deletes one session (sign-out). */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { jpeg, ooxml, pdf, png } from '../../../../tests/helpers/files';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3 } from '../../../../tests/helpers/s3';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
+import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import { auditEvent, document, documentVersion, pendingUpload } from '../db/schema';
 import { createObjectStore, setObjectStore, type ObjectStore } from '../storage';
@@ -322,6 +323,48 @@ describe('what an upload may claim (mass assignment and no write up)', () => {
 		expect(await refusal(upload(fellow, change(baseFields()), 'a.txt', Buffer.from('x')))).toBe(
 			expected
 		);
+		expect(await snapshot(world.store)).toEqual(before);
+	});
+
+	it('writes nothing when its session ended while the file was arriving', async () => {
+		const { session } = await sessions.create(world.db, {
+			accountId: fellow.id,
+			mfaVerified: true
+		});
+		const template = form(baseFields(), { name: 'late.txt', bytes: Buffer.from('x'.repeat(4096)) });
+		// The same multipart body (and boundary), sent in two pieces.
+		const whole = new Uint8Array(await template.clone().arrayBuffer());
+		let first = true;
+		const body = new ReadableStream<Uint8Array>({
+			async pull(controller) {
+				if (first) {
+					first = false;
+					controller.enqueue(whole.subarray(0, 1024));
+					return;
+				}
+				// Midway, the person signs out elsewhere (or an administrator ends the session).
+				await sessions.end(world.db, session.id);
+				controller.enqueue(whole.subarray(1024));
+				controller.close();
+			}
+		});
+		const request = new Request(template.url, {
+			method: 'POST',
+			headers: template.headers,
+			body,
+			duplex: 'half'
+		} as RequestInit);
+		const before = await snapshot(world.store);
+		expect(
+			await refusal(
+				createFromRequest({
+					request,
+					user: fellow.user,
+					context: context(fellow),
+					sessionId: session.id
+				})
+			)
+		).toBe('write_refused:ended');
 		expect(await snapshot(world.store)).toEqual(before);
 	});
 

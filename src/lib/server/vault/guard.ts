@@ -59,7 +59,8 @@ export async function requireVaultUser(event: VaultEvent): Promise<VaultReader> 
 		});
 		error(404, 'Not Found');
 	}
-	return { user, reader, generation };
+	// The session goes with the writer: a write checks in its transaction that it still exists.
+	return { user, reader: { ...reader, sessionId: event.locals.session?.id }, generation };
 }
 
 /**

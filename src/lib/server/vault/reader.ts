@@ -12,7 +12,10 @@ import type { Writer } from './write-rule';
  * revocation counts on the very next request) together with their roles. Null for an account
  * that is no longer active.
  */
-export async function readerOf(executor: Executor, user: SessionUser): Promise<Writer | null> {
+export async function readerOf(
+	executor: Executor,
+	user: Pick<SessionUser, 'id' | 'roles'>
+): Promise<Writer | null> {
 	return (await readerForRequest(executor, user, null)).reader;
 }
 
@@ -33,7 +36,7 @@ export interface RequestReader {
  */
 export async function readerForRequest(
 	executor: Executor,
-	user: SessionUser,
+	user: Pick<SessionUser, 'id' | 'roles'>,
 	sessionStart: Date | null | undefined
 ): Promise<RequestReader> {
 	const [row] = sessionStart
@@ -47,7 +50,7 @@ export async function readerForRequest(
 }
 
 function requestReaderOf(
-	user: SessionUser,
+	user: Pick<SessionUser, 'id' | 'roles'>,
 	row: ({ organisationId: number; status: string } & ReaderFields) | undefined
 ): RequestReader {
 	const generation =

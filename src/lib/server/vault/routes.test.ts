@@ -11,7 +11,8 @@ import * as newRoute from '../../../routes/(app)/documents/new/+page.server';
 import * as previewRoute from '../../../routes/(app)/documents/preview/+server';
 import * as suggestRoute from '../../../routes/(app)/documents/suggest/+server';
 import { canRead } from '../access';
-import { auditEvent, document } from '../db/schema';
+import * as sessions from '../auth/sessions';
+import { account, auditEvent, document, grant } from '../db/schema';
 import { documentsPanel } from './guard';
 import * as write from './write';
 
@@ -686,4 +687,96 @@ describe('the home page panel', () => {
 			expect(panel).toEqual({ kind: 'ok', value: null });
 		}
 	});
+});
+
+describe('a write whose form arrives after something changed', () => {
+	const liveSession = async (person: Person) =>
+		(await sessions.create(world.db, { accountId: person.id, mfaVerified: true })).session.id;
+	const memoForm = (title: string) => ({
+		title,
+		summary: '',
+		body: '# Late',
+		tags: '',
+		levelRank: '2',
+		compartments: ['SDA'],
+		release: ['JISS'],
+		publish: 'publish'
+	});
+
+	it('is held to the access the author has when it arrives, not when the request began', async () => {
+		const author = await world.person({ level: 2, compartments: ['SDA'] });
+		const sessionId = await liveSession(author);
+		const result = await outcome(
+			event(author, {
+				method: 'POST',
+				path: '/documents/new',
+				sessionId,
+				form: memoForm('Written after the revocation'),
+				// An administrator revokes the author's grants while the form is on its way.
+				bodyAfter: () =>
+					world.db
+						.update(grant)
+						.set({ revokedAt: new Date() })
+						.where(eq(grant.accountId, author.id))
+			}),
+			as(newRoute.actions.default)
+		);
+		expect((result as { value: unknown }).value).toMatchObject({
+			status: 403,
+			data: { reason: 'level' }
+		});
+		expect(
+			await world.db
+				.select()
+				.from(document)
+				.where(eq(document.title, 'Written after the revocation'))
+		).toEqual([]);
+	});
+
+	it.each(['the session ended', 'the account was disabled'])(
+		'is refused when %s while it arrived, changing nothing',
+		async (what) => {
+			const author = await world.person({ level: 2, compartments: ['SDA'] });
+			const sessionId = await liveSession(author);
+			const doc = await write.createMemo({ ...author.writer, sessionId }, ctx, {
+				title: `Kept as it is (${what})`,
+				summary: '',
+				body: '# Kept',
+				tags: [],
+				levelRank: 2,
+				compartmentIds: [world.comp.SDA],
+				releaseOrgIds: [world.org.JISS],
+				publish: true
+			});
+			const id = String(doc.id);
+			const before = await headSeq();
+			const result = await outcome(
+				event(author, {
+					method: 'POST',
+					path: `/documents/${id}/reclassify`,
+					params: { id },
+					sessionId,
+					form: { levelRank: '0', release: ['JISS', 'USA'], reason: 'declassify' },
+					bodyAfter: () =>
+						what === 'the session ended'
+							? sessions.end(world.db, sessionId)
+							: world.db
+									.update(account)
+									.set({ status: 'disabled' })
+									.where(eq(account.id, author.id))
+				}),
+				as(reclassifyRoute.actions.default)
+			);
+			expect((result as { value: unknown }).value).toMatchObject({
+				status: 403,
+				data: { reason: 'ended' }
+			});
+			const [row] = await world.db.select().from(document).where(eq(document.id, doc.id));
+			expect(row).toMatchObject({ levelRank: 2, releaseOrgIds: [world.org.JISS] });
+			const events = await lastEvents(before);
+			expect(events.map((e) => [e.action, e.details.reason])).toEqual([
+				['document.denied', 'write:ended']
+			]);
+		}
+	);
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { formText, hasControlCharacters } from '$lib/schemas/text';
 import * as audit from '../audit';
 import type { AuditAction, AuditContext } from '../audit';
+import * as sessions from '../auth/sessions';
 import type { SessionUser } from '../auth/types';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
@@ -192,6 +193,17 @@ async function writerOf(executor: Executor, user: SessionUser): Promise<Writer> 
 }
 
 /**
+ * First thing in an upload's writing transaction, after a body that may have taken an hour:
+ * the account still active and the session not ended (`sessions.stillActing`, rows locked until
+ * the commit); the access is then read again in the same transaction.
+ */
+async function assertStillActing(tx: Executor, user: SessionUser, sessionId: string | undefined) {
+	if (!(await sessions.stillActing(tx, user.id, sessionId))) {
+		throw new UploadError('write_refused', 'ended');
+	}
+}
+
+/**
  * Phase one: inspect and store the bytes, then remember the object as pending. Anything that
  * goes wrong after the object exists deletes it again before the error travels on.
  */
@@ -277,6 +289,8 @@ export interface UploadRequest {
 	request: Request;
 	user: SessionUser;
 	context: audit.AuditContext;
+	/** The request's session: the writing transaction checks it has not ended meanwhile. */
+	sessionId?: string;
 }
 
 async function runUpload<T>(
@@ -316,7 +330,8 @@ async function runUpload<T>(
 export async function createFromRequest({
 	request,
 	user,
-	context
+	context,
+	sessionId
 }: UploadRequest): Promise<number> {
 	const db = getDb();
 	return runUpload(
@@ -330,6 +345,7 @@ export async function createFromRequest({
 		},
 		async (values, stored) =>
 			db.transaction(async (tx) => {
+				await assertStillActing(tx, user, sessionId);
 				assertCanWrite(await writerOf(tx, user), writeTarget(values, user));
 				await assertKnownOrganisations(tx, values.releasability);
 				const [created] = await tx
@@ -415,6 +431,7 @@ export async function addVersionFromRequest({
 	request,
 	user,
 	context,
+	sessionId,
 	document: target
 }: UploadRequest & { document: Pick<Document, 'id'> }): Promise<number> {
 	const db = getDb();
@@ -442,6 +459,7 @@ export async function addVersionFromRequest({
 		},
 		async (values, stored) =>
 			db.transaction(async (tx) => {
+				await assertStillActing(tx, user, sessionId);
 				// The row lock orders concurrent versions of one document.
 				await tx.execute(sql`select id from document where id = ${documentId} for update`);
 				const doc = await check(tx);

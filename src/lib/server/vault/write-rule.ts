@@ -7,7 +7,7 @@ import type { Role } from '../db/schema';
  * vault actions call it before every write.
  */
 export type WriteRefusal =
-	'role' | 'level' | 'compartment' | 'release' | 'originator' | 'not_author' | 'status';
+	'role' | 'level' | 'compartment' | 'release' | 'originator' | 'not_author' | 'status' | 'ended';
 
 export class WriteRefusedError extends Error {
 	constructor(
@@ -24,6 +24,11 @@ export interface Writer {
 	access: Access;
 	roles: readonly Role[];
 	homeOrgId: number;
+	/**
+	 * The session the request came with: a write checks in its transaction that it still exists
+	 * (see `sessions.stillActing`). Absent outside a request (tests, scripts).
+	 */
+	sessionId?: string;
 }
 
 /** The classification a write would give a document. */

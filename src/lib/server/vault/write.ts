@@ -14,6 +14,8 @@ import {
 } from '../db/schema';
 import { getObjectStore } from '../storage';
 import { setSearchText } from './search-text';
+import * as sessions from '../auth/sessions';
+import { readerOf } from './reader';
 import { assertCanWrite, assertIsAuthor, WriteRefusedError, type Writer } from './write-rule';
 
 /** The document is unknown to the writer (or unreadable, which is the same to them). */
@@ -82,6 +84,22 @@ export async function insertDocument(
 		})
 		.returning();
 	return created!;
+}
+
+/**
+ * The writer as they are now, first thing in a write's transaction: the account still active
+ * and the request's session not ended, both rows locked until the commit (see
+ * `sessions.stillActing`), and the roles and access read again from the grants valid now. The
+ * request's guard read them when it arrived, and a form's body can take minutes to follow: a
+ * grant revoked, a session ended or an account disabled meanwhile counts for the write.
+ */
+export async function writerNow(tx: Transaction, writer: Writer): Promise<Writer> {
+	const accountId = writer.access.accountId;
+	const acting = await sessions.stillActing(tx, accountId, writer.sessionId);
+	if (!acting) throw new WriteRefusedError('ended');
+	const now = await readerOf(tx, { id: accountId, roles: acting.roles });
+	if (!now) throw new WriteRefusedError('ended');
+	return { ...now, sessionId: writer.sessionId };
 }
 
 /**
@@ -214,7 +232,8 @@ export async function createMemo(
 		originatorOrgId: input.originatorOrgId ?? writer.access.organisationId
 	});
 	return withMemoBytes(writer, input.body, async (tx, stored) => {
-		const doc = await insertDocument(tx, writer, {
+		const now = await writerNow(tx, writer);
+		const doc = await insertDocument(tx, now, {
 			kind: 'memo',
 			title: input.title,
 			summary: input.summary,
@@ -235,7 +254,7 @@ export async function createMemo(
 			sha256: stored.sha256,
 			contentType: MEMO_CONTENT_TYPE,
 			fileName: MEMO_FILE_NAME,
-			createdBy: writer.access.accountId
+			createdBy: now.access.accountId
 		});
 		await setSearchText(tx, doc.id, input.body);
 		await audit.append(tx, {
@@ -267,9 +286,10 @@ export async function editMemo(
 	input: MemoInput & { note?: string }
 ): Promise<{ document: Document; number: number }> {
 	return withMemoBytes(writer, input.body, async (tx, stored) => {
-		const before = await lockOwn(tx, writer, documentId);
+		const now = await writerNow(tx, writer);
+		const before = await lockOwn(tx, now, documentId);
 		if (before.kind !== 'memo') throw new WriteRefusedError('status');
-		const { number } = await addVersion(tx, writer, documentId, {
+		const { number } = await addVersion(tx, now, documentId, {
 			objectKey: stored.key,
 			size: stored.size,
 			sha256: stored.sha256,
@@ -317,7 +337,7 @@ async function changeStatus(
 	action: 'document.publish' | 'document.archive'
 ): Promise<Document> {
 	return getDb().transaction(async (tx) => {
-		const before = await lockOwn(tx, writer, documentId);
+		const before = await lockOwn(tx, await writerNow(tx, writer), documentId);
 		if (before.status !== from) throw new WriteRefusedError('status');
 		const [doc] = await tx
 			.update(document)
@@ -358,13 +378,14 @@ export async function reclassify(
 	const reason = input.reason.trim();
 	if (reason.length === 0) throw new Error('A reclassification needs a reason');
 	return getDb().transaction(async (tx) => {
-		const before = await lockOwn(tx, writer, documentId);
+		const now = await writerNow(tx, writer);
+		const before = await lockOwn(tx, now, documentId);
 		const after = {
 			levelRank: input.levelRank,
 			compartmentIds: sorted(input.compartmentIds),
 			releaseOrgIds: sorted(input.releaseOrgIds)
 		};
-		assertCanWrite(writer, { ...after, originatorOrgId: before.originatorOrgId });
+		assertCanWrite(now, { ...after, originatorOrgId: before.originatorOrgId });
 		const [doc] = await tx
 			.update(document)
 			.set({ ...after, updatedAt: new Date() })

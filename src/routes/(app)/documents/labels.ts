@@ -48,6 +48,8 @@ export function refusalMessage(reason: string): string {
 			return m.vault_refused_status();
 		case 'invalid':
 			return m.vault_refused_invalid();
+		case 'ended':
+			return m.vault_refused_ended();
 		default:
 			return m.vault_refused_role();
 	}

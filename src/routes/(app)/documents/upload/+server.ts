@@ -11,7 +11,12 @@ export const POST: RequestHandler = async (event) => {
 	}
 	const context = audit.contextOf(event);
 	try {
-		const id = await upload.createFromRequest({ request: event.request, user, context });
+		const id = await upload.createFromRequest({
+			request: event.request,
+			user,
+			context,
+			sessionId: event.locals.session?.id
+		});
 		return json({ id, url: `/documents/${id}` }, { status: 201 });
 	} catch (error) {
 		return upload.errorResponse(error, { context, attempted: 'document.upload', documentId: null });

@@ -21,6 +21,7 @@ export const POST: RequestHandler = async (event) => {
 			request: event.request,
 			user,
 			context,
+			sessionId: event.locals.session?.id,
 			document
 		});
 		return json({ version, url: `/documents/${document.id}` }, { status: 201 });
