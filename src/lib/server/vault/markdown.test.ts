@@ -40,9 +40,14 @@ describe('renderMarkdown', () => {
 		expect(html).not.toMatch(/<a[^>]*href="\s*(javascript|data|vbscript):/i);
 	});
 
-	it('shows no images, remote or otherwise', () => {
+	it('shows no images, remote or otherwise: their description and address as text', () => {
 		const html = renderMarkdown('![tracker](https://evil.example/pixel.png)');
 		expect(html).not.toContain('<img');
 		expect(html).not.toContain('src=');
+		expect(html).not.toContain('&lt;img');
+		expect(html).toBe('<p>[tracker: https://evil.example/pixel.png]</p>\n');
+		expect(renderMarkdown('![<b>x</b>](https://a.example/"onload=)')).not.toMatch(
+			/<b>|<[^>]*onload/
+		);
 	});
 });

@@ -1,6 +1,9 @@
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 
+const escapeText = (text: string) =>
+	text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
 // Raw HTML in a memo is shown as text, never passed through: the sanitiser below is the
 // second line, not the only one.
 const marked = new Marked({
@@ -9,7 +12,11 @@ const marked = new Marked({
 	async: false,
 	renderer: {
 		html({ text }) {
-			return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+			return escapeText(text);
+		},
+		// No image is loaded (see renderMarkdown): its description and address, as plain text.
+		image({ href, text }) {
+			return escapeText(text ? `[${text}: ${href}]` : `[${href}]`);
 		}
 	}
 });
