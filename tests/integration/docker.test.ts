@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
+	ConfigError,
 	loadConfig,
 	loadDatabaseConfig,
 	SECRET_VARIABLES,
@@ -276,14 +277,26 @@ describe('docker-compose.yml', () => {
 		expect(readFileSync('vite.cli.config.ts', 'utf8')).toMatch(/outDir: 'build\/cli'/);
 	});
 
-	it('accepts the example secrets as well, so they show the right format', () => {
+	it('shows the right format in its example secrets, whose all-zero keys alone are refused', () => {
 		const env: Environment = {};
 		for (const [name, value] of Object.entries(services.app!.environment ?? {})) {
 			env[name] = interpolate(value).replace(/^\/run\/secrets\/(.+)$/, (_, secret: string) =>
 				path.resolve(compose.secrets[secret]!.file + '.example')
 			);
 		}
-		expect(loadConfig(env).mode).toBe('production');
+		let problems: ConfigError['problems'] = [];
+		try {
+			loadConfig(env);
+		} catch (error) {
+			if (!(error instanceof ConfigError)) throw error;
+			problems = error.problems;
+		}
+		// Copied as they are, the example keys (known to everyone) would be no secret.
+		expect(problems.map((p) => p.variable).sort()).toEqual([
+			'AUDIT_SIGNING_KEY',
+			'MFA_ENCRYPTION_KEYS'
+		]);
+		for (const problem of problems) expect(problem.message).toContain('all zero bytes');
 		JSON.parse(readFileSync('docker/secrets/seaweedfs_s3.json.example', 'utf8'));
 	});
 });

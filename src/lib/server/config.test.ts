@@ -96,6 +96,22 @@ describe('loadConfig', () => {
 		expectProblem({ SESSION_IDLE_MINUTES: '0' }, 'SESSION_IDLE_MINUTES', 'at least 1');
 		expectProblem({ UPLOAD_MAX_BYTES: '-1' }, 'UPLOAD_MAX_BYTES', 'at least 1');
 		expectProblem({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', '');
+		// The example files' all-zero keys are known to everyone.
+		const zero = `k1:${Buffer.alloc(32).toString('base64')}`;
+		expectProblem({ MFA_ENCRYPTION_KEYS: zero }, 'MFA_ENCRYPTION_KEYS', 'all zero bytes');
+		expectProblem({ AUDIT_SIGNING_KEY: zero }, 'AUDIT_SIGNING_KEY', 'all zero bytes');
+	});
+
+	it('names a URL that does not parse without repeating it (its password would be in the log)', () => {
+		for (const [variable, value] of [
+			['DATABASE_URL', 'postgres://jiss_app:Sup3r/S3cret+xyz@127.0.0.1:5432/jiss'],
+			['DATABASE_OWNER_URL', 'postgres://owner:Sup3r/S3cret+xyz@127.0.0.1:5432/jiss'],
+			['SMTP_URL', 'smtps://relay:Relay/S3cret@mail.example:465']
+		] as const) {
+			const env = { DATABASE_URL: 'postgres://app@127.0.0.1/jiss', [variable]: value };
+			expectProblem(env, variable, 'not a valid URL');
+			expect(JSON.stringify(problemsOf(env))).not.toContain('S3cret');
+		}
 	});
 
 	it('refuses half-given S3 configuration', () => {

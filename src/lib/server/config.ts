@@ -41,9 +41,28 @@ const positiveInt = (min: number, max: number) =>
 		.min(min, { error: `must be at least ${min}` })
 		.max(max, { error: `must be at most ${max}` });
 
-const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\/.+/.test(value), {
-	error: 'must be a postgres:// or postgresql:// URL'
-});
+/**
+ * A URL that parses, checked here so that a bad one is reported by its variable's name only:
+ * the URL parser's own error (thrown later, by the driver) carries the whole URL, password
+ * included, into whatever logs it.
+ */
+const parses = (value: string) => {
+	try {
+		new URL(value);
+		return true;
+	} catch {
+		return false;
+	}
+};
+const URL_SYNTAX =
+	'is not a valid URL (a user name or password holding / @ : # ? or % must be percent-encoded)';
+
+const postgresUrl = z
+	.string()
+	.refine((value) => /^postgres(ql)?:\/\/.+/.test(value), {
+		error: 'must be a postgres:// or postgresql:// URL'
+	})
+	.refine(parses, { error: URL_SYNTAX });
 
 const timeZone = z.string().refine(
 	(value) => {
@@ -68,6 +87,14 @@ const keyList = (bytes: number) =>
 				ctx.addIssue({
 					code: 'custom',
 					message: `must be a comma-separated list of id:base64 keys of ${bytes} bytes each`
+				});
+				return z.NEVER;
+			}
+			// The example files' key (docker/secrets/*.example): known to everyone, so no secret.
+			if (key.every((byte) => byte === 0)) {
+				ctx.addIssue({
+					code: 'custom',
+					message: `key ${match[1]} is all zero bytes, as in the example files: generate a real one (docker/secrets/generate.sh)`
 				});
 				return z.NEVER;
 			}
@@ -106,6 +133,7 @@ const environmentSchema = z.object({
 		.refine((value) => /^smtps?:\/\/.+/.test(value), {
 			error: 'must be an smtp:// or smtps:// URL'
 		})
+		.refine(parses, { error: URL_SYNTAX })
 		.optional(),
 	MAIL_FROM: z.string().min(3).default('JISS Intranet <intranet@jiss.example>'),
 	DISPLAY_TIME_ZONE: timeZone.default('Asia/Tokyo'),

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppendFailedError } from './audit/append';
 import { createTestDatabase, type TestDatabase } from '../../../tests/helpers/database';
 import { log, serializeError } from './log';
 
@@ -57,7 +58,36 @@ describe('logged errors', () => {
 
 	it('leave other errors as the standard serializer writes them', () => {
 		const plain = new Error('plain failure');
-		expect(serializeError(plain)).toEqual(pino.stdSerializers.err(plain));
+		const standard = pino.stdSerializers.err(plain);
+		expect(serializeError(plain)).toEqual({
+			type: standard.type,
+			message: standard.message,
+			stack: standard.stack
+		});
+	});
+
+	it('keep an error’s codes and kinds, never the data it carries', () => {
+		// A failed audit step carries the events it tried to write (titles, names, searches).
+		const rows = [{ actorName: 'Kato Taro' }] as unknown as ConstructorParameters<
+			typeof AppendFailedError
+		>[0];
+		const failed = new AppendFailedError(rows, {
+			cause: Object.assign(new Error('connection lost'), { code: 'ECONNRESET' })
+		});
+		const written = JSON.stringify(serializeError(failed));
+		expect(written).not.toContain('Kato Taro');
+		expect(serializeError(failed)).toMatchObject({ type: 'AppendFailedError' });
+		// The URL parser's error carries the whole URL, password included.
+		let parseError: unknown;
+		try {
+			new URL('postgres://app:Sup3r/S3cret@db:5432/jiss');
+		} catch (caught) {
+			parseError = caught;
+		}
+		expect(parseError).toBeInstanceOf(TypeError);
+		const url = serializeError(parseError);
+		expect(JSON.stringify(url)).not.toContain('S3cret');
+		expect(url).toMatchObject({ code: 'ERR_INVALID_URL' });
 	});
 
 	it('are written through that serializer under err and error', () => {

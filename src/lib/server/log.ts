@@ -48,10 +48,32 @@ function withoutBoundValues(error: unknown, depth = 0): unknown {
 	return copy;
 }
 
+/**
+ * The own fields of an error that a log line keeps: codes and kinds, never data. Anything else
+ * an error carries (the events of a failed audit step, the whole URL a parser could not read,
+ * a request's body) stays out of the log.
+ */
+const KEPT_FIELDS = new Set([
+	'type',
+	'message',
+	'stack',
+	'code',
+	'errno',
+	'syscall',
+	'status',
+	'statusCode',
+	'reason',
+	'kind',
+	'sqlState'
+]);
+
 export function serializeError(error: unknown) {
-	const serialized: Record<string, unknown> = pino.stdSerializers.err(
-		withoutBoundValues(error) as Error
-	);
+	const all: Record<string, unknown> = pino.stdSerializers.err(withoutBoundValues(error) as Error);
+	const serialized: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(all)) {
+		const scalar = value === null || ['string', 'number', 'boolean'].includes(typeof value);
+		if (KEPT_FIELDS.has(key) && scalar) serialized[key] = value;
+	}
 	// The SQLSTATE of a database error anywhere in the chain (e.g. 23505, 40001): the cause's
 	// own fields are not written by the standard serializer, only its message.
 	for (let e: unknown = error, depth = 0; e instanceof Error && depth <= 5; e = e.cause, depth++) {
