@@ -7,8 +7,9 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# The app, then the command-line tools: the migration job (build/cli/migrate.js) and the
-# operator's first administrator (build/cli/bootstrap.js).
+# The app, then the command-line tools: the migration job (build/cli/migrate.js), the
+# operator's first administrator (build/cli/bootstrap.js) and the audit log's verification
+# (build/cli/audit-verify.js).
 RUN npm run build && npx vite build --config vite.cli.config.ts
 
 FROM node:24-bookworm-slim AS deps

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Bundles the command-line tools (migrate.js, bootstrap.js) as the image and `npm run bootstrap`
+ * Bundles the command-line tools (migrate.js, bootstrap.js, audit-verify.js) as the image and `npm run bootstrap`
  * do (vite.cli.config.ts), into `outDir` (default build/cli), for plain Node to run.
  */
 export function buildCommands(outDir?: string): void {

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildCommands } from '../../../../tests/helpers/cli';
 import { loadConfig, setConfig } from '../config';
 import { openDatabase, setDatabase } from '../db';
 import { withDemoKeys } from '../demo-keys';
@@ -16,9 +17,14 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-audit-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 // The CLI opens the database itself: an embedded one in a folder is what it meets on a laptop.
+// It runs bundled, as the production image runs it (build/cli/audit-verify.js, no tsx there),
+// into a folder of this test's own inside the repository (its dependencies stay external).
 const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+const cliDir = path.resolve('tests/.tmp', `cli-audit-${process.pid}`);
+beforeAll(() => buildCommands(cliDir));
+afterAll(() => rmSync(cliDir, { recursive: true, force: true }));
 const cli = (...args: string[]) =>
-	spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts', ...args], {
+	spawnSync(process.execPath, [path.join(cliDir, 'audit-verify.js'), ...args], {
 		env: { ...process.env, ...env, DATABASE_URL: '', INTRANET_MODE: '' },
 		encoding: 'utf8'
 	});
