@@ -8,7 +8,7 @@ import {
 	type AuthFixture,
 	type TestAccount
 } from '../../../../tests/helpers/auth-fixture';
-import { account } from '../db/schema';
+import { account, session } from '../db/schema';
 import * as selfService from './self-service';
 import * as sessions from './sessions';
 import * as signIn from './sign-in';
@@ -17,14 +17,21 @@ import type { SessionUser } from './types';
 
 /** Every hash argon2 is asked to check, in order: which attempts actually tested a password. */
 const checkedHashes = vi.hoisted(() => [] as string[]);
+/** When set, the next check of this hash waits for `release` after argon2 has answered. */
+const pause = vi.hoisted(() => ({ hash: null as string | null, release: Promise.resolve() }));
 
 vi.mock('./password', async (importOriginal) => {
 	const real = await importOriginal<typeof import('./password')>();
 	return {
 		...real,
-		verifyPasswordHash: (hash: string, password: string) => {
+		verifyPasswordHash: async (hash: string, password: string) => {
 			checkedHashes.push(hash);
-			return real.verifyPasswordHash(hash, password);
+			const ok = await real.verifyPasswordHash(hash, password);
+			if (hash === pause.hash) {
+				pause.hash = null;
+				await pause.release;
+			}
+			return ok;
 		}
 	};
 });
@@ -152,5 +159,40 @@ describe('attempts sent at once', () => {
 		const failed = await reasons(person, 'auth.password_changed');
 		expect(count(failed, 'wrong_current_password')).toBe(CHECKED_BEFORE_LOCK);
 		expect(count(failed, 'throttled')).toBe(20 - CHECKED_BEFORE_LOCK);
+	});
+});
+
+describe('a sign-in overlapping a change of the account', () => {
+	it('opens no session once the password it checked has been changed meanwhile', async () => {
+		const person = await createAccount(fixture);
+		const oldHash = await storedHash(person);
+		const mine = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: true });
+		const user = (await sessions.validate(fixture.db, mine.token))!.user as SessionUser;
+		// Someone with the old password signs in; argon2 has said yes when the owner, elsewhere,
+		// changes the password (which ends every session there is).
+		let resume!: () => void;
+		pause.hash = oldHash;
+		pause.release = new Promise<void>((resolve) => (resume = resolve));
+		checkedHashes.length = 0;
+		const attempt = signIn.passwordStep(
+			{ email: person.email, password: person.password },
+			{ ...context, ip: '203.0.113.90' }
+		);
+		await vi.waitFor(() => expect(checkedHashes).toContain(oldHash), { timeout: 10_000 });
+		const next = 'the owner changed it just now';
+		const changed = await selfService.changePassword(
+			user,
+			mine.session.id,
+			{ current: person.password, next, confirm: next },
+			context
+		);
+		resume();
+		expect(changed.kind).toBe('ok');
+		expect(await attempt).toEqual({ kind: 'failed' });
+		// The owner's renewed session is the only one.
+		const live = await fixture.db.select().from(session).where(eq(session.accountId, person.id));
+		const renewed = changed.kind === 'ok' ? changed.renewed?.session.id : undefined;
+		expect(live.map((s) => s.id)).toEqual([renewed]);
+		expect(await reasons(person, 'auth.sign_in')).toContain('account_changed');
 	});
 });

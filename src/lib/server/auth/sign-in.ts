@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import * as audit from '../audit';
 import * as background from '../background';
 import { getConfig } from '../config';
@@ -193,7 +193,23 @@ export async function passwordStep(
 		return { kind: 'failed' };
 	}
 
-	return db.transaction(async (tx) => {
+	const outcome = await db.transaction(async (tx) => {
+		// The account as it was checked, locked until the commit. A password change, a reset, a
+		// new authenticator or a disable that committed while argon2 ran has ended every session
+		// there was; a session made now with what was checked would outlive it.
+		const [unchanged] = await tx
+			.select({ id: account.id })
+			.from(account)
+			.where(
+				and(
+					eq(account.id, found.id),
+					eq(account.status, 'active'),
+					eq(account.passwordHash, found.passwordHash!),
+					hasTotp ? eq(account.totpSecret, found.totpSecret!) : isNull(account.totpSecret)
+				)
+			)
+			.for('update');
+		if (!unchanged) return null;
 		const created = await sessions.create(tx, {
 			accountId: found.id,
 			mfaVerified: !hasTotp,
@@ -217,8 +233,11 @@ export async function passwordStep(
 		// so that the counters' rows stay locked as briefly as possible.
 		await throttle.clear(tx, [personKey]);
 		await throttle.release(tx, reservation, [addressKey]);
-		return { kind: hasTotp ? 'second_factor' : 'signed_in', ...created };
+		return { kind: hasTotp ? 'second_factor' : 'signed_in', ...created } as const;
 	});
+	if (outcome) return outcome;
+	await recordFailure(context, 'auth.sign_in', 'account_changed', emailDetail, found);
+	return { kind: 'failed' };
 }
 
 /** Why a second factor is refused, or null when it is accepted (a recovery code is used up). */
