@@ -405,6 +405,54 @@ describe('filters and keyset pagination', () => {
 });
 
 describe('export', () => {
+	it('withholds what a search typed when its results include a document the auditor may not read', async () => {
+		const actor = { id: 1, name: 'Someone on staff', roles: ['staff'] };
+		// An autocomplete matches titles: what was typed is the beginning of one.
+		const typed = secret.title.slice(0, 12);
+		await appendAuditEvents(db, [
+			{
+				action: 'document.search',
+				outcome: 'allowed',
+				actor,
+				details: { q: typed, kind: 'suggest', returned: 1, documentIds: [secret.id] }
+			},
+			{
+				action: 'document.search',
+				outcome: 'allowed',
+				actor,
+				details: { q: 'orbit', kind: 'suggest', returned: 1, documentIds: [readable.id] }
+			}
+		]);
+		const [open, searched] = (await workspace.listEvents(auditor, {}, undefined, label)).events;
+		expect(searched!.details).toMatchObject({ q: label(secret.id), documentIds: [secret.id] });
+		expect(searched!.document).toBeNull();
+		expect(JSON.stringify(searched)).not.toContain(typed);
+		// Results the auditor may read leave it as typed; a cleared auditor sees both.
+		expect(open!.details).toMatchObject({ q: 'orbit' });
+		const [, seen] = (await workspace.listEvents(cleared, {}, undefined, label)).events;
+		expect(seen!.details).toMatchObject({ q: typed });
+	});
+
+	it('shows an event about an id no document can have (a guess of ten digits), in pages and exports', async () => {
+		await appendAuditEvents(db, [
+			{
+				action: 'document.denied',
+				outcome: 'denied',
+				actor: { id: 1, name: 'Someone on staff', roles: ['staff'] },
+				target: { type: 'document', id: '9999999999' },
+				details: { reason: 'invalid_id', documentId: null }
+			}
+		]);
+		const { events } = await workspace.listEvents(auditor, {}, undefined, label);
+		expect(events[0]).toMatchObject({ targetId: '9999999999', document: null });
+		expect((await workspace.getEvent(auditor, events[0]!.seq, label))?.targetId).toBe('9999999999');
+		expect(await workspace.documentTitle(auditor, 9_999_999_999)).toBeNull();
+		const csv = await new Response(
+			await workspace.exportEvents({}, auditor, {}, 'csv', label)
+		).text();
+		expect(csv).toContain('9999999999');
+	});
+
 	it('records the export first, then streams CSV with a BOM and neutralised formulas', async () => {
 		await appendAuditEvents(db, [
 			{

@@ -168,24 +168,42 @@ function conditions(filter: AuditFilter, timeZone: string): SQL[] {
 	return where;
 }
 
-function documentIdsOf(row: Row): number[] {
-	const ids = new Set<number>();
+/**
+ * A document id as the documents table can hold one. Events keep what was asked for (a guessed
+ * id of ten digits included): anything a document id cannot be names no document.
+ */
+function asDocumentId(value: unknown): number | null {
+	const id = typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value;
+	return typeof id === 'number' && Number.isInteger(id) && id > 0 && id <= 2_147_483_647
+		? id
+		: null;
+}
+
+/**
+ * The documents an event is about (a `documentId` anywhere in its details, or a document as its
+ * target) and those it merely lists (`documentIds`: the results of a list, a search or an
+ * autocomplete, whose text matched them).
+ */
+function documentIdsOf(row: Row): { about: number[]; listed: number[] } {
+	const about = new Set<number>();
+	const listed = new Set<number>();
+	const add = (into: Set<number>, value: unknown) => {
+		const id = asDocumentId(value);
+		if (id !== null) into.add(id);
+	};
 	const visit = (value: unknown) => {
 		if (Array.isArray(value)) value.forEach(visit);
 		else if (value && typeof value === 'object') {
 			for (const [k, v] of Object.entries(value)) {
-				if (k === 'documentId') {
-					const id = Number(v);
-					if (Number.isSafeInteger(id) && id > 0) ids.add(id);
-				} else visit(v);
+				if (k === 'documentId') add(about, v);
+				else if (k === 'documentIds' && Array.isArray(v)) v.forEach((id) => add(listed, id));
+				else visit(v);
 			}
 		}
 	};
 	visit(row.details);
-	if (row.targetType === 'document' && row.targetId && /^\d{1,10}$/.test(row.targetId)) {
-		ids.add(Number(row.targetId));
-	}
-	return [...ids];
+	if (row.targetType === 'document') add(about, row.targetId);
+	return { about: [...about], listed: [...listed] };
 }
 
 /**
@@ -258,11 +276,12 @@ function withholdContent(action: string, details: unknown, label: string): unkno
 
 /** Titles of the documents the reader may read, among these ids; the rule applied in SQL. */
 async function readableTitles(access: Access | null, ids: number[]): Promise<Map<number, string>> {
-	if (!access || ids.length === 0) return new Map();
+	const real = ids.filter((id) => asDocumentId(id) !== null);
+	if (!access || real.length === 0) return new Map();
 	const rows = await getDb()
 		.select({ id: document.id, title: document.title })
 		.from(document)
-		.where(and(inArray(document.id, ids), readableSql(access)));
+		.where(and(inArray(document.id, real), readableSql(access)));
 	return new Map(rows.map((r) => [r.id, r.title]));
 }
 
@@ -272,22 +291,26 @@ async function present(
 	restricted: RestrictedLabel
 ): Promise<AuditEventView[]> {
 	const idsByRow = rows.map(documentIdsOf);
-	const titles = await readableTitles(access, [...new Set(idsByRow.flat())]);
+	const titles = await readableTitles(access, [
+		...new Set(idsByRow.flatMap(({ about, listed }) => [...about, ...listed]))
+	]);
 	return rows.map((row, i) => {
-		const ids = idsByRow[i]!;
+		const { about, listed } = idsByRow[i]!;
 		const fields = fieldsOf(row.details);
-		const main = Number(fields.documentId) || ids[0];
+		const main = asDocumentId(fields.documentId) ?? about[0];
 		const seq = Number(row.seq);
-		if (main === undefined) return { ...row, seq, document: null };
-		const hidden = ids.find((id) => !titles.has(id));
+		// A search whose results include a document the auditor may not read quotes text that
+		// matched it (an autocomplete's, its title): withheld like the content of an event about it.
+		const hidden = [...about, ...listed].find((id) => !titles.has(id));
 		if (hidden !== undefined) {
 			return {
 				...row,
 				seq,
 				details: withholdContent(row.action, row.details, restricted(hidden)),
-				document: { id: main, title: null }
+				document: main === undefined ? null : { id: main, title: null }
 			};
 		}
+		if (main === undefined) return { ...row, seq, document: null };
 		const stored = fields.title;
 		return {
 			...row,
