@@ -19,6 +19,8 @@ export function passwordProblemText(problem: string, minLength: number): string 
 			return m.auth_problem_wrong_code();
 		case 'wrong_password':
 			return m.auth_problem_wrong_password();
+		case 'ended':
+			return m.auth_problem_ended();
 		default:
 			return m.auth_problem_generic();
 	}

@@ -275,4 +275,50 @@ describe('authenticator and recovery codes', () => {
 		const actions = (await auditFor(fixture.db, person.id)).map((e) => e.action);
 		expect(actions).toContain('auth.recovery_codes_regenerated');
 	});
+
+	it('gives no new second factor to a request whose session ended on its way', async () => {
+		const person = await createAccount(fixture);
+		const here = await signedIn(person);
+		const before = await selfService.regenerateRecoveryCodes(
+			here.user,
+			person.password,
+			context,
+			here.session.id
+		);
+		if (before.kind !== 'ok') throw new Error('expected codes');
+		// Ended elsewhere (an administrator, a sign-out) after the request's guard had run.
+		await sessions.end(fixture.db, here.session.id);
+		expect(
+			await selfService.regenerateRecoveryCodes(
+				here.user,
+				person.password,
+				context,
+				here.session.id
+			)
+		).toEqual({ kind: 'problem', problem: 'ended' });
+		const secret = new Uint8Array(randomBytes(20));
+		expect(
+			await selfService.reenrolTotp(
+				here.user,
+				{
+					password: person.password,
+					secret: encodeBase32UpperCaseNoPadding(secret),
+					code: generateTOTP(secret, 30, 6)
+				},
+				context,
+				here.session.id
+			)
+		).toEqual({ kind: 'problem', problem: 'ended' });
+		// The codes from before still work; the old authenticator was kept.
+		const pending = await signIn.passwordStep(person, context);
+		if (pending.kind !== 'second_factor') throw new Error('expected second factor');
+		expect((await signIn.secondFactorStep(pending.token, before.codes[0]!, context)).kind).toBe(
+			'signed_in'
+		);
+		const again = await signIn.passwordStep(person, context);
+		if (again.kind !== 'second_factor') throw new Error('expected second factor');
+		expect(
+			(await signIn.secondFactorStep(again.token, generateTOTP(secret, 30, 6), context)).kind
+		).toBe('failed');
+	});
 });

@@ -245,7 +245,8 @@ export async function changePassword(
 }
 
 export type ReenrolResult =
-	{ kind: 'ok' } | { kind: 'problem'; problem: 'wrong_password' | 'wrong_code' | 'bad_secret' };
+	| { kind: 'ok' }
+	| { kind: 'problem'; problem: 'wrong_password' | 'wrong_code' | 'bad_secret' | 'ended' };
 
 /**
  * Replaces the authenticator after the password is entered again and a code proves the scan,
@@ -277,7 +278,12 @@ export async function reenrolTotp(
 		return { kind: 'problem', problem: 'wrong_code' };
 	}
 	const sealed = totp.sealSecret(secret);
-	await getDb().transaction(async (tx) => {
+	const done = await getDb().transaction(async (tx) => {
+		// A new second factor only for a session still in use (see sessions.stillActing): not
+		// for a request whose session was ended while it was on its way.
+		if (keepSessionId !== null && !(await sessions.stillActing(tx, user.id, keepSessionId))) {
+			return false;
+		}
 		await tx
 			.update(account)
 			.set({
@@ -298,23 +304,29 @@ export async function reenrolTotp(
 			},
 			...endedEvents(user, ended, 'totp_change', context)
 		]);
+		return true;
 	});
-	return { kind: 'ok' };
+	return done ? { kind: 'ok' } : { kind: 'problem', problem: 'ended' };
 }
 
 export type RegenerateResult =
-	{ kind: 'ok'; codes: string[] } | { kind: 'problem'; problem: 'wrong_password' };
+	{ kind: 'ok'; codes: string[] } | { kind: 'problem'; problem: 'wrong_password' | 'ended' };
 
 /** Ten new recovery codes (the old ones stop working), after the password is entered again. */
 export async function regenerateRecoveryCodes(
 	user: SessionUser,
 	password: string,
-	context: audit.AuditContext
+	context: audit.AuditContext,
+	sessionId?: string
 ): Promise<RegenerateResult> {
 	if (!(await reauthenticate(user, password, context, 'recovery_codes'))) {
 		return { kind: 'problem', problem: 'wrong_password' };
 	}
 	return getDb().transaction(async (tx) => {
+		// Codes that stand in for the second factor, only for a session still in use.
+		if (!(await sessions.stillActing(tx, user.id, sessionId))) {
+			return { kind: 'problem', problem: 'ended' } as const;
+		}
 		const codes = await recoveryCodes.regenerate(tx, user.id);
 		await audit.append(tx, {
 			...context,

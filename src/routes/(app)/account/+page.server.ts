@@ -88,7 +88,12 @@ export const actions: Actions = {
 	},
 	recoveryCodes: async (event) => {
 		const { user, form, context } = await formOf(event);
-		const result = await selfService.regenerateRecoveryCodes(user, field(form, 'current'), context);
+		const result = await selfService.regenerateRecoveryCodes(
+			user,
+			field(form, 'current'),
+			context,
+			event.locals.session!.id
+		);
 		if (result.kind === 'problem') {
 			return fail(400, { action: 'recoveryCodes', problem: result.problem as string });
 		}
