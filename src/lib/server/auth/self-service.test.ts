@@ -34,6 +34,22 @@ async function signedIn(person: TestAccount, userAgent?: string) {
 	return { ...created, user: valid!.user as SessionUser };
 }
 
+/** A new authenticator for the person's current session, proved with a code from it. */
+async function reenrolWithNewKey(person: TestAccount, here: Awaited<ReturnType<typeof signedIn>>) {
+	const secret = new Uint8Array(randomBytes(20));
+	const result = await selfService.reenrolTotp(
+		here.user,
+		{
+			password: person.password,
+			secret: encodeBase32UpperCaseNoPadding(secret),
+			code: generateTOTP(secret, 30, 6)
+		},
+		context,
+		here.session.id
+	);
+	return { secret, result };
+}
+
 describe('own sessions', () => {
 	it('lists them with a device label and ends one, only of one’s own', async () => {
 		const person = await createAccount(fixture);
@@ -180,19 +196,8 @@ describe('sessions after a change of credentials', () => {
 		const here = await signedIn(person);
 		const elsewhere = await signedIn(person);
 		const waiting = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: false });
-		const secret = new Uint8Array(randomBytes(20));
-		expect(
-			await selfService.reenrolTotp(
-				here.user,
-				{
-					password: person.password,
-					secret: encodeBase32UpperCaseNoPadding(secret),
-					code: generateTOTP(secret, 30, 6)
-				},
-				context,
-				here.session.id
-			)
-		).toEqual({ kind: 'ok' });
+		const { result } = await reenrolWithNewKey(person, here);
+		expect(result).toEqual({ kind: 'ok' });
 		expect(await sessions.validate(fixture.db, here.token)).not.toBeNull();
 		expect(await sessions.validate(fixture.db, elsewhere.token)).toBeNull();
 		expect(await sessions.validate(fixture.db, waiting.token, { allowPending: true })).toBeNull();
@@ -296,19 +301,8 @@ describe('authenticator and recovery codes', () => {
 				here.session.id
 			)
 		).toEqual({ kind: 'problem', problem: 'ended' });
-		const secret = new Uint8Array(randomBytes(20));
-		expect(
-			await selfService.reenrolTotp(
-				here.user,
-				{
-					password: person.password,
-					secret: encodeBase32UpperCaseNoPadding(secret),
-					code: generateTOTP(secret, 30, 6)
-				},
-				context,
-				here.session.id
-			)
-		).toEqual({ kind: 'problem', problem: 'ended' });
+		const { secret, result } = await reenrolWithNewKey(person, here);
+		expect(result).toEqual({ kind: 'problem', problem: 'ended' });
 		// The codes from before still work; the old authenticator was kept.
 		const pending = await signIn.passwordStep(person, context);
 		if (pending.kind !== 'second_factor') throw new Error('expected second factor');

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { formText, hasControlCharacters } from '$lib/schemas/text';
 import * as audit from '../audit';
 import type { AuditAction, AuditContext } from '../audit';
-import * as sessions from '../auth/sessions';
 import type { SessionUser } from '../auth/types';
 import { getConfig } from '../config';
 import { getDb, type Executor } from '../db';
@@ -41,6 +40,7 @@ import { ReceiveError, receiveMultipart, type Fields } from './multipart';
 import { storedPdfText } from './pdf-text';
 import { setSearchText } from './search-text';
 import { readerOf } from './reader';
+import { writerNow } from './write';
 import { WriteRefusedError, assertCanWrite, assertIsAuthor, type Writer } from './write-rule';
 
 /**
@@ -193,15 +193,12 @@ async function writerOf(executor: Executor, user: SessionUser): Promise<Writer> 
 }
 
 /**
- * First thing in an upload's writing transaction, after a body that may have taken an hour:
- * the account still active and the session not ended (`sessions.stillActing`, rows locked until
- * the commit); the access is then read again in the same transaction.
+ * The writer first thing in an upload's writing transaction, after a body that may have taken
+ * an hour: as the vault's other writes read them (`writerNow`), the account still active, the
+ * session not ended, and roles and access read again.
  */
-async function assertStillActing(tx: Executor, user: SessionUser, sessionId: string | undefined) {
-	if (!(await sessions.stillActing(tx, user.id, sessionId))) {
-		throw new UploadError('write_refused', 'ended');
-	}
-}
+const writerAtCommit = (tx: Executor, user: SessionUser, sessionId: string | undefined) =>
+	writerNow(tx, { access: { accountId: user.id }, sessionId });
 
 /**
  * Phase one: inspect and store the bytes, then remember the object as pending. Anything that
@@ -345,8 +342,7 @@ export async function createFromRequest({
 		},
 		async (values, stored) =>
 			db.transaction(async (tx) => {
-				await assertStillActing(tx, user, sessionId);
-				assertCanWrite(await writerOf(tx, user), writeTarget(values, user));
+				assertCanWrite(await writerAtCommit(tx, user, sessionId), writeTarget(values, user));
 				await assertKnownOrganisations(tx, values.releasability);
 				const [created] = await tx
 					.insert(document)
@@ -436,8 +432,7 @@ export async function addVersionFromRequest({
 }: UploadRequest & { document: Pick<Document, 'id'> }): Promise<number> {
 	const db = getDb();
 	const documentId = target.id;
-	const check = async (executor: Executor) => {
-		const writer = await writerOf(executor, user);
+	const check = async (executor: Executor, writer: Writer) => {
 		const doc = await findReadable(executor, writer.access, documentId);
 		if (!doc) throw new FileNotFoundError();
 		assertIsAuthor(writer, doc);
@@ -447,7 +442,7 @@ export async function addVersionFromRequest({
 		return doc;
 	};
 	// Refused before a byte is read when the person is not (or no longer) the author.
-	await check(db).catch((error: unknown) => {
+	await check(db, await writerOf(db, user)).catch((error: unknown) => {
 		throw toUploadError(error);
 	});
 	return runUpload(
@@ -459,10 +454,10 @@ export async function addVersionFromRequest({
 		},
 		async (values, stored) =>
 			db.transaction(async (tx) => {
-				await assertStillActing(tx, user, sessionId);
+				const writer = await writerAtCommit(tx, user, sessionId);
 				// The row lock orders concurrent versions of one document.
 				await tx.execute(sql`select id from document where id = ${documentId} for update`);
-				const doc = await check(tx);
+				const doc = await check(tx, writer);
 				const current = await activeVersion(tx, documentId);
 				const [{ next }] = (await tx
 					.select({ next: sql<number>`coalesce(max(${documentVersion.number}), 0) + 1` })

@@ -93,7 +93,10 @@ export async function insertDocument(
  * request's guard read them when it arrived, and a form's body can take minutes to follow: a
  * grant revoked, a session ended or an account disabled meanwhile counts for the write.
  */
-export async function writerNow(tx: Transaction, writer: Writer): Promise<Writer> {
+export async function writerNow(
+	tx: Executor,
+	writer: Pick<Writer, 'sessionId'> & { access: Pick<Writer['access'], 'accountId'> }
+): Promise<Writer> {
 	const accountId = writer.access.accountId;
 	const acting = await sessions.stillActing(tx, accountId, writer.sessionId);
 	if (!acting) throw new WriteRefusedError('ended');
