@@ -295,6 +295,7 @@ async function watermarked(
 	// The marked copy is made first and the read audited once it exists: the event then says
 	// what happened (served, or why not), and still comes before the first byte is sent.
 	let marked: Uint8Array;
+	let markedSha256: string;
 	try {
 		let original: Buffer;
 		try {
@@ -327,13 +328,16 @@ async function watermarked(
 			});
 			throw new WatermarkFailedError({ cause: error });
 		}
-		await recordRead(request, version, 'allowed', { watermarked: true });
+		// The marked copy's hash is kept with the read: a leaked copy, even one whose mark was
+		// cut out, is traced to its reader by comparing the untouched parts with the log.
+		markedSha256 = createHash('sha256').update(marked).digest('hex');
+		await recordRead(request, version, 'allowed', { watermarked: true, markedSha256 });
 	} catch (error) {
 		release();
 		throw error;
 	}
 	headers.set('Accept-Ranges', 'none');
-	headers.set('ETag', `"wm-${createHash('sha256').update(marked).digest('hex')}"`);
+	headers.set('ETag', `"wm-${markedSha256}"`);
 	headers.set('Content-Length', String(marked.byteLength));
 	// The slot is held until the marked bytes have been handed on (or the reader went away),
 	// so a queue of slow readers cannot pile marked copies up in memory either. A reader who

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
-import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { outcome, requestEvent } from '../../../../tests/helpers/vault-events';
@@ -49,7 +49,18 @@ async function heavyPdf() {
 	for (let n = 1; n <= 60; n += 1) {
 		doc.addPage([595, 842]).drawText(`Page ${n}`, { x: 50, y: 780, size: 14, font: helvetica });
 	}
-	doc.context.register(doc.context.stream(randomBytes(1024 * 1024)));
+	// A megabyte of noise every page uses (a reader's copy holds only what its pages use).
+	const noise = doc.context.register(
+		doc.context.stream(randomBytes(1024 * 1024), {
+			Type: 'XObject',
+			Subtype: 'Image',
+			Width: 1024,
+			Height: 1024,
+			ColorSpace: 'DeviceGray',
+			BitsPerComponent: 8
+		})
+	);
+	for (const page of doc.getPages()) page.node.setXObject(PDFName.of('Noise'), noise);
 	return doc.save();
 }
 

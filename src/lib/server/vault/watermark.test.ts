@@ -1,3 +1,4 @@
+import fontkit from '@pdf-lib/fontkit';
 import { isHttpError } from '@sveltejs/kit';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { GET as versionDownload } from '../../../routes/(app)/documents/[id]/ver
 import { loadConfig, setConfig } from '../config';
 import { auditEvent, documentVersion } from '../db/schema';
 import { createFromRequest } from './upload';
+import { watermarkPdf } from './watermark';
 
 /**
  * PDFs at CONFIDENTIAL and above reach each reader marked with their name, account id and the
@@ -221,7 +223,9 @@ describe('a PDF at CONFIDENTIAL or above', () => {
 		});
 		expect((await lastEvent()).details).toMatchObject({
 			documentId: Number(id),
-			watermarked: true
+			watermarked: true,
+			// The reader's copy is identified in the log by its hash, as sent.
+			markedSha256: createHash('sha256').update(bytes).digest('hex')
 		});
 	});
 
@@ -369,5 +373,170 @@ describe('files that are not marked', () => {
 		)) as Response;
 		expect(part.status).toBe(206);
 		expect(await part.text()).toBe('confidential');
+	});
+});
+
+/**
+ * Files an uploader can craft so that a mark drawn onto the original page would not show, or
+ * would come off with one edit (found by a review): the reader's copy is built anew, each page
+ * drawn as a form XObject with the mark over it, and nothing else of the original is kept.
+ */
+describe('the marked copy of a crafted PDF', () => {
+	const reader0 = {
+		name: 'Rebecca Reader',
+		accountId: 4242,
+		at: new Date('2026-01-02T03:04:05Z'),
+		timeZone: TOKYO
+	};
+	const page = (extra: string, content = 'BT /F1 24 Tf 50 700 Td (ORIGINAL TEXT) Tj ET') =>
+		pdfOf([
+			{ dictionary: '/Type/Catalog/Pages 2 0 R' },
+			{ dictionary: '/Type/Pages/Kids[3 0 R]/Count 1' },
+			{
+				dictionary: `/Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>${extra}`
+			},
+			{ dictionary: '', stream: Buffer.from(content, 'latin1') },
+			{ dictionary: '/Type/Font/Subtype/Type1/BaseFont/Helvetica' }
+		]);
+	/** Every stream of a file, decoded, with its dictionary. */
+	async function streamsOf(bytes: Uint8Array) {
+		const doc = await PDFDocument.load(bytes);
+		const found: { dict: PDFDict; text: string }[] = [];
+		for (const [, object] of doc.context.enumerateIndirectObjects()) {
+			if (!(object instanceof PDFRawStream)) continue;
+			const filter = object.dict.get(PDFName.of('Filter'));
+			const raw = Buffer.from(object.contents);
+			const text = (filter ? inflateSync(raw) : raw).toString('latin1');
+			found.push({ dict: object.dict, text });
+		}
+		return { doc, found };
+	}
+
+	it('draws the original as a form XObject under the mark, so its graphics state cannot hide it', async () => {
+		// Content that ends the page's saved state early and leaves an empty clip behind it.
+		const crafted = page('', 'BT /F1 24 Tf 50 700 Td (ORIGINAL TEXT) Tj ET Q 0 0 0 0 re W n q');
+		const { doc, found } = await streamsOf(await watermarkPdf(crafted, reader0));
+		const [marked] = doc.getPages();
+		const original = found.filter((s) => s.text.includes('ORIGINAL TEXT'));
+		// The original content is in one place only: a form XObject (its own graphics state).
+		expect(original).toHaveLength(1);
+		expect(original[0]!.dict.get(PDFName.of('Subtype'))).toBe(PDFName.of('Form'));
+		// The page itself draws that form, then the mark's text, after the form's state ended.
+		const contents = marked!.node.Contents();
+		const refs = contents instanceof PDFArray ? contents.asArray() : [contents];
+		const pageText = refs
+			.map((ref) => {
+				const stream = doc.context.lookup(ref as PDFRef) as PDFRawStream;
+				const raw = Buffer.from(stream.contents);
+				return (stream.dict.get(PDFName.of('Filter')) ? inflateSync(raw) : raw).toString('latin1');
+			})
+			.join('\n');
+		expect(pageText).not.toContain('ORIGINAL TEXT');
+		expect(pageText).not.toMatch(/\bW\s+n\b/);
+		expect(pageText.indexOf(' Do')).toBeGreaterThan(-1);
+		expect(pageText.lastIndexOf('BT')).toBeGreaterThan(pageText.indexOf(' Do'));
+	});
+
+	it('keeps no annotation, attachment, action or unused object of the original', async () => {
+		const attachment = Buffer.from('ATTACHED SECRET', 'latin1');
+		const crafted = pdfOf([
+			{
+				dictionary:
+					'/Type/Catalog/Pages 2 0 R/Names<</EmbeddedFiles<</Names[(annex.txt) 6 0 R]>>>>/OpenAction 8 0 R'
+			},
+			{ dictionary: '/Type/Pages/Kids[3 0 R]/Count 1' },
+			{
+				dictionary:
+					'/Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>/Annots[9 0 R]'
+			},
+			{ dictionary: '', stream: Buffer.from('BT /F1 24 Tf 50 700 Td (PAGE) Tj ET', 'latin1') },
+			{ dictionary: '/Type/Font/Subtype/Type1/BaseFont/Helvetica' },
+			{ dictionary: '/Type/Filespec/F(annex.txt)/EF<</F 7 0 R>>' },
+			{ dictionary: '/Type/EmbeddedFile', stream: attachment },
+			{ dictionary: '/S/JavaScript/JS(app.alert(1))' },
+			{
+				dictionary: '/Type/Annot/Subtype/FileAttachment/Rect[0 0 612 792]/FS 6 0 R/AP<</N 10 0 R>>'
+			},
+			{
+				dictionary: '/Type/XObject/Subtype/Form/BBox[0 0 612 792]',
+				stream: Buffer.from('1 1 1 rg 0 0 612 792 re f', 'latin1')
+			}
+		]);
+		const marked = await watermarkPdf(crafted, reader0);
+		const text = Buffer.from(marked).toString('latin1');
+		const { doc, found } = await streamsOf(marked);
+		expect(doc.getPages()[0]!.node.Annots()?.size() ?? 0).toBe(0);
+		expect(doc.catalog.get(PDFName.of('Names'))).toBeUndefined();
+		expect(doc.catalog.get(PDFName.of('OpenAction'))).toBeUndefined();
+		expect(found.some((s) => s.text.includes('ATTACHED SECRET'))).toBe(false);
+		expect(found.some((s) => s.text.includes('0 0 612 792 re f'))).toBe(false);
+		expect(text).not.toContain('JavaScript');
+		expect(text).not.toContain('EmbeddedFile');
+	});
+
+	it('marks what a viewer shows when the crop box lies off the media box', async () => {
+		const marked = await watermarkPdf(page('/CropBox[5000 5000 5612 5792]'), reader0);
+		const [first] = (await PDFDocument.load(marked)).getPages();
+		// The copy's page is the media box (crop box and media box are the same): the mark,
+		// drawn on it, is where a viewer looks.
+		expect(first!.getMediaBox()).toMatchObject({ x: 0, y: 0, width: 612, height: 792 });
+		expect(first!.getCropBox()).toMatchObject({ x: 0, y: 0, width: 612, height: 792 });
+	});
+
+	it('refuses a page tree with a page pdf-lib would not list (a leaf without /Type)', async () => {
+		const crafted = pdfOf([
+			{ dictionary: '/Type/Catalog/Pages 2 0 R' },
+			{ dictionary: '/Type/Pages/Kids[3 0 R 6 0 R]/Count 2' },
+			{
+				dictionary:
+					'/Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>'
+			},
+			{ dictionary: '', stream: Buffer.from('BT /F1 24 Tf 50 700 Td (ONE) Tj ET', 'latin1') },
+			{ dictionary: '/Type/Font/Subtype/Type1/BaseFont/Helvetica' },
+			{
+				dictionary:
+					'/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 7 0 R/Resources<</Font<</F1 5 0 R>>>>'
+			},
+			{ dictionary: '', stream: Buffer.from('BT /F1 24 Tf 50 700 Td (TWO) Tj ET', 'latin1') }
+		]);
+		expect((await PDFDocument.load(crafted)).getPages()).toHaveLength(1);
+		await expect(watermarkPdf(crafted, reader0)).rejects.toThrow(/cannot be marked/);
+	});
+
+	it('scales the mark with the page: a huge page gets a mark in proportion, not a capped one', async () => {
+		const huge = pdfOf([
+			{ dictionary: '/Type/Catalog/Pages 2 0 R' },
+			{ dictionary: '/Type/Pages/Kids[3 0 R]/Count 1' },
+			{ dictionary: '/Type/Page/Parent 2 0 R/MediaBox[0 0 14400 14400]/Contents 4 0 R' },
+			{ dictionary: '', stream: Buffer.from('0 0 1 rg 0 0 100 100 re f', 'latin1') }
+		]);
+		const { found } = await streamsOf(await watermarkPdf(huge, reader0));
+		const sizes = found
+			.flatMap((s) => [...s.text.matchAll(/\/\S+ ([\d.]+) Tf/g)].map((m) => Number(m[1])))
+			.sort((a, b) => b - a);
+		// The diagonal line of a 14,400-point page: hundreds of points, where 48 was the cap.
+		expect(sizes[0]).toBeGreaterThan(200);
+		// The foot line too: not 8 points on a page 18 times the size of A4.
+		expect(sizes.at(-1)).toBeGreaterThan(20);
+	});
+
+	it('embeds a font whose every glyph has a readable outline (no subset shifted by a byte)', async () => {
+		const { doc } = await streamsOf(await watermarkPdf(page(''), reader0));
+		let checked = 0;
+		for (const [, object] of doc.context.enumerateIndirectObjects()) {
+			if (!(object instanceof PDFDict)) continue;
+			const file = object.get(PDFName.of('FontFile2'));
+			if (!file) continue;
+			const stream = doc.context.lookup(file) as PDFRawStream;
+			const font = fontkit.create(inflateSync(Buffer.from(stream.contents)));
+			for (let g = 1; g < font.numGlyphs; g++) {
+				const glyph = font.getGlyph(g);
+				// Every glyph drawn here is a visible character (spaces have no outline).
+				if (glyph.advanceWidth > 300)
+					expect(glyph.path.commands.length, `glyph ${g}`).toBeGreaterThan(0);
+				checked++;
+			}
+		}
+		expect(checked).toBeGreaterThan(20);
 	});
 });
