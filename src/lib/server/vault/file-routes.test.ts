@@ -2,7 +2,7 @@ import { isHttpError, isRedirect } from '@sveltejs/kit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { desc, eq } from 'drizzle-orm';
+import { desc, eq, gt } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultWorld, type Person, type VaultWorld } from '../../../../tests/helpers/vault';
 import { GET as download } from '../../../routes/(app)/documents/[id]/download/+server';
@@ -49,6 +49,10 @@ function eventFor(
 		getClientAddress: () => '127.0.0.1'
 	} as never;
 }
+
+/** A reader's browser sent to a file address by another site (`Sec-Fetch-Site`). */
+const crossSite = (route: string, params: Record<string, string>, site = 'cross-site') =>
+	eventFor(reader, route, params, { headers: { 'sec-fetch-site': site } });
 
 async function upload(fields: Record<string, string | string[]>, name = 'a.txt') {
 	const data = new FormData();
@@ -222,6 +226,57 @@ describe('a refused upload, posted to the endpoints', () => {
 		pending: await world.db.$count(pendingUpload)
 	});
 
+	const objectKeys = async () => {
+		const keys: string[] = [];
+		for await (const o of world.store.list('versions/')) keys.push(o.key);
+		return keys.sort();
+	};
+
+	it('refuses a PDF named as text, new or as a version, storing nothing', async () => {
+		// All of it ASCII (as `mutool clean -a` writes one): valid UTF-8 without NUL. Accepted as
+		// text it would be served without the reader's watermark, and open again as a PDF.
+		const disguised = new TextEncoder().encode(
+			'%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n' +
+				'2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n'
+		);
+		const textDocument = await upload({
+			title: 'A text document',
+			level: '3',
+			releasability: [String(world.org.JISS)],
+			publish: 'on'
+		});
+		for (const name of ['plan.txt', 'plan.md', 'plan.csv']) {
+			const before = { ...(await counts()), keys: await objectKeys() };
+			const sent = (route: string, params: Record<string, string>, fields: [string, string][]) => {
+				const data = new FormData();
+				for (const [k, v] of fields) data.append(k, v);
+				data.append('file', new File([disguised], name));
+				return eventFor(author, route, params, {
+					method: 'POST',
+					body: data,
+					headers: { origin: ORIGIN }
+				});
+			};
+			const created = (await newUpload(
+				sent('/documents/upload', {}, [
+					['title', 'Plan'],
+					['level', '3'],
+					['releasability', String(world.org.JISS)],
+					['publish', 'on']
+				])
+			)) as Response;
+			const added = (await versionUpload(
+				sent(`/documents/${textDocument}/versions/upload`, { id: textDocument }, [])
+			)) as Response;
+			for (const response of [created, added]) {
+				expect(response.status, name).toBe(415);
+				// The refusal of contents that do not match the extension (files_error_type_mismatch).
+				expect(await response.json()).toEqual({ code: 'type_refused', detail: 'magic' });
+			}
+			expect({ ...(await counts()), keys: await objectKeys() }).toEqual(before);
+		}
+	});
+
 	it('audits a write above the writer’s access as a denial, as a memo’s is', async () => {
 		const before = await counts();
 		const response = (await newUpload(
@@ -380,5 +435,62 @@ describe('a file asked for by another site', () => {
 			expect(answer.status).toBe(200);
 			expect(await answer.text()).toBe('secret text');
 		}
+	});
+
+	it('is refused before the access check: the same 403 for any id, never a denial with its true reason', async () => {
+		const fileRoutes: [string, (id: string, site: string) => unknown][] = [
+			['download', (id, site) => download(crossSite(`/documents/${id}/download`, { id }, site))],
+			['preview', (id, site) => preview(crossSite(`/documents/${id}/preview`, { id }, site))],
+			[
+				'version download',
+				(id, site) =>
+					versionDownload(crossSite(`/documents/${id}/versions/1/download`, { id, n: '1' }, site))
+			]
+		];
+		const answers = [];
+		for (const [route, call] of fileRoutes) {
+			for (const id of [
+				ids.readable!,
+				ids.level!,
+				ids.compartment!,
+				ids.release!,
+				ids.draft!,
+				'999999',
+				'abc'
+			]) {
+				for (const site of ['cross-site', 'same-site']) {
+					const [before] = await world.db
+						.select()
+						.from(auditEvent)
+						.orderBy(desc(auditEvent.seq))
+						.limit(1);
+					answers.push(await outcome(call(id, site)));
+					// One event only: the access check, which would record its own, never ran.
+					const events = await world.db
+						.select()
+						.from(auditEvent)
+						.where(gt(auditEvent.seq, before!.seq))
+						.orderBy(desc(auditEvent.seq));
+					expect(events, `${route} of ${id}`).toHaveLength(1);
+					expect(events[0]).toMatchObject({
+						action: 'document.denied',
+						outcome: 'denied',
+						actorId: reader.id,
+						targetType: 'document',
+						targetId: id
+					});
+					expect(events[0]!.details).toEqual({
+						reason: 'cross_site',
+						site,
+						documentId: id === 'abc' ? null : Number(id),
+						attempted: route === 'preview' ? 'document.preview' : 'document.download'
+					});
+				}
+			}
+		}
+		expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(
+			new Set([JSON.stringify(answers[0])])
+		);
+		expect(answers[0]).toMatchObject({ status: 403 });
 	});
 });

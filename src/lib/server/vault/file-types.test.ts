@@ -28,9 +28,9 @@ async function inspect(fileName: string, bytes: Buffer, chunk = 7): Promise<stri
 	return inspector.text();
 }
 
-async function refusal(fileName: string, bytes: Buffer): Promise<string> {
+async function refusal(fileName: string, bytes: Buffer, chunk?: number): Promise<string> {
 	try {
-		await inspect(fileName, bytes);
+		await inspect(fileName, bytes, chunk);
 	} catch (error) {
 		if (error instanceof FileTypeRefusedError) return error.reason;
 		throw error;
@@ -107,6 +107,59 @@ describe('the upload allowlist', () => {
 		['pdf-late-magic.pdf', Buffer.concat([Buffer.from('<html>'), pdf()])]
 	])('refuses %s by its magic bytes', async (name, bytes) => {
 		expect(await refusal(name, bytes)).toBe('magic');
+	});
+
+	// An all-ASCII PDF (`mutool clean -a` writes one) is valid UTF-8 without NUL: named as text
+	// it would be served as text, never watermarked, and open again once renamed to .pdf.
+	const ascii = (text: string) => Buffer.from(text, 'latin1');
+	it.each<[string, Buffer]>([
+		['pdf-named.txt', pdf()],
+		['pdf-named.md', pdf()],
+		['pdf-named.markdown', pdf()],
+		['pdf-named.csv', pdf()],
+		['bom-then-pdf.txt', Buffer.concat([Buffer.from('\ufeff', 'utf8'), pdf()])],
+		['notes-then-pdf.md', Buffer.concat([ascii('# Notes\n'.repeat(100)), pdf()])],
+		// Acrobat looks for the header in the first 1024 bytes: one starting at byte 1023 counts.
+		['header-at-1023.txt', Buffer.concat([ascii(' '.repeat(1023)), pdf()])],
+		['png-named.txt', png()],
+		['jpeg-named.md', jpeg()],
+		['docx-named.csv', ooxml('docx')],
+		['zip-header-then-text.csv', Buffer.concat([ascii('PK\x03\x04'), ascii('a,b\n1,2\n')])]
+	])('refuses %s as text whose content is another type', async (name, bytes) => {
+		for (const chunk of [1, 7, 1024, 1028, bytes.length]) {
+			expect(await refusal(name, bytes, chunk), `in chunks of ${chunk}`).toBe('magic');
+		}
+	});
+
+	it('accepts text with a PDF header past its first 1024 bytes, or a mere mention of PDF', async () => {
+		const late = Buffer.concat([ascii(' '.repeat(1024)), pdf()]);
+		expect(await refusal('header-at-1024.txt', late)).toBe('accepted');
+		expect(await refusal('about.md', ascii('# PDF files\n\nA %PDF header, PK archives.\n'))).toBe(
+			'accepted'
+		);
+	});
+
+	it('passes on every byte of a text longer than its held-back head, and keeps its text', async () => {
+		const text = '宇宙と暗号 space security\n'.repeat(200);
+		for (const chunk of [1, 7, 1027, 1028, 1029, 4096]) {
+			const bytes = Buffer.from(text, 'utf8');
+			const inspector = new FileInspector('txt');
+			const out: Buffer[] = [];
+			const parts: Buffer[] = [];
+			for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.subarray(i, i + chunk));
+			await pipeline(
+				Readable.from(parts),
+				inspector,
+				new Writable({
+					write: (c: Buffer, _e, cb) => {
+						out.push(c);
+						cb();
+					}
+				})
+			);
+			expect(Buffer.concat(out).equals(bytes), `in chunks of ${chunk}`).toBe(true);
+			expect(inspector.text()).toBe(text);
+		}
 	});
 
 	it.each<[string, Buffer]>([

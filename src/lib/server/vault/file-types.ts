@@ -4,7 +4,8 @@ import { inflateRawSync } from 'node:zlib';
 /**
  * The upload allowlist. A file is accepted only when its extension names an allowed type AND
  * its bytes are that type: magic bytes for binary formats, the main part of the OOXML package
- * for Office files, strict UTF-8 without NUL for text. The browser's MIME type is never used.
+ * for Office files, strict UTF-8 without NUL and no other type's signature for text. The
+ * browser's MIME type is never used.
  */
 export const FILE_TYPES = {
 	pdf: { extensions: ['pdf'], contentType: 'application/pdf', preview: 'pdf' },
@@ -98,13 +99,33 @@ const MAGIC: Partial<Record<FileKind, Uint8Array>> = {
 	pptx: Uint8Array.from([0x50, 0x4b, 0x03, 0x04])
 };
 
+const PDF_HEADER = Buffer.from(MAGIC.pdf!);
+
+/** How far into a file a PDF reader looks for `%PDF-` (Acrobat: the first 1024 bytes). */
+const PDF_HEADER_WINDOW = 1024;
+
+/** The head of a text file that is looked at whole before any of it passes on. */
+const TEXT_HEAD_BYTES = PDF_HEADER_WINDOW + PDF_HEADER.length - 1;
+
+/**
+ * Whether the head of a file declared as text is another allowed type by its content: a PDF
+ * header anywhere a PDF reader finds one (an all-ASCII PDF is valid UTF-8 without NUL, and
+ * would then be served as text, never watermarked), or the magic bytes a binary type begins
+ * with. A file is one type by extension and content alike.
+ */
+function isOtherTypeByContent(head: Buffer): boolean {
+	if (head.subarray(0, TEXT_HEAD_BYTES).includes(PDF_HEADER)) return true;
+	return Object.values(MAGIC).some((magic) => head.subarray(0, magic.length).equals(magic));
+}
+
 /** Text kept for search from text files (the vault keeps at most this much per document). */
 export const MAX_EXTRACTED_TEXT = 200_000;
 
 /**
  * Inspects bytes as they stream through: fails the stream as soon as the first bytes do not
  * match the declared kind, or when text stops being valid UTF-8 or holds a NUL byte, so a
- * refused file never finishes landing in the object store. Keeps the decoded text of text
+ * refused file never finishes landing in the object store. The head of a text file is held
+ * back until it is checked for another type's signature. Keeps the decoded text of text
  * files (bounded) for search.
  */
 export class FileInspector extends Transform {
@@ -122,15 +143,40 @@ export class FileInspector extends Transform {
 
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
 		this.size += chunk.length;
-		const problem = this.inspect(chunk, false);
+		const bytes = this.releaseTextHead(chunk, false);
+		if (!bytes) {
+			callback();
+			return;
+		}
+		const problem = this.inspect(bytes, false);
 		if (problem) callback(new FileTypeRefusedError(problem));
-		else callback(null, chunk);
+		else callback(null, bytes);
 	}
 
 	override _flush(callback: TransformCallback): void {
-		const problem = this.size === 0 ? 'empty' : this.inspect(Buffer.alloc(0), true);
+		if (this.size === 0) {
+			callback(new FileTypeRefusedError('empty'));
+			return;
+		}
+		// A text file shorter than the head: all of it is still held back.
+		const bytes = this.releaseTextHead(Buffer.alloc(0), true) ?? Buffer.alloc(0);
+		const problem = this.inspect(bytes, true);
 		if (problem) callback(new FileTypeRefusedError(problem));
-		else callback();
+		else callback(null, bytes.length > 0 ? bytes : undefined);
+	}
+
+	/**
+	 * For text: gathers the first TEXT_HEAD_BYTES and gives them back whole (null until then),
+	 * so `inspect` looks at the head at once, before any other check or any byte passes on.
+	 * Other kinds, and text after its head, pass through as they come.
+	 */
+	private releaseTextHead(chunk: Buffer, end: boolean): Buffer | null {
+		if (!this.decoder || this.headChecked) return chunk;
+		this.head = Buffer.concat([this.head, chunk]);
+		if (this.head.length < TEXT_HEAD_BYTES && !end) return null;
+		const head = this.head;
+		this.head = Buffer.alloc(0);
+		return head;
 	}
 
 	/** Decoded text of a text file (up to MAX_EXTRACTED_TEXT characters); '' otherwise. */
@@ -151,6 +197,11 @@ export class FileInspector extends Transform {
 			}
 		}
 		if (this.decoder) {
+			// The first call has the whole head (see releaseTextHead).
+			if (!this.headChecked) {
+				this.headChecked = true;
+				if (isOtherTypeByContent(chunk)) return 'magic';
+			}
 			if (chunk.includes(0)) return 'nul';
 			let decoded: string;
 			try {

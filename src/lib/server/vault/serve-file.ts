@@ -1,40 +1,61 @@
 import { error, type RequestEvent } from '@sveltejs/kit';
 import { m } from '$lib/paraglide/messages';
+import { requireUser } from '../auth/guards';
 import { startedElsewhere } from '../http/cross-site';
 import * as audit from '../audit';
 import { ObjectStoreUnavailableError } from '../storage';
-import type { Document } from '../db/schema';
 import { log } from '../log';
+import { parseId } from './documents';
 import { open, type FileMode } from './download';
 import { BusyError } from './pdf-work';
 import { FileNotFoundError, WatermarkFailedError, WatermarkTooLargeError } from './file-access';
+import { requireReadable } from './guard';
 
-/** The shared body of the download and preview endpoints, after `requireReadable`. */
+/**
+ * A file is fetched from our own pages (or a typed or bookmarked address), never at another
+ * site's request: with a SameSite=Lax cookie, a foreign page could otherwise send a reader to
+ * download files, each recorded in the audit log as their own read. Checked before the access
+ * check, so that the foreign page cannot make the reader probe ids either (an access denial in
+ * their name for each): every such request gets the same 403, audited as cross-site, whether
+ * the id exists, may be read or not.
+ */
+async function refuseStartedElsewhere(event: RequestEvent, mode: FileMode): Promise<void> {
+	const site = startedElsewhere(event.request);
+	if (!site) return;
+	const rawId = event.params.id ?? '';
+	const id = parseId(rawId);
+	await audit.record({
+		...audit.contextOf(event),
+		action: 'document.denied',
+		outcome: 'denied',
+		target: { type: 'document', id: rawId },
+		details: {
+			reason: 'cross_site',
+			documentId: id > 0 ? id : null,
+			attempted: mode === 'preview' ? 'document.preview' : 'document.download',
+			site
+		}
+	});
+	error(403, m.files_cross_site());
+}
+
+/**
+ * The whole of the download and preview endpoints (`/documents/[id]/…`): a request another
+ * site started is refused first, then `requireReadable`, then the file of the current version
+ * or of version `versionNumber`.
+ */
 export async function serveFile(
 	event: RequestEvent,
-	document: Document,
 	mode: FileMode,
 	versionNumber?: string
 ): Promise<Response> {
-	// A file is fetched from our own pages (or a typed or bookmarked address), never at another
-	// site's request: with a SameSite=Lax cookie, a foreign page could otherwise send a reader to
-	// download files, each recorded in the audit log as their own read.
-	const site = startedElsewhere(event.request);
-	if (site) {
-		await audit.record({
-			...audit.contextOf(event),
-			action: 'document.denied',
-			outcome: 'denied',
-			target: { type: 'document', id: document.id },
-			details: {
-				reason: 'cross_site',
-				documentId: document.id,
-				attempted: mode === 'preview' ? 'document.preview' : 'document.download',
-				site
-			}
-		});
-		error(403, m.files_cross_site());
-	}
+	requireUser(event);
+	await refuseStartedElsewhere(event, mode);
+	const { document } = await requireReadable(
+		event,
+		event.params.id,
+		mode === 'preview' ? 'document.preview' : 'document.download'
+	);
 	try {
 		const answer = await open({
 			document,
