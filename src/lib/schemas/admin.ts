@@ -69,6 +69,32 @@ export const attestForm = grantFields.pick({ grantId: true }).strict();
 export const decisionForm = grantFields.pick({ requestId: true, comment: true }).strict();
 export const withdrawForm = grantFields.pick({ requestId: true }).strict();
 
+/**
+ * The characters a reference name printed on banners and in lists may not carry, in its NFKC
+ * form (the form a reader sees: width set aside): format characters (zero-width space and
+ * joiners, word joiner, soft hyphen, bidirectional controls) and the other invisible or
+ * control characters, combining marks (a Japanese voiced mark composes with its kana under
+ * NFKC, so one left over was put there to hide in a name), separators other than the space,
+ * and the marking separator '/' with the slashes drawn like it, which would make one marking
+ * read as two.
+ */
+const HIDDEN_OR_SEPARATOR = /[\p{C}\p{M}\p{Zl}\p{Zp}/\u2044\u2215\u29f8\u2571]/u;
+
+/**
+ * Letters of the scripts the institute writes its names in; a letter of any other script (a
+ * Cyrillic Т or Greek Ο that draws like a Latin one) would let one name pass for another.
+ * Script extensions, so that the kana length mark and the iteration marks count.
+ */
+const FOREIGN_LETTER = /(?![\p{scx=Latin}\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}])\p{L}/u;
+
+/** A level, compartment or organisation name that reads as what it is, and nothing else. */
+export function isPlainName(value: string): boolean {
+	const seen = value.normalize('NFKC');
+	return seen.trim().length > 0 && !HIDDEN_OR_SEPARATOR.test(seen) && !FOREIGN_LETTER.test(seen);
+}
+
+const name = text(200).refine(isPlainName, 'name_characters');
+
 const code = z
 	.string()
 	.trim()
@@ -80,8 +106,8 @@ export const referenceFields = z.object({
 	id,
 	rank,
 	code,
-	nameEn: text(200),
-	nameJa: text(200),
+	nameEn: name,
+	nameJa: name,
 	colour: formText(20),
 	sensitive: checkbox,
 	justification: longText
@@ -119,7 +145,9 @@ export function formObject(
 	data: FormData,
 	arrays: readonly string[] = []
 ): Record<string, unknown> | null {
-	const out: Record<string, unknown> = {};
+	// Without a prototype: a posted "__proto__" becomes a key of its own, which the strict
+	// schema then refuses, instead of setting the object's prototype and vanishing unseen.
+	const out = Object.create(null) as Record<string, unknown>;
 	for (const key of new Set(data.keys())) {
 		const values = data.getAll(key);
 		if (values.some((v) => typeof v !== 'string')) return null;

@@ -23,6 +23,9 @@ export const errorText: Record<AdminErrorCode, () => string> = {
 	email_taken: m.admin_error_email_taken,
 	code_taken: m.admin_error_code_taken,
 	name_taken: m.admin_error_name_taken,
+	name_characters: m.admin_error_name_characters,
+	own_grant: m.admin_error_own_grant,
+	grant_not_current: m.admin_error_grant_not_current,
 	already_requested: m.admin_error_already_requested,
 	requester_not_administrator: m.admin_error_requester_not_administrator,
 	no_change: m.admin_error_no_change,
@@ -116,4 +119,18 @@ export function levelName(
 ): string {
 	const row = levels.find((l) => l.rank === rank);
 	return row ? localName(row) : String(rank ?? '');
+}
+
+/**
+ * A level as an approver must see it: its name, which an administrator may rename at any
+ * time (to read as another level's, while a request waits), beside its code and rank, which
+ * never change and are what the decision actually applies.
+ */
+export function levelIdentity(
+	levels: { rank: number; code: string; nameEn: string; nameJa: string }[],
+	rank: number | null
+): string {
+	const row = levels.find((l) => l.rank === rank);
+	if (!row) return String(rank ?? '');
+	return m.admin_level_identity({ name: localName(row), code: row.code, rank: row.rank });
 }

@@ -2,7 +2,13 @@ import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import * as audit from '../audit';
 import type { Database, Executor } from '../db';
-import { account, approvalRequest, type ApprovalStatus, type Role } from '../db/schema';
+import {
+	account,
+	approvalRequest,
+	organisation,
+	type ApprovalStatus,
+	type Role
+} from '../db/schema';
 import { AdminError, assertAdministrator, requireText, type AdminContext } from './context';
 import * as grants from './grants';
 import * as reference from './reference';
@@ -11,6 +17,7 @@ import * as settings from './settings';
 
 const requester = alias(account, 'requester');
 const subject = alias(account, 'subject');
+const subjectOrganisation = alias(organisation, 'subject_organisation');
 const decider = alias(account, 'decider');
 
 export interface ApprovalView {
@@ -21,6 +28,12 @@ export interface ApprovalView {
 	justification: string;
 	subjectAccountId: number | null;
 	subjectName: string | null;
+	/**
+	 * What tells the subject apart beside the display name, which anyone's account may share:
+	 * the approver must see whose access changes, not whom the name suggests.
+	 */
+	subjectEmail: string | null;
+	subjectOrganisationCode: string | null;
 	requestedBy: number;
 	requesterName: string;
 	requestedAt: Date;
@@ -39,6 +52,8 @@ function select(executor: Executor) {
 			justification: approvalRequest.justification,
 			subjectAccountId: approvalRequest.subjectAccountId,
 			subjectName: subject.displayName,
+			subjectEmail: subject.email,
+			subjectOrganisationCode: subjectOrganisation.code,
 			requestedBy: approvalRequest.requestedBy,
 			requesterName: requester.displayName,
 			requestedAt: approvalRequest.requestedAt,
@@ -49,6 +64,7 @@ function select(executor: Executor) {
 		.from(approvalRequest)
 		.innerJoin(requester, eq(requester.id, approvalRequest.requestedBy))
 		.leftJoin(subject, eq(subject.id, approvalRequest.subjectAccountId))
+		.leftJoin(subjectOrganisation, eq(subjectOrganisation.id, subject.organisationId))
 		.leftJoin(decider, eq(decider.id, approvalRequest.decidedBy));
 }
 

@@ -75,17 +75,27 @@ export function accountSnapshot(row: {
 	};
 }
 
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at the instant `at` (whole seconds, as its clock shows them). */
 function zoneOffsetMs(at: number, timeZone: string): number {
-	const parts = new Intl.DateTimeFormat('en-US', {
-		timeZone,
-		hourCycle: 'h23',
-		year: 'numeric',
-		month: '2-digit',
-		day: '2-digit',
-		hour: '2-digit',
-		minute: '2-digit',
-		second: '2-digit'
-	}).formatToParts(new Date(at));
+	// One formatter per zone: building one costs far more than formatting, and endOfDay asks
+	// for dozens of offsets.
+	let format = offsetFormats.get(timeZone);
+	if (!format) {
+		format = new Intl.DateTimeFormat('en-US', {
+			timeZone,
+			hourCycle: 'h23',
+			year: 'numeric',
+			month: '2-digit',
+			day: '2-digit',
+			hour: '2-digit',
+			minute: '2-digit',
+			second: '2-digit'
+		});
+		offsetFormats.set(timeZone, format);
+	}
+	const parts = format.formatToParts(new Date(at));
 	const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
 	const local = Date.UTC(
 		get('year'),
@@ -98,9 +108,15 @@ function zoneOffsetMs(at: number, timeZone: string): number {
 	return local - Math.floor(at / 1000) * 1000;
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
  * An end date "YYYY-MM-DD" ends at the end of that day in the institute's time zone: the grant
- * stops counting at the following local midnight.
+ * stops counting at the instant after which the local date is later than `date` for good.
+ * Usually that is the next local midnight, but not where the clocks change at midnight: one
+ * that springs forward skips midnight (the day ends at the change, 01:00 on the new date), one
+ * that falls back shows the last hour of `date` twice (the day ends at the second midnight), and
+ * Samoa skipped 30 December 2011 altogether (the 29th ended when the 31st began).
  */
 export function endOfDay(date: string, timeZone: string): Date {
 	const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
@@ -109,11 +125,35 @@ export function endOfDay(date: string, timeZone: string): Date {
 	const check = new Date(Date.UTC(y, m - 1, d));
 	if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d)
 		throw new AdminError('end_date_invalid');
-	const nextMidnightUtc = Date.UTC(y, m - 1, d + 1);
-	let instant = nextMidnightUtc - zoneOffsetMs(nextMidnightUtc, timeZone);
-	// Once more, in case the first guess crossed a daylight-saving change.
-	instant = nextMidnightUtc - zoneOffsetMs(instant, timeZone);
-	return new Date(instant);
+	// The next midnight on a clock at UTC; the zone's is its offset away, and no offset reaches
+	// a day, so the end lies within a day on either side of it.
+	const nextMidnight = Date.UTC(y, m - 1, d + 1);
+	const from = nextMidnight - 24 * HOUR_MS;
+	const to = nextMidnight + 24 * HOUR_MS;
+	// The window cut where the offset changes: sampled hourly (zones change it months apart),
+	// each change then found to the millisecond by halving.
+	const starts = [from];
+	const offsets = [zoneOffsetMs(from, timeZone)];
+	for (let t = from + HOUR_MS; t <= to; t += HOUR_MS) {
+		const offset = zoneOffsetMs(t, timeZone);
+		const previous = offsets.at(-1)!;
+		if (offset === previous) continue;
+		let [before, after] = [t - HOUR_MS, t];
+		while (after - before > 1) {
+			const middle = Math.floor((before + after) / 2);
+			if (zoneOffsetMs(middle, timeZone) === previous) before = middle;
+			else after = middle;
+		}
+		starts.push(after);
+		offsets.push(offset);
+	}
+	// Within one offset the local clock only runs forward: the date is at most `date` until
+	// nextMidnight - offset. The last stretch that shows such a date ends the day; the first
+	// always does (its offset is below a day), so the search ends there at the latest.
+	let i = starts.length - 1;
+	while (i > 0 && nextMidnight - offsets[i]! <= starts[i]!) i--;
+	const stretchEnd = i + 1 < starts.length ? starts[i + 1]! : Infinity;
+	return new Date(Math.min(stretchEnd, nextMidnight - offsets[i]!));
 }
 
 /** Today's date in the given zone, as "YYYY-MM-DD" (for the date input's minimum). */

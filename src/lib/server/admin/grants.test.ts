@@ -388,6 +388,41 @@ describe('a grant or revocation on the very next request', () => {
 		expect(endOfDay('2026-03-31', 'Asia/Tokyo').toISOString()).toBe('2026-03-31T15:00:00.000Z');
 		expect(endOfDay('2026-07-01', 'Europe/London').toISOString()).toBe('2026-07-01T23:00:00.000Z');
 	});
+
+	it('ends the day when its date is over for good, where clocks change at midnight', () => {
+		for (const [date, zone, end] of [
+			// Clocks spring forward at midnight: there is no midnight, the day ends at 01:00.
+			['2024-09-07', 'America/Santiago', '2024-09-08T04:00:00.000Z'],
+			['2024-03-09', 'America/Havana', '2024-03-10T05:00:00.000Z'],
+			['2024-10-05', 'America/Asuncion', '2024-10-06T04:00:00.000Z'],
+			// Clocks fall back at midnight to 23:00: the day's last hour is lived twice.
+			['2024-04-06', 'America/Santiago', '2024-04-07T04:00:00.000Z'],
+			// Samoa skipped 30 December 2011: the 29th ended when the 31st began.
+			['2011-12-29', 'Pacific/Apia', '2011-12-30T10:00:00.000Z'],
+			// Changes within the night, and none at all.
+			['2024-03-30', 'Europe/London', '2024-03-31T00:00:00.000Z'],
+			['2024-10-26', 'Europe/London', '2024-10-26T23:00:00.000Z'],
+			['2024-11-02', 'America/New_York', '2024-11-03T04:00:00.000Z'],
+			['2024-12-31', 'Pacific/Kiritimati', '2024-12-31T10:00:00.000Z']
+		]) {
+			expect(endOfDay(date!, zone!).toISOString(), `${date} ${zone}`).toBe(end);
+		}
+	});
+
+	it('ends no earlier than the date is over for good and no later than a minute after, every day of a year', () => {
+		const zones = ['America/Santiago', 'America/Havana', 'Australia/Lord_Howe', 'Asia/Tokyo'];
+		for (const zone of zones) {
+			const dateIn = new Intl.DateTimeFormat('en-CA', { timeZone: zone, dateStyle: 'short' });
+			for (let day = Date.UTC(2024, 0, 1); day < Date.UTC(2025, 0, 1); day += 86_400_000) {
+				const date = new Date(day).toISOString().slice(0, 10);
+				const end = endOfDay(date, zone).getTime();
+				// The date is over at `end` and stays over for a day; a minute before, it was not.
+				expect(dateIn.format(end - 60_000) <= date, `${date} ${zone}`).toBe(true);
+				for (let t = end; t < end + 86_400_000; t += 15 * 60_000)
+					expect(dateIn.format(t) > date, `${date} ${zone}`).toBe(true);
+			}
+		}
+	});
 });
 
 describe('changes to the rule itself', () => {

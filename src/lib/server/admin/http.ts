@@ -39,7 +39,12 @@ export async function parseForm<S extends z.ZodType>(
 	const parsed = schema.safeParse(raw);
 	if (parsed.success) return { ok: true, data: parsed.data };
 	const issue = parsed.error.issues[0];
-	const known = ['justification_required', 'justification_too_long', 'comment_required'];
+	const known = [
+		'justification_required',
+		'justification_too_long',
+		'comment_required',
+		'name_characters'
+	];
 	const code = (
 		issue && known.includes(issue.message) ? issue.message : 'invalid_form'
 	) as AdminErrorCode;
@@ -51,15 +56,17 @@ export async function parseForm<S extends z.ZodType>(
 
 /**
  * The refusals that are the administration rules' (not a form's mistakes): acting on oneself,
- * the two-person rule, separation of duties, the last administrator, another's request, and
- * an actor whose administrator role went away mid-session. Each is audited as admin.denied.
+ * the two-person rule, separation of duties, the last administrator, another's request,
+ * reviewing a grant one granted or approved, and an actor whose administrator role went away
+ * mid-session. Each is audited as admin.denied.
  */
 const RULE_REFUSALS: ReadonlySet<AdminErrorCode> = new Set([
 	'forbidden',
 	'self',
 	'separation_of_duties',
 	'last_administrator',
-	'not_requester'
+	'not_requester',
+	'own_grant'
 ]);
 
 /**

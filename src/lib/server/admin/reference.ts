@@ -1,4 +1,5 @@
 import { asc, eq } from 'drizzle-orm';
+import { isPlainName } from '../../schemas/admin';
 import * as audit from '../audit';
 import type { Database, Executor } from '../db';
 import { approvalRequest, compartment, level, organisation } from '../db/schema';
@@ -49,16 +50,52 @@ export interface NamesInput {
 
 type Names = { nameEn: string; nameJa: string };
 
-/** Inserts one reference row (by `insert`) and its audit event; a taken code is a 409. */
+/** A name as a reader would tell it from another: width, case and spacing set aside. */
+function comparable(name: string): string {
+	return name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/**
+ * The names a banner or a list prints must be plain (the form's schema checks this too; this
+ * is for any other caller) and name one row only: no name, in either language, nor a new code
+ * may read, once normalised, as a name or the code of another row of the same table (a
+ * partner organisation shown as the home one, a new compartment under a sensitive one's name).
+ * `others` are the table's other rows, read in the caller's transaction.
+ */
+function assertDistinctNames(
+	others: { code: string; nameEn: string; nameJa: string }[],
+	input: Names & { code?: string }
+): void {
+	if (![input.nameEn, input.nameJa].every(isPlainName)) throw new AdminError('name_characters');
+	const code = input.code === undefined ? [] : [comparable(input.code)];
+	if (code.some((c) => others.some((o) => comparable(o.code) === c)))
+		throw new AdminError('code_taken', 409);
+	const taken = others.flatMap((o) => [o.nameEn, o.nameJa, o.code].map(comparable));
+	if (
+		[input.nameEn, input.nameJa]
+			.map(comparable)
+			.concat(code)
+			.some((n) => taken.includes(n))
+	)
+		throw new AdminError('name_taken', 409);
+}
+
+/**
+ * Inserts one reference row (by `insert`) and its audit event, once `rows` (the table's rows)
+ * show its code and names free; a taken code is a 409.
+ */
 async function createReference<Row extends { id: number }>(
 	db: Database,
 	ctx: AdminContext,
 	type: 'organisation' | 'compartment',
+	input: NamesInput,
+	rows: (tx: Executor) => Promise<{ code: string; nameEn: string; nameJa: string }[]>,
 	insert: (tx: Executor) => Promise<Row[]>
 ): Promise<Row> {
 	try {
 		return await db.transaction(async (tx) => {
 			await assertAdministrator(tx, ctx);
+			assertDistinctNames(await rows(tx), input);
 			const [created] = await insert(tx);
 			await referenceChanged(tx, ctx, type, created!.id, null, created);
 			return created!;
@@ -69,19 +106,28 @@ async function createReference<Row extends { id: number }>(
 	}
 }
 
-/** Renames one reference row: `read` and `write` return it before and after; audited. */
-async function renameReference<Row>(
+/**
+ * Renames one reference row: `rows` returns the table's rows, `write` the row after; audited.
+ * The new names must be plain and no other row's.
+ */
+async function renameReference<Row extends { id: number; code: string } & Names>(
 	db: Database,
 	ctx: AdminContext,
 	type: 'organisation' | 'compartment',
 	id: number,
-	read: (tx: Executor) => Promise<Row[]>,
+	input: Names,
+	rows: (tx: Executor) => Promise<Row[]>,
 	write: (tx: Executor) => Promise<Row[]>
 ): Promise<void> {
 	await db.transaction(async (tx) => {
 		await assertAdministrator(tx, ctx);
-		const [before] = await read(tx);
+		const all = await rows(tx);
+		const before = all.find((r) => r.id === id);
 		if (!before) throw new AdminError('not_found', 404);
+		assertDistinctNames(
+			all.filter((r) => r.id !== id),
+			input
+		);
 		const [after] = await write(tx);
 		await referenceChanged(tx, ctx, type, id, before, after);
 	});
@@ -89,8 +135,13 @@ async function renameReference<Row>(
 
 export function createOrganisation(db: Database, ctx: AdminContext, input: NamesInput) {
 	const values = { code: input.code, nameEn: input.nameEn, nameJa: input.nameJa };
-	return createReference(db, ctx, 'organisation', (tx) =>
-		tx.insert(organisation).values(values).returning()
+	return createReference(
+		db,
+		ctx,
+		'organisation',
+		values,
+		(tx) => tx.select().from(organisation).for('update'),
+		(tx) => tx.insert(organisation).values(values).returning()
 	);
 }
 
@@ -100,7 +151,8 @@ export function renameOrganisation(db: Database, ctx: AdminContext, id: number, 
 		ctx,
 		'organisation',
 		id,
-		(tx) => tx.select().from(organisation).where(eq(organisation.id, id)),
+		input,
+		(tx) => tx.select().from(organisation).for('update'),
 		(tx) => tx.update(organisation).set(input).where(eq(organisation.id, id)).returning()
 	);
 }
@@ -111,8 +163,13 @@ export function createCompartment(
 	ctx: AdminContext,
 	input: NamesInput & { sensitive: boolean }
 ) {
-	return createReference(db, ctx, 'compartment', (tx) =>
-		tx.insert(compartment).values(input).returning()
+	return createReference(
+		db,
+		ctx,
+		'compartment',
+		input,
+		(tx) => tx.select().from(compartment).for('update'),
+		(tx) => tx.insert(compartment).values(input).returning()
 	);
 }
 
@@ -122,7 +179,8 @@ export function renameCompartment(db: Database, ctx: AdminContext, id: number, i
 		ctx,
 		'compartment',
 		id,
-		(tx) => tx.select().from(compartment).where(eq(compartment.id, id)),
+		input,
+		(tx) => tx.select().from(compartment).for('update'),
 		(tx) => tx.update(compartment).set(input).where(eq(compartment.id, id)).returning()
 	);
 }
@@ -205,11 +263,6 @@ export function normaliseColour(value: string): string {
 	return colour;
 }
 
-/** A name as a reader would tell it from another: width, case and spacing set aside. */
-function comparable(name: string): string {
-	return name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-}
-
 export async function updateLevel(
 	db: Database,
 	ctx: AdminContext,
@@ -217,6 +270,8 @@ export async function updateLevel(
 	input: { nameEn: string; nameJa: string; colour: string }
 ) {
 	const colour = normaliseColour(input.colour);
+	// As the form's schema checks too: a banner's name hides nothing and borrows no script.
+	if (![input.nameEn, input.nameJa].every(isPlainName)) throw new AdminError('name_characters');
 	await db.transaction(async (tx) => {
 		await assertAdministrator(tx, ctx);
 		// Every level's row locked: two renames at once cannot give two levels one name.

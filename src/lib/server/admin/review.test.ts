@@ -1,9 +1,10 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { daysFromNow, seedAdminWorld } from '../../../../tests/helpers/admin';
 import { setDatabase, type Database } from '../db';
 import { auditEvent, grant } from '../db/schema';
+import * as approvals from './approvals';
 import type { MailMessage } from '../mail';
 import { AdminError } from './context';
 import * as grants from './grants';
@@ -68,6 +69,78 @@ describe('access review', () => {
 		});
 		if (own.status !== 'created') throw new Error('expected created');
 		await expect(review.attest(db, w.adminC.ctx, own.grantId)).rejects.toBeInstanceOf(AdminError);
+	});
+
+	it('refuses attesting a grant one granted or approved, or one not in force now', async () => {
+		const attestedBy = async (id: number) =>
+			(await db.select().from(grant).where(eq(grant.id, id)))[0]!.attestedBy;
+		// Granted by A at once: A may not review it, C may.
+		const granted = await grants.request(db, w.adminA.ctx, {
+			accountId: w.liaison.id,
+			kind: 'level',
+			levelRank: 1,
+			justification: 'Reads restricted memos',
+			endDate: null
+		});
+		if (granted.status !== 'created') throw new Error('expected created');
+		await expect(review.attest(db, w.adminA.ctx, granted.grantId)).rejects.toMatchObject({
+			code: 'own_grant',
+			status: 403
+		});
+		expect(await attestedBy(granted.grantId)).toBeNull();
+		// Filed by A, approved by B: neither may review it.
+		const filed = await grants.request(db, w.adminA.ctx, {
+			accountId: w.liaison.id,
+			kind: 'level',
+			levelRank: 3,
+			justification: 'SECRET exercise',
+			endDate: daysFromNow(10)
+		});
+		if (filed.status !== 'pending') throw new Error('expected pending');
+		await approvals.approve(db, w.adminB.ctx, { requestId: filed.requestId, comment: 'Checked' });
+		const [made] = await db
+			.select()
+			.from(grant)
+			.where(and(eq(grant.accountId, w.liaison.id), eq(grant.levelRank, 3)));
+		for (const person of [w.adminA, w.adminB])
+			await expect(review.attest(db, person.ctx, made!.id)).rejects.toMatchObject({
+				code: 'own_grant'
+			});
+		expect(await attestedBy(made!.id)).toBeNull();
+		await review.attest(db, w.adminC.ctx, made!.id);
+		expect(await attestedBy(made!.id)).toBe(w.adminC.id);
+		// Expired, not yet begun, revoked: none is on the review, none can be attested.
+		const now = Date.now();
+		const day = 86_400_000;
+		const lapsed: [number, number | null, number | null][] = [
+			[now - 10 * day, now - day, null], // expired yesterday
+			[now + day, null, null], // begins tomorrow
+			[now - day, null, now - day / 24] // revoked an hour ago
+		];
+		const rows = await db
+			.insert(grant)
+			.values(
+				lapsed.map(([from, until, revoked]) => ({
+					accountId: w.staff.id,
+					kind: 'level' as const,
+					levelRank: 1,
+					reason: 'Not in force',
+					grantedBy: w.adminA.id,
+					validFrom: new Date(from),
+					validUntil: until === null ? null : new Date(until),
+					revokedAt: revoked === null ? null : new Date(revoked)
+				}))
+			)
+			.returning();
+		const codes: string[] = [];
+		for (const row of rows) {
+			await review.attest(db, w.adminC.ctx, row.id).then(
+				() => codes.push('attested'),
+				(e: AdminError) => codes.push(e.code)
+			);
+			expect(await attestedBy(row.id)).toBeNull();
+		}
+		expect(codes).toEqual(['grant_not_current', 'grant_not_current', 'already_revoked']);
 	});
 
 	it('refuses the export to a non-administrator', async () => {

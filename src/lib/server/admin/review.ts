@@ -1,9 +1,9 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import * as audit from '../audit';
 import { grantValidAt } from '../access';
 import type { Database, Executor } from '../db';
-import { account, compartment, grant, level, organisation } from '../db/schema';
+import { account, approvalRequest, compartment, grant, level, organisation } from '../db/schema';
 import { csvCell } from '../csv';
 import { AdminError, assertAdministrator, type AdminContext } from './context';
 
@@ -89,7 +89,12 @@ export async function lines(executor: Executor, now: Date = new Date()): Promise
 	}));
 }
 
-/** Marks a line reviewed. Nobody attests their own grant. */
+/**
+ * Marks a line reviewed. A review is a second look: nobody attests their own grant, one they
+ * granted, or one they approved (the request that created it, too, in case a grant row did not
+ * keep its approver). Only a grant in force now is on the review, so only one can be attested:
+ * an expired or revoked grant attested would read as access someone confirmed.
+ */
 export async function attest(
 	db: Database,
 	ctx: AdminContext,
@@ -101,12 +106,25 @@ export async function attest(
 		const [before] = await tx.select().from(grant).where(eq(grant.id, grantId)).for('update');
 		if (!before) throw new AdminError('not_found', 404);
 		if (before.accountId === ctx.actor.id) throw new AdminError('self', 403);
+		const creators = await tx
+			.select({ requestedBy: approvalRequest.requestedBy, decidedBy: approvalRequest.decidedBy })
+			.from(approvalRequest)
+			.where(eq(approvalRequest.resultGrantId, grantId));
+		const involved = [
+			before.grantedBy,
+			before.approvedBy,
+			...creators.flatMap((r) => [r.requestedBy, r.decidedBy])
+		];
+		if (involved.includes(ctx.actor.id)) throw new AdminError('own_grant', 403);
 		const [after] = await tx
 			.update(grant)
 			.set({ attestedAt: now, attestedBy: ctx.actor.id })
-			.where(and(eq(grant.id, grantId), isNull(grant.revokedAt)))
+			.where(and(eq(grant.id, grantId), grantValidAt(now)))
 			.returning();
-		if (!after) throw new AdminError('already_revoked', 409);
+		if (!after) {
+			if (before.revokedAt) throw new AdminError('already_revoked', 409);
+			throw new AdminError('grant_not_current', 409);
+		}
 		await audit.append(tx, {
 			...ctx.audit,
 			action: 'grant.attested',

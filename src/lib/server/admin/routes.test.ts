@@ -16,7 +16,11 @@ import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import { setDatabase, type Database } from '../db';
 import { account, approvalRequest, auditEvent, grant } from '../db/schema';
+import { levelIdentity } from '../../components/admin/labels';
+import { getLocale, overwriteGetLocale } from '../../paraglide/runtime';
+import type { ApprovalView } from './approvals';
 import * as grants from './grants';
+import * as reference from './reference';
 
 let database: TestDatabase;
 let db: Database;
@@ -436,5 +440,91 @@ describe('fields the form did not offer', () => {
 			)
 		);
 		expect(result.status).toBe(400);
+	});
+});
+
+describe('reference names at the form', () => {
+	it('refuses a level name hiding a character, by its own code, and a posted __proto__', async () => {
+		const renamed = await outcome(() =>
+			referencePage.actions.level!(
+				event(w.adminA, '/admin/reference?/level', {
+					rank: '2',
+					nameEn: 'TOP SECRET\u200b',
+					nameJa: '秘',
+					colour: '#7c3aed'
+				})
+			)
+		);
+		expect(renamed).toMatchObject({ status: 400, data: { code: 'name_characters' } });
+		const created = await outcome(() =>
+			referencePage.actions.createOrganisation!(
+				event(w.adminA, '/admin/reference?/createOrganisation', {
+					code: 'ZZ',
+					nameEn: 'Zed',
+					nameJa: 'ゼッド',
+					...JSON.parse('{"__proto__": "x"}')
+				})
+			)
+		);
+		expect(created).toMatchObject({ status: 400, data: { code: 'invalid_form' } });
+		const levels = await reference.listLevels(db);
+		expect(levels.find((l) => l.rank === 2)!.nameEn).toBe('CONFIDENTIAL');
+		expect((await reference.listOrganisations(db)).map((o) => o.code)).not.toContain('ZZ');
+	});
+});
+
+describe('what the approver sees', () => {
+	it('names the subject beyond a display name, and a level by its code and rank', async () => {
+		// An account that shares the staff member's display name, and a level renamed while the
+		// request waits to read as a lower one.
+		const [puppet] = await db
+			.insert(account)
+			.values({
+				email: 'look-alike@elsewhere.example',
+				displayName: 'staff',
+				organisationId: w.usa.id,
+				roles: ['staff'],
+				status: 'active'
+			})
+			.returning();
+		const r = await grants.request(db, w.adminA.ctx, {
+			accountId: puppet!.id,
+			kind: 'level',
+			levelRank: 4,
+			justification: 'Look-alike subject',
+			endDate: daysFromNow(10)
+		});
+		if (r.status !== 'pending') throw new Error('expected pending');
+		await reference.updateLevel(db, w.adminA.ctx, 4, {
+			nameEn: 'SECRET.',
+			nameJa: '極秘.',
+			colour: '#c2410c'
+		});
+		const page = (await approvalsPage.load(event(w.adminB, '/admin/approvals'))) as {
+			pending: ApprovalView[];
+			levels: Awaited<ReturnType<typeof reference.listLevels>>;
+		};
+		const row = page.pending.find((p) => p.id === r.requestId)!;
+		expect(row).toMatchObject({
+			subjectAccountId: puppet!.id,
+			subjectName: 'staff',
+			subjectEmail: 'look-alike@elsewhere.example',
+			subjectOrganisationCode: 'USA'
+		});
+		expect(levelIdentity(page.levels, Number(row.payload.levelRank))).toBe(
+			'SECRET. (code TOP SECRET, rank 4)'
+		);
+		const locale = getLocale;
+		overwriteGetLocale(() => 'ja');
+		try {
+			expect(levelIdentity(page.levels, 4)).toBe('極秘.（コード TOP SECRET、ランク 4）');
+		} finally {
+			overwriteGetLocale(locale);
+		}
+		await reference.updateLevel(db, w.adminA.ctx, 4, {
+			nameEn: 'TOP SECRET',
+			nameJa: '機密',
+			colour: '#c2410c'
+		});
 	});
 });
