@@ -88,6 +88,9 @@ describe('access review', () => {
 			status: 403
 		});
 		expect(await attestedBy(granted.grantId)).toBeNull();
+		// The review page knows whose grant it is, so it offers A no button the server refuses.
+		const line = (await review.lines(db)).find((l) => l.grantId === granted.grantId);
+		expect(line).toMatchObject({ grantedBy: w.adminA.id, approvedBy: null });
 		// Filed by A, approved by B: neither may review it.
 		const filed = await grants.request(db, w.adminA.ctx, {
 			accountId: w.liaison.id,

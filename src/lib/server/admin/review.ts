@@ -26,7 +26,9 @@ export interface ReviewLine {
 	reason: string | null;
 	since: Date | null;
 	until: Date | null;
+	grantedBy: number | null;
 	grantedByName: string | null;
+	approvedBy: number | null;
 	approvedByName: string | null;
 	attestedAt: Date | null;
 	attestedByName: string | null;
@@ -53,7 +55,9 @@ export async function lines(executor: Executor, now: Date = new Date()): Promise
 			reason: grant.reason,
 			since: grant.validFrom,
 			until: grant.validUntil,
+			grantedBy: grant.grantedBy,
 			grantedByName: granter.displayName,
+			approvedBy: grant.approvedBy,
 			approvedByName: approver.displayName,
 			attestedAt: grant.attestedAt,
 			attestedByName: attester.displayName
@@ -81,7 +85,9 @@ export async function lines(executor: Executor, now: Date = new Date()): Promise
 		reason: r.reason,
 		since: r.since,
 		until: r.until,
+		grantedBy: r.grantedBy,
 		grantedByName: r.grantedByName,
+		approvedBy: r.approvedBy,
 		approvedByName: r.approvedByName,
 		attestedAt: r.attestedAt,
 		attestedByName: r.attestedByName,
