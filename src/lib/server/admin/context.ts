@@ -4,6 +4,7 @@ import * as sessions from '../auth/sessions';
 import type { SessionUser } from '../auth/types';
 import type { Executor } from '../db';
 import { TEXT_MAX, type AdminErrorCode } from '../../schemas/admin';
+import { zoneOffsetMs } from '../time-zone';
 
 /** Who acts, from the session (never from the form), and the institute's time zone for dates. */
 export interface AdminContext {
@@ -73,39 +74,6 @@ export function accountSnapshot(row: {
 		...(row.displayName !== undefined ? { displayName: row.displayName } : {}),
 		...(row.email !== undefined ? { email: row.email } : {})
 	};
-}
-
-const offsetFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The zone's offset from UTC at the instant `at` (whole seconds, as its clock shows them). */
-function zoneOffsetMs(at: number, timeZone: string): number {
-	// One formatter per zone: building one costs far more than formatting, and endOfDay asks
-	// for dozens of offsets.
-	let format = offsetFormats.get(timeZone);
-	if (!format) {
-		format = new Intl.DateTimeFormat('en-US', {
-			timeZone,
-			hourCycle: 'h23',
-			year: 'numeric',
-			month: '2-digit',
-			day: '2-digit',
-			hour: '2-digit',
-			minute: '2-digit',
-			second: '2-digit'
-		});
-		offsetFormats.set(timeZone, format);
-	}
-	const parts = format.formatToParts(new Date(at));
-	const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-	const local = Date.UTC(
-		get('year'),
-		get('month') - 1,
-		get('day'),
-		get('hour'),
-		get('minute'),
-		get('second')
-	);
-	return local - Math.floor(at / 1000) * 1000;
 }
 
 const HOUR_MS = 3_600_000;

@@ -20,6 +20,7 @@ import { record } from './index';
 import { occurredAtText } from './chain';
 import { verifyLog } from './integrity';
 import type { VerifyReport } from './verify';
+import { zoneOffsetMs } from '../time-zone';
 
 /**
  * The auditor's workspace: reading, filtering and exporting the log, the access review and
@@ -83,32 +84,6 @@ function fieldsOf(details: unknown): Record<string, unknown> {
 		: {};
 }
 
-function tzOffsetMs(at: Date, timeZone: string): number {
-	const parts = Object.fromEntries(
-		new Intl.DateTimeFormat('en-US', {
-			timeZone,
-			hourCycle: 'h23',
-			year: 'numeric',
-			month: '2-digit',
-			day: '2-digit',
-			hour: '2-digit',
-			minute: '2-digit',
-			second: '2-digit'
-		})
-			.formatToParts(at)
-			.map((p) => [p.type, p.value])
-	);
-	const asUtc = Date.UTC(
-		Number(parts.year),
-		Number(parts.month) - 1,
-		Number(parts.day),
-		Number(parts.hour),
-		Number(parts.minute),
-		Number(parts.second)
-	);
-	return asUtc - Math.floor(at.getTime() / 1000) * 1000;
-}
-
 /**
  * A wall-clock time typed by the reader (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`, a real date
  * and time as `auditFilterSchema` checks), in their time zone, as a UTC instant; `addDays`
@@ -121,8 +96,8 @@ export function zonedToUtc(local: string, timeZone: string, addDays = 0): Date {
 	const [year, month, date] = day.split('-').map(Number);
 	const [hour, minute, second = 0] = time.split(':').map(Number);
 	const wall = new Date(Date.UTC(year!, month! - 1, date! + addDays, hour!, minute!, second));
-	const first = new Date(wall.getTime() - tzOffsetMs(wall, timeZone));
-	const offset = tzOffsetMs(first, timeZone);
+	const first = new Date(wall.getTime() - zoneOffsetMs(wall.getTime(), timeZone));
+	const offset = zoneOffsetMs(first.getTime(), timeZone);
 	return new Date(wall.getTime() - offset);
 }
 
