@@ -10,8 +10,10 @@ const languageForm = z.object({
 	redirectTo: z.string().transform(safePath).catch('/')
 });
 
-export const POST: RequestHandler = async ({ request, cookies }) => {
-	const form = await request.formData();
+export const POST: RequestHandler = async ({ request, cookies, url }) => {
+	// A body that is not a form (JSON, say) is a bad request like a bad value: back home.
+	const form = await request.formData().catch(() => null);
+	if (!form) redirect(303, '/');
 	const parsed = languageForm.safeParse({
 		locale: form.get('locale'),
 		redirectTo: form.get('redirectTo') ?? '/'
@@ -23,7 +25,10 @@ export const POST: RequestHandler = async ({ request, cookies }) => {
 		path: '/',
 		maxAge: cookieMaxAge,
 		httpOnly: true,
-		sameSite: 'lax'
+		sameSite: 'lax',
+		// Set explicitly: SvelteKit's default marks it Secure on any host but localhost, and a
+		// browser then drops it on a plain-http demo host, where the switch did nothing.
+		secure: url.protocol === 'https:'
 	});
 	redirect(303, parsed.data.redirectTo);
 };

@@ -329,7 +329,7 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 		const person = await createAccount(authFixture());
 		const here = await signedIn(person.id);
 		const other = await signedIn(person.id);
-		expect(await selfService.endSession(here.user, other.session.id, context)).toBe(true);
+		expect(await selfService.endSession(here.user, other.session.id, context)).toBe('ok');
 		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
 	},
 	'auth.password_changed': async () => {

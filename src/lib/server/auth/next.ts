@@ -8,7 +8,14 @@ export function safePath(value: string | null | undefined): string {
 	if (typeof value !== 'string' || value.length > 2000) return '/';
 	if (!/^\/(?![/\\])/.test(value) || value.includes('\\')) return '/';
 	if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return '/';
-	return value;
+	// A Location header holds ASCII only: other characters (a typed `/文書`, a space) are
+	// percent-encoded, or the redirect would fail after the sign-in or switch succeeded. A lone
+	// surrogate cannot be encoded, and sends the browser home.
+	try {
+		return value.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
+	} catch {
+		return '/';
+	}
 }
 
 /** Where to go after signing in: a `safePath`, and never back to the sign-in page itself. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeBase32UpperCaseNoPadding } from '@oslojs/encoding';
 import { generateTOTP } from '@oslojs/otp';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	auditFor,
@@ -9,6 +10,7 @@ import {
 	type AuthFixture,
 	type TestAccount
 } from '../../../../tests/helpers/auth-fixture';
+import { queryRows } from '../db';
 import * as selfService from './self-service';
 import * as sessions from './sessions';
 import * as signIn from './sign-in';
@@ -69,9 +71,9 @@ describe('own sessions', () => {
 		expect(view.sessions.find((s) => s.current)?.device).toBe('Chrome · Linux');
 		expect(view.sessions.find((s) => !s.current)?.device).toBe('Safari · iOS');
 
-		expect(await selfService.endSession(here.user, theirs.session.id, context)).toBe(false);
-		expect(await selfService.endSession(here.user, 'not-an-id', context)).toBe(false);
-		expect(await selfService.endSession(here.user, phone.session.id, context)).toBe(true);
+		expect(await selfService.endSession(here.user, theirs.session.id, context)).toBe('not_found');
+		expect(await selfService.endSession(here.user, 'not-an-id', context)).toBe('not_found');
+		expect(await selfService.endSession(here.user, phone.session.id, context)).toBe('ok');
 		expect(await sessions.validate(fixture.db, phone.token)).toBeNull();
 		expect(await sessions.validate(fixture.db, theirs.token)).not.toBeNull();
 		const actions = (await auditFor(fixture.db, person.id)).map((e) => e.action);
@@ -279,6 +281,55 @@ describe('authenticator and recovery codes', () => {
 		);
 		const actions = (await auditFor(fixture.db, person.id)).map((e) => e.action);
 		expect(actions).toContain('auth.recovery_codes_regenerated');
+	});
+
+	it('changes no password and ends no session from a session ended on its way', async () => {
+		const person = await createAccount(fixture);
+		const stolen = await signedIn(person);
+		const owner = await signedIn(person);
+		const next = 'the attacker chose this passphrase';
+		// The owner ends the stolen session while the change's body is still arriving.
+		expect(
+			await selfService.endSession(owner.user, stolen.session.id, context, owner.session.id)
+		).toBe('ok');
+		expect(
+			await selfService.changePassword(
+				stolen.user,
+				stolen.session.id,
+				{ current: person.password, next, confirm: next },
+				context
+			)
+		).toEqual({ kind: 'problem', problem: 'ended' });
+		// Ending another session from it is refused as well.
+		expect(
+			await selfService.endSession(stolen.user, owner.session.id, context, stolen.session.id)
+		).toBe('ended');
+		expect(await sessions.validate(fixture.db, owner.token)).not.toBeNull();
+		expect((await signIn.passwordStep({ email: person.email, password: next }, context)).kind).toBe(
+			'failed'
+		);
+		// A disabled account changes no password either, whatever its session.
+		const other = await createAccount(fixture);
+		const theirs = await signedIn(other);
+		const hashOf = async () =>
+			(
+				await queryRows<{ hash: string }>(
+					fixture.db,
+					sql`select password_hash as hash from account where id = ${other.id}`
+				)
+			)[0]?.hash;
+		const hashBefore = await hashOf();
+		await fixture.db.execute(sql`update account set status = 'disabled' where id = ${other.id}`);
+		expect(
+			await selfService.changePassword(
+				theirs.user,
+				theirs.session.id,
+				{ current: other.password, next, confirm: next },
+				context
+			)
+		).toEqual({ kind: 'problem', problem: 'ended' });
+		expect(hashBefore).toMatch(/^\$argon2id\$/);
+		expect(await hashOf()).toBe(hashBefore);
 	});
 
 	it('gives no new second factor to a request whose session ended on its way', async () => {

@@ -87,10 +87,14 @@ function actorOf(user: SessionUser): audit.AuditActor {
 export async function endSession(
 	user: SessionUser,
 	sessionId: string,
-	context: audit.AuditContext
-): Promise<boolean> {
-	if (!/^[a-z2-7]{24}$/.test(sessionId)) return false;
+	context: audit.AuditContext,
+	currentSessionId?: string
+): Promise<'ok' | 'not_found' | 'ended'> {
+	if (!/^[a-z2-7]{24}$/.test(sessionId)) return 'not_found';
 	return getDb().transaction(async (tx) => {
+		// Only from a session still in use: one ended while this request was on its way (by its
+		// owner, who may be ending it now for being stolen) ends nothing more.
+		if (!(await sessions.stillActing(tx, user.id, currentSessionId))) return 'ended';
 		const ended = await sessions.endOne(tx, user.id, sessionId);
 		if (ended) {
 			await audit.append(tx, {
@@ -102,7 +106,7 @@ export async function endSession(
 				details: { session: sessionId, by: 'self' }
 			});
 		}
-		return ended;
+		return ended ? 'ok' : 'not_found';
 	});
 }
 
@@ -180,7 +184,7 @@ export type ChangePasswordResult =
 			 */
 			renewed: { token: string; session: SessionRecord } | null;
 	  }
-	| { kind: 'problem'; problem: PasswordProblem | ReauthProblem };
+	| { kind: 'problem'; problem: PasswordProblem | ReauthProblem | 'ended' };
 
 /**
  * Changes the password (the current one required) and ends every session of the account: the
@@ -201,7 +205,15 @@ export async function changePassword(
 		return { kind: 'problem', problem: 'wrong_password' };
 	}
 	const hash = await hashPassword(input.next);
-	return getDb().transaction(async (tx) => {
+	return getDb().transaction(async (tx): Promise<ChangePasswordResult> => {
+		// Only from a session still in use, of an account still active: the form's body can
+		// arrive minutes after the request's session was checked, and the owner (or an
+		// administrator) may have ended that session or disabled the account meanwhile. The
+		// account row is locked for the update first, then the session checked (stillActing).
+		await tx.select({ id: account.id }).from(account).where(eq(account.id, user.id)).for('update');
+		if (!(await sessions.stillActing(tx, user.id, currentSessionId))) {
+			return { kind: 'problem', problem: 'ended' };
+		}
 		await tx.update(account).set({ passwordHash: hash }).where(eq(account.id, user.id));
 		const [current] = await tx
 			.select({
@@ -240,7 +252,7 @@ export async function changePassword(
 				renewed ? { from: currentSessionId, to: renewed.session.id } : undefined
 			)
 		]);
-		return { kind: 'ok', sessionsEnded: others, renewed } as const;
+		return { kind: 'ok', sessionsEnded: others, renewed };
 	});
 }
 

@@ -6,6 +6,7 @@ import { bodyLimit, UPLOAD_ROUTE_IDS } from './body-limit';
 import { crossSiteGuard } from './cross-site';
 import { getLocale, getUrlOrigin } from '$lib/paraglide/runtime';
 import { POST as switchLanguage } from '../../../routes/language/+server';
+import { safePath } from '../auth/next';
 import { i18n } from './i18n';
 import { readJson } from './json';
 import { requestId } from './request-id';
@@ -307,6 +308,7 @@ describe('the language switch', () => {
 		const set: string[] = [];
 		const event = {
 			request: new Request('http://x/language', { method: 'POST', body }),
+			url: new URL('http://x/language'),
 			cookies: { set: (name: string, value: string) => set.push(`${name}=${value}`) }
 		} as unknown as Parameters<typeof switchLanguage>[0];
 		try {
@@ -325,6 +327,43 @@ describe('the language switch', () => {
 			'/documents?q=%E5%AE%87&level=2'
 		);
 		expect(await locationAfter('/sign-in?next=%2Fdocuments')).toBe('/sign-in?next=%2Fdocuments');
+	});
+
+	it('percent-encodes a path that is not ASCII (a Location header cannot hold it)', async () => {
+		expect(await locationAfter('/文書')).toBe('/%E6%96%87%E6%9B%B8');
+		expect(await locationAfter('/documents?q=宇 宙')).toBe('/documents?q=%E5%AE%87%20%E5%AE%99');
+		// A form body carries a lone surrogate as U+FFFD; called directly, it cannot be encoded.
+		expect(safePath('/\ud800')).toBe('/');
+	});
+
+	it('sends a body that is not a form home, and marks the cookie Secure only over https', async () => {
+		const set: { name: string; options: { secure?: boolean } }[] = [];
+		const attempt = async (url: string, init: RequestInit) => {
+			const event = {
+				request: new Request(url, { method: 'POST', ...init }),
+				url: new URL(url),
+				cookies: {
+					set: (name: string, _value: string, options: { secure?: boolean }) =>
+						set.push({ name, options })
+				}
+			} as unknown as Parameters<typeof switchLanguage>[0];
+			try {
+				await switchLanguage(event);
+			} catch (thrown) {
+				return (thrown as { location: string }).location;
+			}
+			throw new Error('no redirect');
+		};
+		const json = {
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ locale: 'ja' })
+		};
+		expect(await attempt('http://intranet.example/language', json)).toBe('/');
+		expect(set).toEqual([]);
+		const form = { body: new URLSearchParams({ locale: 'ja', redirectTo: '/' }) };
+		await attempt('http://intranet.example/language', form);
+		await attempt('https://intranet.example/language', form);
+		expect(set.map((s) => s.options.secure)).toEqual([false, true]);
 	});
 
 	it.each([

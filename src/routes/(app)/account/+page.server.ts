@@ -38,8 +38,9 @@ export const actions: Actions = {
 		const sessionId = field(form, 'session', 64);
 		if (sessionId === event.locals.session!.id)
 			return fail(400, { action: 'endSession', problem: 'current' });
-		const ended = await selfService.endSession(user, sessionId, context);
-		if (!ended) return fail(404, { action: 'endSession', problem: 'not_found' });
+		const ended = await selfService.endSession(user, sessionId, context, event.locals.session!.id);
+		if (ended !== 'ok')
+			return fail(ended === 'ended' ? 400 : 404, { action: 'endSession', problem: ended });
 		return { action: 'endSession', ok: true };
 	},
 	changePassword: async (event) => {
