@@ -419,14 +419,20 @@ describe('verification', () => {
 	 * changed and every later hash recomputed, and the chain head moved to the new last hash.
 	 * `rewriteRecord` also makes the later checkpoint's record name the earlier checkpoint.
 	 */
-	async function copyCheckpointAndRewrite(rewriteRecord: boolean) {
+	async function copyCheckpointAndRewrite(rewriteRecord: boolean, stripPadding = false) {
 		const s = await setUp();
 		await addEvents(s.db, 5);
 		const first = await writeCheckpoint(s.db, s.store, [keyA]);
 		await addEvents(s.db, 3, 5);
 		const second = await writeCheckpoint(s.db, s.store, [keyA]);
 		await addEvents(s.db, 2, 8);
-		const earlier = await text((await s.store.get(first!.objectKey)).body);
+		let earlier = await text((await s.store.get(first!.objectKey)).body);
+		// The same signature written without its base64 padding still verifies.
+		if (stripPadding) {
+			const parsed = JSON.parse(earlier) as { signature: string };
+			expect(parsed.signature).toMatch(/=$/);
+			earlier = JSON.stringify({ ...parsed, signature: parsed.signature.replace(/=+$/, '') });
+		}
 		const client = new S3Client({
 			endpoint: s.s3.endpoint,
 			region: 'us-east-1',
@@ -472,6 +478,95 @@ describe('verification', () => {
 		expect(report.ok).toBe(false);
 		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['checkpoint_copied', 5]]);
 		expect([first.objectKey, second.objectKey]).toContain(report.problems[0]!.objectKey);
+	});
+
+	it('names the copy when its signature is written without base64 padding', async () => {
+		const { report } = await copyCheckpointAndRewrite(true, true);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['checkpoint_copied', 5]]);
+	});
+
+	it('names events inserted outside the chain, at sequence numbers 0 and below', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 6);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		// The app's own role may insert: a forged read in someone's name, before the chain.
+		for (const seq of [0, -1]) {
+			await s.db.execute(
+				sql`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip,
+					user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
+				select ${seq}, occurred_at, actor_id, 'Innocent Person', actor_roles, ip, user_agent,
+					request_id, action, target_type, target_id, outcome, details, prev_hash, hash
+				from audit_event where seq = 3`
+			);
+		}
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
+			['stray_events', -1],
+			['stray_events', 0]
+		]);
+	});
+
+	it('names a second event at a sequence number read at a batch boundary, and the dropped key', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 12);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		// As the table's owner: the unique key dropped, a forged copy of event 7 (the last of the
+		// first batch of 7) added beside it.
+		await s.db.execute(sql`alter table audit_event drop constraint audit_event_pkey`);
+		await tamper(
+			s.db,
+			sql`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip,
+				user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
+			select seq, occurred_at, actor_id, 'Innocent Person', actor_roles, ip, user_agent,
+				request_id, action, target_type, target_id, outcome, details, prev_hash, hash
+			from audit_event where seq = 7`
+		);
+		const report = await verify(s);
+		expect(report.ok).toBe(false);
+		const strays = report.problems.filter((p) => p.kind === 'stray_events');
+		expect(strays.map((p) => p.seq)).toEqual([7, null]);
+		expect(strays[0]!.message).toContain('2 events share sequence number 7');
+	});
+
+	it('names an event moved to the same date BC, whose hash did not change', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 6);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await tamper(
+			s.db,
+			sql`update audit_event set occurred_at = (to_char(occurred_at at time zone 'UTC',
+				'YYYY-MM-DD HH24:MI:SS.US') || '+00 BC')::timestamptz where seq = 1`
+		);
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['time_out_of_range', 1]]);
+	});
+
+	it('names an event dated far ahead and the one after it going back, hashes recomputed', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 6);
+		await tamper(
+			s.db,
+			sql`update audit_event set occurred_at = '2199-12-31T00:00:00Z' where seq = 3`
+		);
+		await rewriteChain(s.db, (row) => row.details, { moveHead: true });
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
+			['time_out_of_range', 3],
+			['time_reversed', 4]
+		]);
+	});
+
+	it('names an event whose details cannot be hashed, and verifies on past it', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 6);
+		await tamper(s.db, sql`update audit_event set details = '{"x": 1e400}'::jsonb where seq = 2`);
+		await tamper(s.db, sql`delete from audit_event where seq = 5`);
+		const report = await verify(s);
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
+			['altered_event', 2],
+			['missing_events', 5]
+		]);
+		expect(report.problems[0]!.message).toContain('cannot be hashed');
 	});
 
 	it('rejects a forged checkpoint and one signed by an unknown key', async () => {

@@ -18,7 +18,10 @@ export const PROBLEM_KINDS = [
 	'checkpoint_unknown_key',
 	'checkpoint_unreadable',
 	'tail_missing',
-	'head_mismatch'
+	'head_mismatch',
+	'stray_events',
+	'time_reversed',
+	'time_out_of_range'
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
@@ -47,6 +50,15 @@ export interface VerifyReport {
 }
 
 const MAX_PROBLEMS = 1000;
+
+/**
+ * The earliest time an event can carry: the log began long after it. Times are hashed as text
+ * without an era, so an event moved to the same date BC (or any time before this) would keep
+ * its hash; it is reported instead.
+ */
+const EARLIEST = '2000-01-01T00:00:00Z';
+/** How far ahead of the verifying database's clock an event may be dated (instances' skew). */
+const AHEAD_ALLOWED = '1 hour';
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
 	value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -142,8 +154,11 @@ export async function verifyChain(options: {
 		list.push(entry);
 		bySeq.set(entry.checkpoint.seq, list);
 		byKey.set(entry.objectKey, entry.checkpoint);
-		const original = bySignature.get(entry.checkpoint.signature);
-		if (original === undefined) bySignature.set(entry.checkpoint.signature, entry.objectKey);
+		// By the signature's bytes: the same signature written another way (base64 without its
+		// padding) still verifies, and is still a copy.
+		const bytes = Buffer.from(entry.checkpoint.signature, 'base64').toString('hex');
+		const original = bySignature.get(bytes);
+		if (original === undefined) bySignature.set(bytes, entry.objectKey);
 		else
 			report({
 				kind: 'checkpoint_copied',
@@ -159,6 +174,7 @@ export async function verifyChain(options: {
 	let events = 0;
 	let last = 0;
 	let hashAtHead: string | undefined;
+	let previousTime = '';
 	type StoredRow = ChainedFields & { prevHash: string; hash: string } & Record<string, unknown>;
 	// Plain SQL rather than the query builder: its per-field mapping costs more than the hashing
 	// at a million rows. Both drivers return the same values (jsonb and text[] parsed, int8 as
@@ -170,7 +186,9 @@ export async function verifyChain(options: {
 				actor_name as "actorName", actor_roles as "actorRoles", ip, user_agent as "userAgent",
 				request_id as "requestId", action, target_type as "targetType", target_id as "targetId",
 				outcome, details, prev_hash as "prevHash", hash,
-				details ->> 'documentId' as "documentIdText"
+				details ->> 'documentId' as "documentIdText",
+				occurred_at < ${EARLIEST}::timestamptz
+					or occurred_at > clock_timestamp() + ${AHEAD_ALLOWED}::interval as "outOfRange"
 			from audit_event where seq > ${after} and seq <= ${bound} order by seq limit ${batchSize}`
 		);
 	// The next batch is read while this one is hashed: only two batches are ever held.
@@ -181,6 +199,9 @@ export async function verifyChain(options: {
 		pending = lastRead < bound ? fetchAfter(lastRead) : null;
 		for (const row of rows) {
 			const seq = (row.seq = Number(row.seq));
+			// A second row with a sequence number already read (its unique key dropped): not part
+			// of the chain; counted and named below with the others outside it.
+			if (seq < expectedSeq) continue;
 			const gap = seq !== expectedSeq;
 			if (gap) {
 				report({
@@ -200,13 +221,42 @@ export async function verifyChain(options: {
 					message: `event ${seq} does not link to event ${seq - 1}: one of them or its hash was changed`
 				});
 			}
-			if (chainHash(row.prevHash, row) !== row.hash) {
+			let hash: string | null;
+			try {
+				hash = chainHash(row.prevHash, row);
+			} catch (error) {
+				// A value no append could have written (a number beyond float range, nesting
+				// deeper than the stack): named here rather than ending the whole verification.
+				hash = null;
+				report({
+					kind: 'altered_event',
+					seq,
+					message: `event ${seq} cannot be hashed (${(error as Error).message}): its contents were changed`
+				});
+			}
+			if (row.outOfRange) {
+				report({
+					kind: 'time_out_of_range',
+					seq,
+					message: `event ${seq} is dated ${row.occurredAt}, outside the time the log can have been written (before 2000, BC, or ahead of the database's clock): its time was changed`
+				});
+			}
+			if (row.occurredAt < previousTime) {
+				report({
+					kind: 'time_reversed',
+					seq,
+					message: `event ${seq} is dated ${row.occurredAt}, before event ${last} (${previousTime}): times only go forward as events are appended, so one of them was changed`
+				});
+			}
+			previousTime = row.occurredAt;
+			if (hash !== null && hash !== row.hash) {
 				report({
 					kind: 'altered_event',
 					seq,
 					message: `event ${seq} does not match its hash: its contents or its hash were changed`
 				});
 			} else if (
+				hash !== null &&
 				isRecord(row.details) &&
 				typeof row.details.documentId === 'number' &&
 				row.documentIdText !== String(row.details.documentId)
@@ -265,6 +315,49 @@ export async function verifyChain(options: {
 			last = seq;
 			events += 1;
 		}
+	}
+
+	// Rows outside the chain: the walk reads sequence numbers 1 and up, one row each. A row at
+	// 0 or below, or a second row at a number already read (its unique key dropped), was
+	// inserted rather than appended; it still shows in the log's pages and exports.
+	// Sequence numbers are unique while the table's unique key on them stands (the index scan
+	// below is then enough); without it every number is counted.
+	const [unique] = await queryRows<{ held: boolean }>(
+		db,
+		sql`select exists (
+			select 1 from pg_index i
+			join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+			where i.indrelid = 'audit_event'::regclass and i.indisunique and i.indisvalid
+				and i.indnatts = 1 and a.attname = 'seq'
+		) as held`
+	);
+	if (!unique?.held) {
+		report({
+			kind: 'stray_events',
+			seq: null,
+			message:
+				'the unique key on the sequence numbers was dropped: events can share a number, and the log was tampered with'
+		});
+	}
+	const strays = await queryRows<{ seq: unknown; rows: unknown }>(
+		db,
+		unique?.held
+			? sql`select seq, count(*) as rows from audit_event where seq <= 0
+				group by seq order by seq limit 100`
+			: sql`select seq, count(*) as rows from audit_event where seq <= ${bound}
+				group by seq having seq <= 0 or count(*) > 1 order by seq limit 100`
+	);
+	for (const stray of strays) {
+		const seq = toNumber(stray.seq);
+		const rows = toNumber(stray.rows);
+		report({
+			kind: 'stray_events',
+			seq,
+			message:
+				seq <= 0
+					? `${rows === 1 ? 'an event' : `${rows} events`} at sequence number ${seq}, outside the chain (which begins at 1): inserted, not appended`
+					: `${rows} events share sequence number ${seq}: all but one were inserted, not appended`
+		});
 	}
 
 	// Checkpoints signed after the head was read name events this run did not read: each is
