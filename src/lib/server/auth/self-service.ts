@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import * as audit from '../audit';
 import { getDb } from '../db';
 import { account, session } from '../db/schema';
-import { dummyPasswordHash, hashPassword, verifyPasswordHash } from './password';
+import { dummyPasswordHash, hashPassword, verifyPasswordHash, waitLikeACheck } from './password';
 import { checkNewPassword, passwordTooLong, type PasswordProblem } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
@@ -115,7 +115,7 @@ export type ReauthProblem = 'wrong_password';
 /**
  * Checks the current password before a sensitive change. Guesses are throttled per account,
  * counted before the check as at sign-in (throttle.ts); a locked check fails like a wrong
- * password after the same work, without testing the real hash.
+ * password after about as long, without checking any hash (see waitLikeACheck).
  */
 async function reauthenticate(
 	user: SessionUser,
@@ -131,8 +131,11 @@ async function reauthenticate(
 		.from(account)
 		.where(eq(account.id, user.id));
 	let ok = false;
-	if (!passwordTooLong(password)) {
-		const real = reservation.permitted && row?.hash ? row.hash : null;
+	if (!reservation.permitted) {
+		// Locked: no hash checked, the same wait (see waitLikeACheck).
+		await waitLikeACheck();
+	} else if (!passwordTooLong(password)) {
+		const real = row?.hash ?? null;
 		ok = (await verifyPasswordHash(real ?? (await dummyPasswordHash()), password)) && real !== null;
 	}
 	if (ok) {

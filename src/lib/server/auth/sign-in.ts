@@ -7,7 +7,7 @@ import { account, session, type Account, type Role } from '../db/schema';
 import { log } from '../log';
 import { getMailer, type MailMessage } from '../mail';
 import { revokeUnused } from './enrolment';
-import { dummyPasswordHash, verifyPasswordHash } from './password';
+import { dummyPasswordHash, verifyPasswordHash, waitLikeACheck } from './password';
 import { isRefusedDemoPassword, passwordTooLong } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
@@ -125,7 +125,7 @@ async function recordFailure(
  * accounts all answer `failed` after the same argon2 work; the true reason goes to the audit log.
  * The attempt is counted against the email and the address before the password is checked
  * (see throttle.ts), so that guesses sent at once cannot outrun the lock; a locked attempt
- * checks only the dummy hash.
+ * checks no hash at all and answers after about as long.
  */
 export async function passwordStep(
 	input: { email: string; password: string },
@@ -153,19 +153,20 @@ export async function passwordStep(
 		);
 		return { kind: 'too_long' };
 	}
-	const usable = reservation.permitted && found?.status === 'active' && found.passwordHash !== null;
-	// The same argon2 work in every case, locked or not, known or not; only a permitted attempt
-	// on a usable account tests the real hash.
+	if (!reservation.permitted) {
+		// Attempts while locked are not counted (they do not extend the lock), and look like any
+		// other failure, after about as long; no hash is checked (see waitLikeACheck).
+		await waitLikeACheck();
+		await recordFailure(context, 'auth.sign_in', 'throttled', emailDetail, found);
+		return { kind: 'failed' };
+	}
+	const usable = found?.status === 'active' && found.passwordHash !== null;
+	// The same argon2 work whether the account is known or not; only a usable account's real
+	// hash is tested.
 	const passwordOk = await verifyPasswordHash(
 		usable ? found.passwordHash! : await dummyPasswordHash(),
 		input.password
 	);
-	if (!reservation.permitted) {
-		// Attempts while locked are not counted (they do not extend the lock), and look like any
-		// other failure.
-		await recordFailure(context, 'auth.sign_in', 'throttled', emailDetail, found);
-		return { kind: 'failed' };
-	}
 	if (!found) {
 		await recordFailure(context, 'auth.sign_in', 'unknown_email', emailDetail, undefined);
 		return { kind: 'failed' };
