@@ -482,7 +482,7 @@ export async function endBrowserSession(
 		session: SessionRecord;
 		user: { id: number; displayName: string; roles: readonly string[] };
 	},
-	by: 'new_sign_in' | 'cancelled',
+	by: 'new_sign_in' | 'cancelled' | 'signed_out',
 	context: SignInContext
 ): Promise<void> {
 	await getDb().transaction(async (tx) => {
