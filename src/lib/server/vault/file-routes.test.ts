@@ -274,6 +274,15 @@ describe('a refused upload, posted to the endpoints', () => {
 				expect(await response.json()).toEqual({ code: 'type_refused', detail: 'magic' });
 			}
 			expect({ ...(await counts()), keys: await objectKeys() }).toEqual(before);
+			// Each attempt is in the log, though nothing was kept.
+			const event = await lastEvent(author);
+			expect(event).toMatchObject({ action: 'document.denied', outcome: 'denied' });
+			expect(event.details).toEqual({
+				reason: 'file:type_refused',
+				detail: 'magic',
+				attempted: 'document.version_added',
+				documentId: Number(textDocument)
+			});
 		}
 	});
 

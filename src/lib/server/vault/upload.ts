@@ -560,6 +560,7 @@ export function sameOrigin(request: Request, url: URL): boolean {
 
 /** The refusals that are the write rule's (PRODUCT.md's who-may-write), audited as denials. */
 const WRITE_RULE_REFUSALS: ReadonlySet<UploadFailure> = new Set(['write_refused', 'not_author']);
+const FILE_REFUSALS: ReadonlySet<UploadFailure> = new Set(['type_refused', 'too_large', 'empty']);
 
 /**
  * The JSON answer of an upload endpoint for a refusal; anything unexpected is rethrown. A
@@ -572,6 +573,19 @@ export async function errorResponse(
 	audited: { context: AuditContext; attempted: AuditAction; documentId: number | null }
 ): Promise<Response> {
 	if (!(error instanceof UploadError)) throw error;
+	if (FILE_REFUSALS.has(error.code)) {
+		// A file the allowlist or the size limit refused (a polyglot, a PDF named as text, one
+		// byte over the limit) is someone trying to store what may not be stored: the auditor
+		// sees the attempt, though nothing was kept.
+		const { context, attempted, documentId } = audited;
+		await audit.record({
+			...context,
+			action: 'document.denied',
+			outcome: 'denied',
+			target: documentId === null ? null : { type: 'document', id: documentId },
+			details: { reason: `file:${error.code}`, detail: error.detail ?? null, attempted, documentId }
+		});
+	}
 	if (WRITE_RULE_REFUSALS.has(error.code)) {
 		const { context, attempted, documentId } = audited;
 		await audit.record({
