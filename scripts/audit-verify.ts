@@ -3,7 +3,7 @@
 // prints the report as JSON.
 import { verifyChain } from '../src/lib/server/audit/verify';
 import { writeCheckpoint } from '../src/lib/server/audit/checkpoint';
-import { loadSigningKey } from '../src/lib/server/audit/signing';
+import { loadPublicKey, loadSigningKey } from '../src/lib/server/audit/signing';
 import { ConfigError, loadConfig } from '../src/lib/server/config';
 import { openDatabase } from '../src/lib/server/db';
 import { withDemoKeys } from '../src/lib/server/demo-keys';
@@ -14,7 +14,14 @@ let exitCode = 0;
 try {
 	const config = withDemoKeys(loadConfig());
 	const keys = (config.auditSigningKeys ?? []).map(loadSigningKey);
-	if (keys.length === 0) throw new Error('No audit signing key is configured (AUDIT_SIGNING_KEY).');
+	// Verification with the public keys pinned in AUDIT_VERIFY_KEYS when they are given: the
+	// auditor's machine then needs no signing seed (and cannot sign), and checkpoints signed
+	// by a key swapped in under the same id fail.
+	const verifyKeys = config.auditVerifyKeys?.map(loadPublicKey) ?? keys;
+	if (verifyKeys.length === 0)
+		throw new Error('No audit key is configured (AUDIT_VERIFY_KEYS or AUDIT_SIGNING_KEY).');
+	if (args.has('--checkpoint') && keys.length === 0)
+		throw new Error('Writing a checkpoint needs the signing key (AUDIT_SIGNING_KEY).');
 	const handle = await openDatabase(config.database);
 	try {
 		const store = await createObjectStore(config.storage);
@@ -24,7 +31,7 @@ try {
 				written ? `Checkpoint written at event ${written.checkpoint.seq}.` : 'The log is empty.'
 			);
 		}
-		const report = await verifyChain({ db: handle.db, store, keys });
+		const report = await verifyChain({ db: handle.db, store, keys: verifyKeys });
 		if (args.has('--json')) {
 			console.log(JSON.stringify(report, null, 2));
 		} else {

@@ -139,6 +139,7 @@ const environmentSchema = z.object({
 	DISPLAY_TIME_ZONE: timeZone.default('Asia/Tokyo'),
 	MFA_ENCRYPTION_KEYS: keyList(32).optional(),
 	AUDIT_SIGNING_KEY: keyList(32).optional(),
+	AUDIT_VERIFY_KEYS: keyList(32).optional(),
 	AUDIT_CHECKPOINT_EVERY: positiveInt(1, 10_000_000).default(1000),
 	AUDIT_CHECKPOINT_MINUTES: positiveInt(1, 24 * 60).default(15),
 	SESSION_IDLE_MINUTES: positiveInt(1, 24 * 60).default(30),
@@ -319,6 +320,8 @@ export function loadConfig(env: Environment = process.env) {
 		displayTimeZone: e.DISPLAY_TIME_ZONE,
 		mfaEncryptionKeys: e.MFA_ENCRYPTION_KEYS,
 		auditSigningKeys: e.AUDIT_SIGNING_KEY,
+		// Public keys only: when set, verification uses these and nothing else.
+		auditVerifyKeys: e.AUDIT_VERIFY_KEYS,
 		audit: {
 			checkpointEvery: e.AUDIT_CHECKPOINT_EVERY,
 			checkpointMinutes: e.AUDIT_CHECKPOINT_MINUTES

@@ -7,7 +7,7 @@ import type { ObjectStore } from '../storage';
 import { appendAuditEvents, type AuditContext } from './append';
 import { canonicalJson } from './canonical';
 import { timeText } from './chain';
-import { signMessage, verifyMessage, type SigningKey } from './signing';
+import { signMessage, verifyMessage, type SigningKey, type VerifyKey } from './signing';
 
 export const CHECKPOINT_FORMAT = 'jiss-audit-checkpoint/1';
 
@@ -33,10 +33,7 @@ export function checkpointMessage(c: Omit<Checkpoint, 'signature'>): string {
 
 export type SignatureCheck = 'valid' | 'invalid' | 'unknown_key';
 
-export function checkSignature(
-	checkpoint: Checkpoint,
-	keys: readonly SigningKey[]
-): SignatureCheck {
+export function checkSignature(checkpoint: Checkpoint, keys: readonly VerifyKey[]): SignatureCheck {
 	const key = keys.find((k) => k.id === checkpoint.keyId);
 	if (!key) return 'unknown_key';
 	return verifyMessage(key, checkpointMessage(checkpoint), checkpoint.signature)

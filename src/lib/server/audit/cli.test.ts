@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { createObjectStore, setObjectStore } from '../storage';
 import { appendAuditEvents } from './append';
 import { lastCheckpointRecorded } from './checkpoint';
 import { startCheckpoints } from './integrity';
+import { loadSigningKey } from './signing';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'jiss-audit-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -23,11 +25,12 @@ const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
 const cliDir = path.resolve('tests/.tmp', `cli-audit-${process.pid}`);
 beforeAll(() => buildCommands(cliDir));
 afterAll(() => rmSync(cliDir, { recursive: true, force: true }));
-const cli = (...args: string[]) =>
+const cliWith = (extra: Record<string, string>, ...args: string[]) =>
 	spawnSync(process.execPath, [path.join(cliDir, 'audit-verify.js'), ...args], {
-		env: { ...process.env, ...env, DATABASE_URL: '', INTRANET_MODE: '' },
+		env: { ...process.env, ...env, DATABASE_URL: '', INTRANET_MODE: '', ...extra },
 		encoding: 'utf8'
 	});
+const cli = (...args: string[]) => cliWith({}, ...args);
 
 async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>) {
 	const config = withDemoKeys(loadConfig(env));
@@ -69,6 +72,17 @@ describe('checkpoints and npm run audit:verify on the embedded defaults', () => 
 		expect(intact.stdout).toContain('Checkpoint written at event 5.');
 		expect(intact.stdout).toContain('The audit log is intact.');
 		expect(intact.status).toBe(0);
+
+		// With the public key pinned (AUDIT_VERIFY_KEYS), the same log passes; pinned to another
+		// key under the same id (the signing key swapped), every checkpoint is named.
+		const demo = loadSigningKey(withDemoKeys(loadConfig(env)).auditSigningKeys![0]!);
+		const pinned = cliWith({ AUDIT_VERIFY_KEYS: `demo:${demo.publicKeyBase64}` });
+		expect(pinned.stdout).toContain('The audit log is intact.');
+		expect(pinned.status).toBe(0);
+		const other = loadSigningKey({ id: 'demo', key: randomBytes(32) });
+		const swapped = cliWith({ AUDIT_VERIFY_KEYS: `demo:${other.publicKeyBase64}` });
+		expect(swapped.stdout).toContain('[checkpoint_forged]');
+		expect(swapped.status).toBe(1);
 
 		await withDatabase(async ({ db }) => {
 			await db.transaction(async (tx) => {

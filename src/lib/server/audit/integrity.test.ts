@@ -25,7 +25,7 @@ import {
 	writeCheckpoint
 } from './checkpoint';
 import { GENESIS_HASH, chainHash, occurredAtText } from './chain';
-import { loadSigningKey, signMessage } from './signing';
+import { loadPublicKey, loadSigningKey, signMessage } from './signing';
 import { verifyChain } from './verify';
 
 const keyA = loadSigningKey({ id: 'k2025', key: randomBytes(32) });
@@ -598,6 +598,27 @@ describe('verification', () => {
 			['checkpoint_unknown_key', 5]
 		]);
 		expect(report.checkpoints).toBe(0);
+	});
+
+	it('with public keys pinned, names checkpoints signed by a key swapped in under the same id', async () => {
+		const s = await setUp();
+		await addEvents(s.db, 4);
+		await writeCheckpoint(s.db, s.store, [keyA]);
+		await addEvents(s.db, 2, 4);
+		// Someone with the server's secrets replaces the signing key, keeping its id.
+		const swapped = loadSigningKey({ id: keyA.id, key: randomBytes(32) });
+		await writeCheckpoint(s.db, s.store, [swapped]);
+		// Verified with the configured (swapped) key, only the original's checkpoint fails: deleted
+		// as well, nothing would be left to see.
+		expect((await verify(s, [swapped])).problems.map((p) => [p.kind, p.seq])).toEqual([
+			['checkpoint_forged', 4]
+		]);
+		// With only the pinned public key (no seed at all), the swapped key's checkpoint is named.
+		const pinned = loadPublicKey({ id: keyA.id, key: Buffer.from(keyA.publicKeyBase64, 'base64') });
+		expect(pinned.fingerprint).toBe(keyA.fingerprint);
+		const report = await verifyChain({ db: s.db, store: s.store, keys: [pinned], batchSize: 7 });
+		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([['checkpoint_forged', 7]]);
+		expect(report.checkpoints).toBe(1);
 	});
 
 	it('keeps verifying old checkpoints after a key rotation', async () => {

@@ -5,7 +5,7 @@ import { log } from '../log';
 import { getObjectStore } from '../storage';
 import type { AuditContext } from './append';
 import { checkpointDue, writeCheckpoint } from './checkpoint';
-import { loadSigningKey, type SigningKey } from './signing';
+import { loadPublicKey, loadSigningKey, type SigningKey, type VerifyKey } from './signing';
 import { verifyChain, type VerifyReport } from './verify';
 
 let cached: { source: unknown; keys: SigningKey[] } | undefined;
@@ -35,9 +35,25 @@ export function publicKeys(): PublicKeyInfo[] {
 	}));
 }
 
+let cachedVerify: { source: unknown; keys: VerifyKey[] } | undefined;
+
+/**
+ * The keys verification trusts: the public keys pinned in `AUDIT_VERIFY_KEYS` when set (a
+ * signing key swapped for another under the same id then signs checkpoints that fail), else
+ * the public halves of the signing keys.
+ */
+export function verifyingKeys(): VerifyKey[] {
+	const source = getConfig().auditVerifyKeys;
+	if (!source) return signingKeys();
+	if (cachedVerify === undefined || cachedVerify.source !== source) {
+		cachedVerify = { source, keys: source.map(loadPublicKey) };
+	}
+	return cachedVerify.keys;
+}
+
 /** Verifies the process-wide log against the process-wide checkpoint store. */
 export function verifyLog(): Promise<VerifyReport> {
-	return verifyChain({ db: getDb(), store: getObjectStore(), keys: signingKeys() });
+	return verifyChain({ db: getDb(), store: getObjectStore(), keys: verifyingKeys() });
 }
 
 /** A checkpoint on demand (CLI, operator); returns the signed sequence number or null if empty. */

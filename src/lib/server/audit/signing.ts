@@ -12,7 +12,17 @@ export interface SigningKeyConfig {
 	key: Buffer;
 }
 
-export interface SigningKey {
+/** What checking a signature needs: the public half only. */
+export interface VerifyKey {
+	id: string;
+	publicKey: KeyObject;
+	/** Raw 32-byte Ed25519 public key, base64. */
+	publicKeyBase64: string;
+	/** SHA-256 of the raw public key, hex in groups of four, for comparing by eye. */
+	fingerprint: string;
+}
+
+export interface SigningKey extends VerifyKey {
 	id: string;
 	privateKey: KeyObject;
 	publicKey: KeyObject;
@@ -24,6 +34,8 @@ export interface SigningKey {
 
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410): Node imports keys only in a container.
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+// SPKI wrapping of a raw 32-byte Ed25519 public key (RFC 8410).
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export function fingerprintOf(rawPublicKey: Buffer): string {
 	const hex = createHash('sha256').update(rawPublicKey).digest('hex');
@@ -48,11 +60,30 @@ export function loadSigningKey({ id, key }: SigningKeyConfig): SigningKey {
 	};
 }
 
+/**
+ * A public key given on its own (`AUDIT_VERIFY_KEYS`): verification that holds no signing seed
+ * cannot sign a checkpoint, and a substituted signing key does not verify against it.
+ */
+export function loadPublicKey({ id, key }: SigningKeyConfig): VerifyKey {
+	if (key.length !== 32) throw new Error(`Audit verify key ${id} must be a 32-byte Ed25519 key`);
+	const publicKey = createPublicKey({
+		key: Buffer.concat([SPKI_ED25519_PREFIX, key]),
+		format: 'der',
+		type: 'spki'
+	});
+	return {
+		id,
+		publicKey,
+		publicKeyBase64: key.toString('base64'),
+		fingerprint: fingerprintOf(key)
+	};
+}
+
 export function signMessage(key: SigningKey, message: string): string {
 	return sign(null, Buffer.from(message, 'utf8'), key.privateKey).toString('base64');
 }
 
-export function verifyMessage(key: SigningKey, message: string, signature: string): boolean {
+export function verifyMessage(key: VerifyKey, message: string, signature: string): boolean {
 	try {
 		return verify(
 			null,

@@ -3,7 +3,7 @@ import { queryRows, toNumber, type Database } from '../db';
 import type { ObjectStore } from '../storage';
 import { checkSignature, readCheckpoints, type Checkpoint } from './checkpoint';
 import { GENESIS_HASH, chainHash, occurredAtText, type ChainedFields } from './chain';
-import type { SigningKey } from './signing';
+import type { VerifyKey } from './signing';
 
 export const PROBLEM_KINDS = [
 	'missing_events',
@@ -78,7 +78,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 export async function verifyChain(options: {
 	db: Database;
 	store: ObjectStore;
-	keys: readonly SigningKey[];
+	keys: readonly VerifyKey[];
 	batchSize?: number;
 }): Promise<VerifyReport> {
 	const started = performance.now();
