@@ -44,13 +44,18 @@ export function requestEvent(spec: EventSpec): RequestEvent {
 		if (spec.bodyAfter) {
 			const bytes = new TextEncoder().encode(form.toString());
 			const before = spec.bodyAfter;
-			body = new ReadableStream<Uint8Array>({
-				async pull(controller) {
-					await before();
-					controller.enqueue(bytes);
-					controller.close();
-				}
-			});
+			// No queue (highWaterMark 0): a stream pulls once as soon as it is made to fill its
+			// queue, which ran `before` ahead of the guard; now it runs when the route reads.
+			body = new ReadableStream<Uint8Array>(
+				{
+					async pull(controller) {
+						await before();
+						controller.enqueue(bytes);
+						controller.close();
+					}
+				},
+				{ highWaterMark: 0 }
+			);
 		}
 	} else if (spec.json !== undefined) {
 		body = JSON.stringify(spec.json);
