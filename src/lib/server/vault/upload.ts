@@ -560,44 +560,45 @@ export function sameOrigin(request: Request, url: URL): boolean {
 
 /** The refusals that are the write rule's (PRODUCT.md's who-may-write), audited as denials. */
 const WRITE_RULE_REFUSALS: ReadonlySet<UploadFailure> = new Set(['write_refused', 'not_author']);
+/** The file's own refusals (the allowlist, the size limit), audited as denials too. */
 const FILE_REFUSALS: ReadonlySet<UploadFailure> = new Set(['type_refused', 'too_large', 'empty']);
+
+/** What a denial's details say of a refusal, or null for one that is not audited. */
+function deniedFor(error: UploadError): Record<string, unknown> | null {
+	if (WRITE_RULE_REFUSALS.has(error.code)) {
+		return {
+			reason: `write:${error.code === 'not_author' ? 'not_author' : (error.detail ?? 'refused')}`
+		};
+	}
+	// A polyglot, a PDF named as text, one byte over the limit: someone trying to store what
+	// may not be stored, which the auditor sees though nothing was kept.
+	if (FILE_REFUSALS.has(error.code)) {
+		return { reason: `file:${error.code}`, detail: error.detail ?? null };
+	}
+	return null;
+}
 
 /**
  * The JSON answer of an upload endpoint for a refusal; anything unexpected is rethrown. A
  * refusal by the write rule (above the writer's access, not the author, an archived document)
- * is first audited as a denial, as the memo forms' refusals are (`pages.attempt`); if that
- * audit event cannot be written the request fails instead.
+ * or of the file itself (its type, its size) is first audited as a denial, as the memo forms'
+ * refusals are (`pages.attempt`); if that audit event cannot be written the request fails
+ * instead.
  */
 export async function errorResponse(
 	error: unknown,
 	audited: { context: AuditContext; attempted: AuditAction; documentId: number | null }
 ): Promise<Response> {
 	if (!(error instanceof UploadError)) throw error;
-	if (FILE_REFUSALS.has(error.code)) {
-		// A file the allowlist or the size limit refused (a polyglot, a PDF named as text, one
-		// byte over the limit) is someone trying to store what may not be stored: the auditor
-		// sees the attempt, though nothing was kept.
+	const denied = deniedFor(error);
+	if (denied) {
 		const { context, attempted, documentId } = audited;
 		await audit.record({
 			...context,
 			action: 'document.denied',
 			outcome: 'denied',
 			target: documentId === null ? null : { type: 'document', id: documentId },
-			details: { reason: `file:${error.code}`, detail: error.detail ?? null, attempted, documentId }
-		});
-	}
-	if (WRITE_RULE_REFUSALS.has(error.code)) {
-		const { context, attempted, documentId } = audited;
-		await audit.record({
-			...context,
-			action: 'document.denied',
-			outcome: 'denied',
-			target: documentId === null ? null : { type: 'document', id: documentId },
-			details: {
-				reason: `write:${error.code === 'not_author' ? 'not_author' : (error.detail ?? 'refused')}`,
-				attempted,
-				documentId
-			}
+			details: { ...denied, attempted, documentId }
 		});
 	}
 	// The body may be partly unread: the connection cannot carry another request.
