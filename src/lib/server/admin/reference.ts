@@ -270,21 +270,18 @@ export async function updateLevel(
 	input: { nameEn: string; nameJa: string; colour: string }
 ) {
 	const colour = normaliseColour(input.colour);
-	// As the form's schema checks too: a banner's name hides nothing and borrows no script.
-	if (![input.nameEn, input.nameJa].every(isPlainName)) throw new AdminError('name_characters');
 	await db.transaction(async (tx) => {
 		await assertAdministrator(tx, ctx);
 		// Every level's row locked: two renames at once cannot give two levels one name.
 		const ladder = await tx.select().from(level).for('update');
 		const before = ladder.find((l) => l.rank === rank);
 		if (!before) throw new AdminError('not_found', 404);
-		// A banner names its level: no name (in either language) nor code of another level,
-		// as it would read once normalised, may name this one.
-		const others = ladder
-			.filter((l) => l.rank !== rank)
-			.flatMap((l) => [l.nameEn, l.nameJa, l.code].map(comparable));
-		if ([input.nameEn, input.nameJa].some((name) => others.includes(comparable(name))))
-			throw new AdminError('name_taken', 409);
+		// A banner names its level: its names are plain, and no name (in either language) nor
+		// code of another level, as it would read once normalised, may name this one.
+		assertDistinctNames(
+			ladder.filter((l) => l.rank !== rank),
+			input
+		);
 		const [after] = await tx
 			.update(level)
 			.set({ nameEn: input.nameEn, nameJa: input.nameJa, colour })

@@ -23,13 +23,7 @@ export interface VerifyKey {
 }
 
 export interface SigningKey extends VerifyKey {
-	id: string;
 	privateKey: KeyObject;
-	publicKey: KeyObject;
-	/** Raw 32-byte Ed25519 public key, base64. */
-	publicKeyBase64: string;
-	/** SHA-256 of the raw public key, hex in groups of four, for comparing by eye. */
-	fingerprint: string;
 }
 
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410): Node imports keys only in a container.
@@ -49,15 +43,8 @@ export function loadSigningKey({ id, key }: SigningKeyConfig): SigningKey {
 		format: 'der',
 		type: 'pkcs8'
 	});
-	const publicKey = createPublicKey(privateKey);
-	const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
-	return {
-		id,
-		privateKey,
-		publicKey,
-		publicKeyBase64: raw.toString('base64'),
-		fingerprint: fingerprintOf(raw)
-	};
+	const raw = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(-32);
+	return { ...loadPublicKey({ id, key: raw }), privateKey };
 }
 
 /**

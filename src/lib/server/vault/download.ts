@@ -328,8 +328,8 @@ async function watermarked(
 			});
 			throw new WatermarkFailedError({ cause: error });
 		}
-		// The marked copy's hash is kept with the read: a leaked copy, even one whose mark was
-		// cut out, is traced to its reader by comparing the untouched parts with the log.
+		// The marked copy's hash is kept with the read: a copy passed on as it was sent is
+		// traced to its reader by its hash alone.
 		markedSha256 = createHash('sha256').update(marked).digest('hex');
 		await recordRead(request, version, 'allowed', { watermarked: true, markedSha256 });
 	} catch (error) {
