@@ -297,9 +297,12 @@ try {
 			select indexname as name, indexdef as definition from pg_indexes
 			where tablename = 'audit_event' and indexname <> 'audit_event_pkey'`;
 		for (const { name: index } of indexes) await raw.unsafe(`drop index "${index}"`);
-		// Filler rows for page timings only: not a chain (verification ran above). u1..u4 are
+		// Filler rows for page timings only: not a chain (verification ran above), so inserted
+		// with triggers off, as only a superuser can (the insert trigger refuses rows that do
+		// not extend the chain; migration 0007). u1..u4 are
 		// uniform in [0, 1) from a hash of the sequence number, so a rerun builds the same table;
 		// squaring or cubing them skews people and documents toward a busy few.
+		await raw.unsafe(`set session_replication_role = replica`);
 		await raw.unsafe(`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
 			select s, timestamptz '2025-01-01' + s * interval '6 seconds', actor, 'Person ' || actor, '{staff}',
 				case when u3 < 0.9 then '10.0.' || (actor % 250) || '.' || (actor % 200) else '192.0.2.' || (s % 250) end,
@@ -323,6 +326,7 @@ try {
 					from generate_series(${EVENTS + 1}::bigint, ${PAGE_EVENTS}::bigint) as s
 				) u
 			) g`);
+		await raw.unsafe(`reset session_replication_role`);
 		await raw.unsafe(`set maintenance_work_mem = '256MB'`);
 		for (const { definition } of indexes) await raw.unsafe(definition);
 		await raw`analyze audit_event`;

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, toNumber, type Database, type Executor } from '../db';
+import { queryRows, sqlStateOf, toNumber, type Database, type Executor } from '../db';
 import { auditEvent } from '../db/schema';
 import type { AuditAction, AuditOutcome } from './catalogue';
 import { chainHash, timeText, type ChainedFields } from './chain';
@@ -107,23 +107,21 @@ export async function appendAuditEvents(
 ): Promise<ChainedFields[]> {
 	if (events.length === 0) return [];
 	const run = async (tx: Executor) => {
-		// The one-row head table is the lock: UPDATE waits for the row, then sees the head as the
-		// previous appender committed it (READ COMMITTED re-reads the row), so taking the lock,
-		// reading the head, reserving the sequence numbers and reading the database clock are one
-		// round trip. The time is hashed exactly as the database will return it.
+		// The head's row lock first (audit_head_lock, migration 0007: the app's role may not
+		// update the head itself), held until the caller's transaction ends, so that the rows
+		// hashed here on the head are the ones the insert trigger finds it at. Taking the lock,
+		// reading the head and reading the database clock are one round trip; the time is
+		// hashed exactly as the database will return it.
 		const [head] = await queryRows<{ now: string; seq: unknown; hash: string }>(
 			tx,
-			sql`update audit_head set seq = seq + ${events.length} where id = 1
-				returning seq - ${events.length} as seq, hash, ${timeText(notBeforeHead(sql`audit_head.seq - ${events.length}`))} as now`
+			sql`select h.seq, h.hash, ${timeText(notBeforeHead(sql`h.seq`))} as now from audit_head_lock() h`
 		);
 		if (!head) throw new Error('The audit chain head is missing (migration 0003 creates it)');
 		const rows = chainRows(events, toNumber(head.seq), head.hash, head.now);
-		const insert = tx
+		// The insert trigger checks each row against the head and moves the head to it.
+		await tx
 			.insert(auditEvent)
 			.values(rows.map((row) => ({ ...row, occurredAt: sql`${row.occurredAt}::timestamptz` })));
-		await tx.execute(
-			sql`with inserted as (${insert.getSQL()}) update audit_head set hash = ${rows.at(-1)!.hash} where id = 1`
-		);
 		return rows;
 	};
 	// A bare database handle gets its own transaction: the head row stays locked until commit.
@@ -167,6 +165,8 @@ export async function isAppended(db: Database, rows: ChainedRow[]): Promise<bool
 }
 
 const CONFLICT_RETRIES = 2;
+/** SQLSTATE of the insert trigger's refusal: the rows do not follow the head (migration 0007). */
+const HEAD_MOVED = 'JA001';
 /** How long a head learnt from this process's own step is used before it is read again. */
 const KNOWN_HEAD_MS = 30_000;
 
@@ -205,9 +205,9 @@ export function formatTimeText(micros: number): string {
 
 /**
  * Appends events that go with no other write, in a transaction of their own, holding the
- * head's lock for one statement only: that statement locks the head (UPDATE), moves it only if
- * it is still the head the rows were hashed on, and inserts the rows only if it did, committing
- * with it (autocommit). Under the lock there is one round trip and the commit, which is what
+ * head's lock for one statement only: the insert, whose trigger locks the head, refuses the rows
+ * unless the head is still the one they were hashed on, and moves it, committing with them
+ * (autocommit). Under the lock there is one round trip and the commit, which is what
  * bounds how many steps per second one chain can take.
  *
  * The head comes from this process's previous step when it wrote the newest events (then the
@@ -263,37 +263,29 @@ export async function appendOwnTransaction(
 			),
 			sql`, `
 		);
-		let inserted: { seq: unknown }[];
 		try {
-			inserted = await queryRows<{ seq: unknown }>(
+			// The insert trigger (migration 0007) locks the head, refuses the rows unless they follow
+			// it, and moves it to the last of them: one statement, committed on its own.
+			await queryRows<{ seq: unknown }>(
 				db,
-				sql`with moved as (
-					update audit_head set seq = ${head.seq + rows.length}, hash = ${rows.at(-1)!.hash}
-					where id = 1 and seq = ${head.seq} and hash = ${head.hash}
-					returning seq
-				)
-				insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent,
+				sql`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip, user_agent,
 					request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
-				select v.* from (values ${values}) as v
-				where exists (select 1 from moved)
+				values ${values}
 				returning seq`
 			);
 		} catch (error) {
+			knownHeads.delete(db);
+			if (sqlStateOf(error) === HEAD_MOVED) {
+				// Another writer moved the head since it was read: nothing was written.
+				head = undefined;
+				continue;
+			}
 			// Whether it committed is unknown (a lost connection): the next step reads the head,
 			// and the caller can ask whether these rows are in the log (`isAppended`).
-			knownHeads.delete(db);
 			throw new AppendFailedError(rows, { cause: error });
 		}
-		if (inserted.length === rows.length) {
-			knownHeads.set(db, { ...head, seq: rows.at(-1)!.seq, hash: rows.at(-1)!.hash, micros });
-			return rows;
-		}
-		knownHeads.delete(db);
-		head = undefined;
-		if (inserted.length !== 0) {
-			// Cannot happen (one statement, one transaction); refuse rather than guess.
-			throw new Error('The audit chain step wrote part of its events');
-		}
+		knownHeads.set(db, { ...head, seq: rows.at(-1)!.seq, hash: rows.at(-1)!.hash, micros });
+		return rows;
 	}
 	return appendAuditEvents(db, events);
 }

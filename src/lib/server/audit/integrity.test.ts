@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -489,16 +489,18 @@ describe('verification', () => {
 		const s = await setUp();
 		await addEvents(s.db, 6);
 		await writeCheckpoint(s.db, s.store, [keyA]);
-		// The app's own role may insert: a forged read in someone's name, before the chain.
-		for (const seq of [0, -1]) {
-			await s.db.execute(
-				sql`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip,
-					user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
-				select ${seq}, occurred_at, actor_id, 'Innocent Person', actor_roles, ip, user_agent,
-					request_id, action, target_type, target_id, outcome, details, prev_hash, hash
-				from audit_event where seq = 3`
-			);
-		}
+		const forge = (seq: number) =>
+			sql`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip,
+				user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
+			select ${seq}, occurred_at, actor_id, 'Innocent Person', actor_roles, ip, user_agent,
+				request_id, action, target_type, target_id, outcome, details, prev_hash, hash
+			from audit_event where seq = 3`;
+		// A forged read in someone's name, before the chain: the insert trigger refuses it to
+		// anyone who leaves triggers on (the app's own role), so only a superuser can add it.
+		await expect(s.db.execute(forge(0))).rejects.toMatchObject({
+			cause: { message: expect.stringMatching(/does not follow the chain head/) }
+		});
+		for (const seq of [0, -1]) await tamper(s.db, forge(seq));
 		const report = await verify(s);
 		expect(report.problems.map((p) => [p.kind, p.seq])).toEqual([
 			['stray_events', -1],
@@ -725,7 +727,68 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 			sql`select privilege_type from information_schema.role_table_grants
 				where grantee = 'jiss_app' and table_name = 'audit_head' order by 1`
 		);
-		expect(head.map((p) => p.privilege_type)).toEqual(['SELECT', 'UPDATE']);
+		expect(head.map((p) => p.privilege_type)).toEqual(['SELECT']);
+	});
+
+	it('lets the application role add only events that extend the chain, and never move its head', async () => {
+		const db = database.handle.db;
+		await appendAuditEvents(db, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+		const asApp = (statement: ReturnType<typeof sql>) =>
+			db
+				.transaction(async (tx) => {
+					await tx.execute(sql`set local role jiss_app`);
+					await tx.execute(statement);
+				})
+				.then(
+					() => null,
+					(error: Error) => (error.cause as Error | undefined)?.message ?? error.message
+				);
+		// A copy of the newest event at the given sequence number, previous hash and time.
+		const copy = (seq: SQL, prevHash: SQL, occurredAt: SQL) =>
+			sql`insert into audit_event (seq, occurred_at, actor_id, actor_name, actor_roles, ip,
+				user_agent, request_id, action, target_type, target_id, outcome, details, prev_hash, hash)
+			select ${seq}, ${occurredAt}, e.actor_id, 'Innocent Person', e.actor_roles, e.ip,
+				e.user_agent, e.request_id, e.action, e.target_type, e.target_id, e.outcome, e.details,
+				${prevHash}, md5(random()::text)
+			from audit_event e, audit_head h where e.seq = h.seq`;
+		const next = sql`h.seq + 1`;
+		const headHash = sql`h.hash`;
+		const [before] = await queryRows<{ seq: string; hash: string }>(
+			db,
+			sql`select seq::text, hash from audit_head`
+		);
+		const refusals: [ReturnType<typeof sql>, RegExp][] = [
+			[sql`update audit_head set seq = seq + 5`, /permission denied for table audit_head/],
+			[sql`update audit_head set hash = repeat('0', 64)`, /permission denied for table audit_head/],
+			[sql`select * from audit_head for update`, /permission denied for table audit_head/],
+			// Before the chain, beside an event, past the head, or not on the head's hash.
+			[copy(sql`0`, headHash, sql`e.occurred_at`), /does not follow the chain head/],
+			[copy(sql`h.seq`, headHash, sql`e.occurred_at`), /does not follow the chain head/],
+			[copy(sql`h.seq + 2`, headHash, sql`e.occurred_at`), /does not follow the chain head/],
+			[copy(next, sql`repeat('0', 64)`, sql`e.occurred_at`), /does not follow the chain head/],
+			// Dated before the event it follows, or far ahead of the clock.
+			[
+				copy(next, headHash, sql`e.occurred_at - interval '1 second'`),
+				/out of order or in the future/
+			],
+			[copy(next, headHash, sql`now() + interval '2 hours'`), /out of order or in the future/]
+		];
+		for (const [statement, message] of refusals) {
+			expect(await asApp(statement)).toMatch(message);
+		}
+		const [after] = await queryRows<{ seq: string; hash: string }>(
+			db,
+			sql`select seq::text, hash from audit_head`
+		);
+		expect(after).toEqual(before);
+		// The lock is the role's one way to hold the head; appends go on as before.
+		expect(await asApp(sql`select * from audit_head_lock()`)).toBeNull();
+		await db.transaction(async (tx) => {
+			await tx.execute(sql`set local role jiss_app`);
+			await appendAuditEvents(tx, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+		});
+		const [moved] = await queryRows<{ seq: string }>(db, sql`select seq::text from audit_head`);
+		expect(Number(moved!.seq)).toBe(Number(before!.seq) + 1);
 	});
 
 	it('forms one gap-free chain from 8 connections appending concurrently, locked and not', async () => {

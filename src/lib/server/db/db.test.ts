@@ -12,7 +12,7 @@ import {
 	onServer,
 	serverUrl
 } from '../../../../tests/helpers/database';
-import { appendAuditEvents } from '../audit/append';
+import { appendAuditEvents, appendOwnTransaction } from '../audit/append';
 import * as sessions from '../auth/sessions';
 import {
 	canRewriteAudit,
@@ -244,7 +244,6 @@ describe.skipIf(!onServer)(
 					'audit_event INSERT',
 					'audit_event SELECT',
 					'audit_head SELECT',
-					'audit_head UPDATE',
 					'document DELETE',
 					'document INSERT',
 					'document SELECT',
@@ -252,17 +251,19 @@ describe.skipIf(!onServer)(
 					'document UPDATE'
 				]);
 				await appendAuditEvents(app.db, [{ action: 'audit.viewed', outcome: 'allowed' }]);
-				for (const statement of [
-					sql`update audit_event set outcome = 'denied'`,
-					sql`delete from audit_event`,
-					sql`truncate audit_event`
-				]) {
+				await appendOwnTransaction(app.db, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+				for (const [statement, table] of [
+					[sql`update audit_event set outcome = 'denied'`, 'audit_event'],
+					[sql`delete from audit_event`, 'audit_event'],
+					[sql`truncate audit_event`, 'audit_event'],
+					[sql`update audit_head set seq = seq + 1`, 'audit_head']
+				] as const) {
 					const failure = await app.db.execute(statement).then(
 						() => null,
 						(error: Error) => error
 					);
 					expect(String((failure?.cause as Error | undefined)?.message)).toMatch(
-						/permission denied for table audit_event/
+						new RegExp(`permission denied for table ${table}`)
 					);
 				}
 				expect(await canRewriteAudit(app.db)).toBe(false);

@@ -108,7 +108,8 @@ type PostgresClient = ReturnType<typeof postgres>;
  * Migration 0003 narrows `jiss_app`, the role docker/postgres/init-roles.sh creates unless told
  * otherwise. Whatever the app's role is called, when it is not the role that migrates it is
  * narrowed the same way after each migration run: it may read and add audit events, never
- * change or remove them, and only move the chain's head (`owner` is the migrating connection).
+ * change or remove them, and may only read and lock the chain's head, which the insert trigger
+ * moves (migration 0007; `owner` is the migrating connection).
  */
 async function narrowAppRole(owner: PostgresClient, appUrl: string): Promise<void> {
 	const app = connect(appUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
@@ -124,7 +125,8 @@ async function narrowAppRole(owner: PostgresClient, appUrl: string): Promise<voi
 		await tx`revoke all on table audit_event from ${tx(role)}`;
 		await tx`grant select, insert on table audit_event to ${tx(role)}`;
 		await tx`revoke all on table audit_head from ${tx(role)}`;
-		await tx`grant select, update on table audit_head to ${tx(role)}`;
+		await tx`grant select on table audit_head to ${tx(role)}`;
+		await tx`grant execute on function audit_head_lock() to ${tx(role)}`;
 	});
 }
 
@@ -304,4 +306,17 @@ export async function queryRows<T extends Record<string, unknown>>(
 	const result = (await executor.execute(query)) as unknown;
 	if (Array.isArray(result)) return result as T[];
 	return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/**
+ * The SQLSTATE of the database server's error anywhere in the cause chain (drizzle wraps the
+ * driver's error), or undefined for any other failure (a socket's `EPIPE` is not one).
+ */
+export function sqlStateOf(error: unknown): string | undefined {
+	for (let e = error, depth = 0; e && typeof e === 'object' && depth <= 5; depth++) {
+		const code = (e as { code?: unknown }).code;
+		if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in e) return code;
+		e = (e as { cause?: unknown }).cause;
+	}
+	return undefined;
 }

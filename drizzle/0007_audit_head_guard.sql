@@ -1,0 +1,58 @@
+-- The chain head moves only by adding events. Until now the application's role could UPDATE
+-- audit_head, so a compromised application could move it past the last event (verification then
+-- reports a deleted tail, which needs a superuser), move it back (every later append fails) or
+-- write events outside the chain (sequence numbers 0 and below). Now a row trigger, running as
+-- the table's owner, checks every new event against the head and moves the head itself: an
+-- event must take the next sequence number, name the head's hash as its previous hash, and not
+-- be dated before the event it follows nor more than an hour after the database clock (the same
+-- bound verification applies). The application's role keeps only SELECT on audit_head and locks
+-- it through audit_head_lock(). Tampering as a superuser (triggers off) is still possible and
+-- still detected by verification and the signed checkpoints.
+CREATE FUNCTION audit_event_extend_head() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+	head_seq bigint;
+	head_hash text;
+	head_time timestamptz;
+BEGIN
+	SELECT h.seq, h.hash INTO head_seq, head_hash FROM audit_head h WHERE h.id = 1 FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'the audit chain head is missing' USING ERRCODE = 'JA001';
+	END IF;
+	IF NEW.seq IS DISTINCT FROM head_seq + 1 OR NEW.prev_hash IS DISTINCT FROM head_hash THEN
+		RAISE EXCEPTION 'audit event % does not follow the chain head at %', NEW.seq, head_seq
+			USING ERRCODE = 'JA001';
+	END IF;
+	SELECT e.occurred_at INTO head_time FROM audit_event e WHERE e.seq = head_seq;
+	IF NEW.occurred_at < head_time OR NEW.occurred_at > clock_timestamp() + interval '1 hour' THEN
+		RAISE EXCEPTION 'audit event % is dated %, out of order or in the future', NEW.seq, NEW.occurred_at
+			USING ERRCODE = 'JA002';
+	END IF;
+	UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
+	RETURN NEW;
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER audit_event_extend_head BEFORE INSERT ON audit_event
+	FOR EACH ROW EXECUTE FUNCTION audit_event_extend_head();
+--> statement-breakpoint
+-- Takes the head's row lock for the caller's transaction (an append that goes with other writes
+-- takes it first, so that it cannot lose the head to another writer half-way) and returns it.
+CREATE FUNCTION audit_head_lock() RETURNS TABLE (seq bigint, hash text)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+	SELECT h.seq, h.hash FROM audit_head h WHERE h.id = 1 FOR UPDATE
+$$;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION audit_head_lock() FROM PUBLIC;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION audit_event_extend_head() FROM PUBLIC;
+--> statement-breakpoint
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jiss_app') THEN
+		REVOKE ALL ON TABLE audit_head FROM jiss_app;
+		GRANT SELECT ON TABLE audit_head TO jiss_app;
+		GRANT EXECUTE ON FUNCTION audit_head_lock() TO jiss_app;
+	END IF;
+END;
+$$;
