@@ -25,6 +25,7 @@ import { GET as versionDownload } from '../../../routes/(app)/documents/[id]/ver
 import { loadConfig, setConfig } from '../config';
 import { auditEvent, documentVersion } from '../db/schema';
 import { createFromRequest } from './upload';
+import { extractPdfText } from './pdf-text';
 import { watermarkPdf } from './watermark';
 
 /**
@@ -469,9 +470,74 @@ describe('the marked copy of a crafted PDF', () => {
 		expect(doc.catalog.get(PDFName.of('Names'))).toBeUndefined();
 		expect(doc.catalog.get(PDFName.of('OpenAction'))).toBeUndefined();
 		expect(found.some((s) => s.text.includes('ATTACHED SECRET'))).toBe(false);
-		expect(found.some((s) => s.text.includes('0 0 612 792 re f'))).toBe(false);
 		expect(text).not.toContain('JavaScript');
 		expect(text).not.toContain('EmbeddedFile');
+		// The annotation's opaque appearance is drawn into the page, under the mark.
+		const cover = found.filter((s) => s.text.includes('0 0 612 792 re f'));
+		expect(cover).toHaveLength(1);
+		expect(cover[0]!.dict.get(PDFName.of('Subtype'))).toBe(PDFName.of('Form'));
+		expect(cover[0]!.dict.get(PDFName.of('FS'))).toBeUndefined();
+		const content = found.find((s) => s.text.includes(' Do') && s.text.includes('BT'))!.text;
+		expect(content.lastIndexOf(' Do')).toBeLessThan(content.lastIndexOf('BT'));
+	});
+
+	it('draws what a viewer shows of annotations (filled-in fields, a checked box) under the mark', async () => {
+		const appearance = (text: string, extra = '') => ({
+			dictionary: `/Type/XObject/Subtype/Form/BBox[0 0 200 20]/Resources<</Font<</F1 5 0 R>>>>${extra}`,
+			stream: Buffer.from(`BT /F1 12 Tf 2 4 Td (${text}) Tj ET`, 'latin1')
+		});
+		const crafted = pdfOf([
+			{ dictionary: '/Type/Catalog/Pages 2 0 R/AcroForm<</Fields[6 0 R 7 0 R]>>' },
+			{ dictionary: '/Type/Pages/Kids[3 0 R]/Count 1' },
+			{
+				dictionary:
+					'/Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>/Annots[6 0 R 7 0 R 8 0 R 9 0 R 10 0 R 16 0 R]'
+			},
+			{ dictionary: '', stream: Buffer.from('BT /F1 24 Tf 50 700 Td (PAGE TEXT) Tj ET', 'latin1') },
+			{ dictionary: '/Type/Font/Subtype/Type1/BaseFont/Helvetica' },
+			// 6: a text field with its value's appearance; 7: a checkbox, checked.
+			{
+				dictionary:
+					'/Type/Annot/Subtype/Widget/FT/Tx/T(name)/V(FILLED VALUE)/Rect[100 500 300 520]/AP<</N 11 0 R>>/F 4'
+			},
+			{
+				dictionary:
+					'/Type/Annot/Subtype/Widget/FT/Btn/T(agree)/V/On/AS/On/Rect[100 450 300 470]/AP<</N<</On 12 0 R/Off 13 0 R>>>>'
+			},
+			// 8: hidden; 9: a popup (a viewer's window, not page content); 10: turned a quarter.
+			{ dictionary: '/Type/Annot/Subtype/Text/F 2/Rect[100 400 300 420]/AP<</N 14 0 R>>' },
+			{ dictionary: '/Type/Annot/Subtype/Popup/Rect[100 350 300 370]/AP<</N 15 0 R>>' },
+			{ dictionary: '/Type/Annot/Subtype/FreeText/Rect[10 10 30 210]/AP<</N 17 0 R>>' },
+			appearance('FILLED VALUE'),
+			appearance('BOX CHECKED'),
+			appearance('BOX CLEAR'),
+			appearance('HIDDEN NOTE'),
+			appearance('POPUP WINDOW'),
+			// 16: the text field's appearance again, on a rectangle twice its size: copied once.
+			{ dictionary: '/Type/Annot/Subtype/Widget/Rect[100 300 500 340]/AP<</N 11 0 R>>' },
+			appearance('TURNED NOTE', '/Matrix[0 1 -1 0 0 0]')
+		]);
+		// A viewer draws annotations apart from the page's content: text extraction misses them.
+		expect(await extractPdfText(new Uint8Array(crafted))).not.toContain('FILLED VALUE');
+		const marked = await watermarkPdf(crafted, reader0);
+		const text = await extractPdfText(marked.slice());
+		expect(text).toContain('PAGE TEXT');
+		expect(text).toContain('FILLED VALUE');
+		expect(text).toContain('BOX CHECKED');
+		expect(text).toContain('TURNED NOTE');
+		for (const absent of ['BOX CLEAR', 'HIDDEN NOTE', 'POPUP WINDOW']) {
+			expect(text).not.toContain(absent);
+		}
+		const { doc, found } = await streamsOf(marked);
+		expect(found.filter((s) => s.text.includes('FILLED VALUE'))).toHaveLength(1);
+		expect(doc.catalog.get(PDFName.of('AcroForm'))).toBeUndefined();
+		const content = found.find((s) => s.text.includes(' Do') && s.text.includes('BT'))!.text;
+		// Each fitted to its rectangle (the quarter-turned one moved by its turned box), then the mark.
+		expect(content).toContain('1 0 0 1 100 500 cm');
+		expect(content).toContain('1 0 0 1 30 10 cm');
+		expect(content).toContain('2 0 0 2 100 300 cm');
+		expect(content.match(/ Do\b/g)).toHaveLength(5);
+		expect(content.lastIndexOf(' Do')).toBeLessThan(content.lastIndexOf('BT'));
 	});
 
 	it('marks what a viewer shows when the crop box lies off the media box', async () => {

@@ -6,9 +6,16 @@ import {
 	PDFDict,
 	PDFDocument,
 	PDFName,
+	PDFNumber,
+	PDFObjectCopier,
+	PDFRawStream,
 	PDFRef,
 	PDFStream,
+	concatTransformationMatrix,
 	degrees,
+	drawObject,
+	popGraphicsState,
+	pushGraphicsState,
 	rgb,
 	type PDFFont,
 	type PDFObject,
@@ -124,7 +131,8 @@ function markPage(page: PDFPage, typeface: PDFFont, lines: string[]) {
  * shows it), attached files carried along unmarked, and the mark as one removable entry of each
  * page's content list. A form XObject runs in a graphics state of its own that is restored after
  * it, and the new file holds nothing but the pages: no annotations, attachments, outline, forms
- * or actions. A page tree holding pages pdf-lib does not list (a leaf without `/Type /Page`,
+ * or actions. What a viewer draws of the annotations (comments, stamps, filled-in form fields)
+ * is drawn into the page under the mark (`drawAnnotations`), as a printout would show it. A page tree holding pages pdf-lib does not list (a leaf without `/Type /Page`,
  * which viewers still show) is refused rather than served with pages missing.
  *
  * A file whose object streams or page streams would decode to more than may be held is not
@@ -153,6 +161,8 @@ export async function watermarkPdf(
 		pages.filter((_, i) => drawn[i]),
 		boxes.filter((_, i) => drawn[i])
 	);
+	const copier = PDFObjectCopier.for(source.context, copy.context);
+	const copied = new Map<PDFRawStream, PDFRef>();
 	let next = 0;
 	pages.forEach((page, i) => {
 		const box = boxes[i]!;
@@ -161,6 +171,7 @@ export async function watermarkPdf(
 		const target = copy.addPage([width, height]);
 		// A page without content is blank: it still gets its mark.
 		if (drawn[i]) target.drawPage(embedded[next++]!, { x: 0, y: 0, width, height });
+		drawAnnotations(page, target, copier, copied, box);
 		target.setRotation(degrees(page.getRotation().angle));
 		markPage(target, typeface, lines);
 	});
@@ -169,6 +180,109 @@ export async function watermarkPdf(
 	await copy.flush();
 	dropUnreachable(copy);
 	return copy.save();
+}
+
+const HIDDEN = 1 << 1;
+const NO_VIEW = 1 << 5;
+
+function numbersOf(value: PDFObject | undefined, count: number): number[] | null {
+	if (!(value instanceof PDFArray) || value.size() !== count) return null;
+	const numbers = value
+		.asArray()
+		.map((item) => (item instanceof PDFNumber ? item.asNumber() : NaN));
+	return numbers.every(Number.isFinite) ? numbers : null;
+}
+
+/** The stream a viewer draws for an annotation (its normal appearance, in its current state). */
+function normalAppearance(annotation: PDFDict): PDFRawStream | undefined {
+	if (annotation.lookupMaybe(PDFName.of('Subtype'), PDFName) === PDFName.of('Popup')) return;
+	const flags = annotation.lookupMaybe(PDFName.of('F'), PDFNumber)?.asNumber() ?? 0;
+	if (flags & (HIDDEN | NO_VIEW)) return;
+	const normal = annotation.lookupMaybe(PDFName.of('AP'), PDFDict)?.lookup(PDFName.of('N'));
+	if (normal instanceof PDFRawStream) return normal;
+	if (!(normal instanceof PDFDict)) return;
+	const state = annotation.lookupMaybe(PDFName.of('AS'), PDFName);
+	const chosen = state ? normal.lookup(state) : undefined;
+	return chosen instanceof PDFRawStream ? chosen : undefined;
+}
+
+/**
+ * Draws the appearance of each visible annotation of `page` into `target`, where the page's
+ * visible `box` starts at the origin: mapped onto the annotation's rectangle as PDF 32000-1
+ * §12.5.5 says a viewer does (the appearance's bounding box, transformed by its matrix, fitted
+ * to the rectangle). Only what a form XObject needs is copied (its bounding box, matrix,
+ * resources and transparency group), nothing else the annotation points to: its action, popup,
+ * attached file or parent field stay behind. Drawn before the mark, so none can cover it.
+ */
+function drawAnnotations(
+	page: PDFPage,
+	target: PDFPage,
+	copier: PDFObjectCopier,
+	copied: Map<PDFRawStream, PDFRef>,
+	box: { left: number; bottom: number }
+) {
+	const annotations = page.node.Annots();
+	if (!annotations) return;
+	const context = target.doc.context;
+	for (let i = 0; i < annotations.size(); i++) {
+		const annotation = annotations.lookup(i);
+		if (!(annotation instanceof PDFDict)) continue;
+		const appearance = normalAppearance(annotation);
+		const rect = numbersOf(annotation.lookup(PDFName.of('Rect')), 4);
+		const bbox = numbersOf(appearance?.dict.lookup(PDFName.of('BBox')), 4);
+		if (!appearance || !rect || !bbox) continue;
+		const matrix = appearance.dict.has(PDFName.of('Matrix'))
+			? numbersOf(appearance.dict.lookup(PDFName.of('Matrix')), 6)
+			: [1, 0, 0, 1, 0, 0];
+		if (!matrix) continue;
+		const [a, b, c, d, e, f] = matrix as [number, number, number, number, number, number];
+		const corners = [
+			[bbox[0]!, bbox[1]!],
+			[bbox[2]!, bbox[1]!],
+			[bbox[0]!, bbox[3]!],
+			[bbox[2]!, bbox[3]!]
+		].map(([x, y]) => [a * x! + c * y! + e, b * x! + d * y! + f] as const);
+		const xs = corners.map(([x]) => x);
+		const ys = corners.map(([, y]) => y);
+		const [fromX, toX, fromY, toY] = [
+			Math.min(...xs),
+			Math.max(...xs),
+			Math.min(...ys),
+			Math.max(...ys)
+		];
+		const [rectLeft, rectRight] = [Math.min(rect[0]!, rect[2]!), Math.max(rect[0]!, rect[2]!)];
+		const [rectBottom, rectTop] = [Math.min(rect[1]!, rect[3]!), Math.max(rect[1]!, rect[3]!)];
+		if (toX - fromX < 1e-6 || toY - fromY < 1e-6 || rectRight - rectLeft < 1e-6) continue;
+		if (rectTop - rectBottom < 1e-6) continue;
+		const scaleX = (rectRight - rectLeft) / (toX - fromX);
+		const scaleY = (rectTop - rectBottom) / (toY - fromY);
+		// One copy of a stream however many annotations show it (a form's fields often share
+		// theirs): the copy grows with the file, never with the count of references to a stream.
+		let form = copied.get(appearance);
+		if (!form) {
+			const dict = context.obj({ Type: 'XObject', Subtype: 'Form' });
+			for (const key of ['BBox', 'Matrix', 'Resources', 'Group', 'Filter', 'DecodeParms']) {
+				const value = appearance.dict.get(PDFName.of(key));
+				if (value !== undefined) dict.set(PDFName.of(key), copier.copy(value));
+			}
+			form = context.register(PDFRawStream.of(dict, appearance.contents));
+			copied.set(appearance, form);
+		}
+		const name = target.node.newXObject('Annot', form);
+		target.pushOperators(
+			pushGraphicsState(),
+			concatTransformationMatrix(
+				scaleX,
+				0,
+				0,
+				scaleY,
+				rectLeft - fromX * scaleX - box.left,
+				rectBottom - fromY * scaleY - box.bottom
+			),
+			drawObject(name),
+			popGraphicsState()
+		);
+	}
 }
 
 /** Deletes every object the file's catalog and information dictionary do not lead to. */
