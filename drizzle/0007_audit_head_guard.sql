@@ -37,10 +37,25 @@ CREATE TRIGGER audit_event_extend_head BEFORE INSERT ON audit_event
 	FOR EACH ROW EXECUTE FUNCTION audit_event_extend_head();
 --> statement-breakpoint
 -- Takes the head's row lock for the caller's transaction (an append that goes with other writes
--- takes it first, so that it cannot lose the head to another writer half-way) and returns it.
-CREATE FUNCTION audit_head_lock() RETURNS TABLE (seq bigint, hash text)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-	SELECT h.seq, h.hash FROM audit_head h WHERE h.id = 1 FOR UPDATE
+-- takes it first, so that it cannot lose the head to another writer half-way) and returns it,
+-- with the time the next event may take: the database clock, or the head event's time when that
+-- is later (an instance may have stamped it a little ahead of the clock). That time is read by a
+-- query of its own, after the lock was granted: a single statement would look for the head event
+-- in the snapshot taken before it waited for the lock, miss an event committed meanwhile, and
+-- date the next one before it.
+CREATE FUNCTION audit_head_lock() RETURNS TABLE (seq bigint, hash text, not_before timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+	head_seq bigint;
+	head_hash text;
+BEGIN
+	SELECT h.seq, h.hash INTO head_seq, head_hash FROM audit_head h WHERE h.id = 1 FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	RETURN QUERY SELECT head_seq, head_hash, greatest(clock_timestamp(),
+		(SELECT e.occurred_at FROM audit_event e WHERE e.seq = head_seq));
+END;
 $$;
 --> statement-breakpoint
 REVOKE ALL ON FUNCTION audit_head_lock() FROM PUBLIC;

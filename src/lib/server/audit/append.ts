@@ -110,11 +110,12 @@ export async function appendAuditEvents(
 		// The head's row lock first (audit_head_lock, migration 0007: the app's role may not
 		// update the head itself), held until the caller's transaction ends, so that the rows
 		// hashed here on the head are the ones the insert trigger finds it at. Taking the lock,
-		// reading the head and reading the database clock are one round trip; the time is
-		// hashed exactly as the database will return it.
+		// reading the head and the time the events may take (never before the head event, read
+		// after the lock was granted) are one round trip; the time is hashed exactly as the
+		// database will return it.
 		const [head] = await queryRows<{ now: string; seq: unknown; hash: string }>(
 			tx,
-			sql`select h.seq, h.hash, ${timeText(notBeforeHead(sql`h.seq`))} as now from audit_head_lock() h`
+			sql`select h.seq, h.hash, ${timeText(sql`h.not_before`)} as now from audit_head_lock() h`
 		);
 		if (!head) throw new Error('The audit chain head is missing (migration 0003 creates it)');
 		const rows = chainRows(events, toNumber(head.seq), head.hash, head.now);

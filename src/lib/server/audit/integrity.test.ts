@@ -791,6 +791,38 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 		expect(Number(moved!.seq)).toBe(Number(before!.seq) + 1);
 	});
 
+	it('dates an append that waited for the lock after the event committed while it waited', async () => {
+		// One instance holds the head with an event stamped a little ahead of the database clock
+		// (as a carried-forward time may be); another waits for the lock meanwhile. The waiting
+		// one must see that event once it has the lock, not the head as it was when it asked.
+		const holder = postgres(database.url!, { max: 1, onnotice: () => {} });
+		const waiter = postgres(database.url!, { max: 1, onnotice: () => {} });
+		const { drizzle } = await import('drizzle-orm/postgres-js');
+		try {
+			let waiting: Promise<unknown> | undefined;
+			await holder.begin(async (tx) => {
+				await tx`select * from audit_head_lock()`;
+				await tx`insert into audit_event (seq, occurred_at, actor_roles, action, outcome, details, prev_hash, hash)
+					select h.seq + 1, clock_timestamp() + interval '2 seconds', '{}', 'audit.viewed', 'allowed',
+						'{}'::jsonb, h.hash, md5(random()::text)
+					from audit_head h`;
+				waiting = appendAuditEvents(drizzle(waiter) as unknown as Database, [
+					{ action: 'audit.viewed', outcome: 'allowed', details: { waited: true } }
+				]);
+				await new Promise((resolve) => setTimeout(resolve, 300));
+			});
+			await waiting;
+			const [held, waited] = await queryRows<{ seq: string; at: string }>(
+				database.handle.db,
+				sql`select seq::text, occurred_at::text as at from audit_event order by seq desc limit 2`
+			).then((rows) => rows.reverse());
+			expect(Number(waited!.seq)).toBe(Number(held!.seq) + 1);
+			expect(new Date(waited!.at) >= new Date(held!.at)).toBe(true);
+		} finally {
+			await Promise.all([holder.end(), waiter.end()]);
+		}
+	});
+
 	it('forms one gap-free chain from 8 connections appending concurrently, locked and not', async () => {
 		const clients = Array.from({ length: 8 }, () =>
 			postgres(database.url!, { max: 1, onnotice: () => {} })
