@@ -795,8 +795,10 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 		// One instance holds the head with an event stamped a little ahead of the database clock
 		// (as a carried-forward time may be); another waits for the lock meanwhile. The waiting
 		// one must see that event once it has the lock, not the head as it was when it asked.
-		const holder = postgres(database.url!, { max: 1, onnotice: () => {} });
-		const waiter = postgres(database.url!, { max: 1, onnotice: () => {} });
+		// A database of its own: the held event's hash is made up, which verification would name.
+		const own = await createTestDatabase();
+		const holder = postgres(own.url!, { max: 1, onnotice: () => {} });
+		const waiter = postgres(own.url!, { max: 1, onnotice: () => {} });
 		const { drizzle } = await import('drizzle-orm/postgres-js');
 		try {
 			let waiting: Promise<unknown> | undefined;
@@ -813,13 +815,14 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 			});
 			await waiting;
 			const [held, waited] = await queryRows<{ seq: string; at: string }>(
-				database.handle.db,
+				own.handle.db,
 				sql`select seq::text, occurred_at::text as at from audit_event order by seq desc limit 2`
 			).then((rows) => rows.reverse());
 			expect(Number(waited!.seq)).toBe(Number(held!.seq) + 1);
 			expect(new Date(waited!.at) >= new Date(held!.at)).toBe(true);
 		} finally {
 			await Promise.all([holder.end(), waiter.end()]);
+			await own.drop();
 		}
 	});
 
