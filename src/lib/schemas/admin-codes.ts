@@ -19,6 +19,8 @@ export const ADMIN_ERROR_CODES = [
 	'end_date_required',
 	'end_date_past',
 	'end_date_invalid',
+	'end_date_too_far',
+	'request_end_date_too_far',
 	'already_decided',
 	'already_revoked',
 	'already_granted',

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
 		expect(config.displayTimeZone).toBe('Asia/Tokyo');
 		expect(config.mfaRequiredForAll).toBe(true);
 		expect(config.uploadMaxBytes).toBe(1024 ** 3);
+		expect(config.grantMaxDays).toBe(1826);
 	});
 
 	it('accepts a complete production configuration', () => {
@@ -92,10 +93,18 @@ describe('loadConfig', () => {
 			'MFA_ENCRYPTION_KEYS',
 			'appears twice'
 		);
+		// Two public keys pinned under one id: which one a checkpoint names would be a guess.
+		expectProblem(
+			{ AUDIT_VERIFY_KEYS: `a1:${key32},a1:${Buffer.alloc(32, 8).toString('base64')}` },
+			'AUDIT_VERIFY_KEYS',
+			'key id a1 appears twice'
+		);
 		expectProblem({ PASSWORD_MIN_LENGTH: '6' }, 'PASSWORD_MIN_LENGTH', 'at least 8');
 		expectProblem({ SESSION_IDLE_MINUTES: '0' }, 'SESSION_IDLE_MINUTES', 'at least 1');
 		expectProblem({ UPLOAD_MAX_BYTES: '-1' }, 'UPLOAD_MAX_BYTES', 'at least 1');
 		expectProblem({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', '');
+		expectProblem({ GRANT_MAX_DAYS: '0' }, 'GRANT_MAX_DAYS', 'at least 1');
+		expectProblem({ GRANT_MAX_DAYS: '3654' }, 'GRANT_MAX_DAYS', 'at most 3653');
 		// The example files' all-zero keys are known to everyone.
 		const zero = `k1:${Buffer.alloc(32).toString('base64')}`;
 		expectProblem({ MFA_ENCRYPTION_KEYS: zero }, 'MFA_ENCRYPTION_KEYS', 'all zero bytes');

@@ -137,6 +137,10 @@ const environmentSchema = z.object({
 		.optional(),
 	MAIL_FROM: z.string().min(3).default('JISS Intranet <intranet@jiss.example>'),
 	DISPLAY_TIME_ZONE: timeZone.default('Asia/Tokyo'),
+	// The longest a grant may run: five years, the interval at which a clearance is re-vetted
+	// (Japan's suitability assessment for specified secrets is valid for five years). Without a
+	// limit a required end date means nothing (9999-12-31 is a date). Ten years at most.
+	GRANT_MAX_DAYS: positiveInt(1, 3653).default(1826),
 	MFA_ENCRYPTION_KEYS: keyList(32).optional(),
 	AUDIT_SIGNING_KEY: keyList(32).optional(),
 	AUDIT_VERIFY_KEYS: keyList(32).optional(),
@@ -318,6 +322,8 @@ export function loadConfig(env: Environment = process.env) {
 			? { kind: 'smtp' as const, url: e.SMTP_URL, from: e.MAIL_FROM }
 			: { kind: 'outbox' as const, dir: path.join(dataDir, 'outbox'), from: e.MAIL_FROM },
 		displayTimeZone: e.DISPLAY_TIME_ZONE,
+		/** Days from today (in `displayTimeZone`) to a grant's latest end date. */
+		grantMaxDays: e.GRANT_MAX_DAYS,
 		mfaEncryptionKeys: e.MFA_ENCRYPTION_KEYS,
 		auditSigningKeys: e.AUDIT_SIGNING_KEY,
 		// Public keys only: when set, verification uses these and nothing else.

@@ -1,4 +1,4 @@
-import { startCheckpoints } from './audit/integrity';
+import { assertSigningKeyPinned, signingKeys, startCheckpoints } from './audit/integrity';
 import * as background from './background';
 import { ConfigError, loadConfig, setConfig, type Config } from './config';
 import { startNotices } from './admin/notifications';
@@ -21,8 +21,21 @@ export async function start(
 	env: Record<string, string | undefined> = process.env
 ): Promise<Started> {
 	const config = withDemoKeys(loadConfig(env));
+	// In demo mode too: the pin is only ever set on purpose, and a checkpoint signed with a key
+	// outside it stays in the store, reported as forged by every later verification.
+	assertSigningKeyPinned(config);
 	setConfig(config);
 	log.level = config.logLevel;
+	if (config.mode === 'production' && !config.auditVerifyKeys) {
+		const signer = signingKeys()[0];
+		log.warn(
+			{ signingKey: signer && { id: signer.id, fingerprint: signer.fingerprint } },
+			'AUDIT_VERIFY_KEYS is not set: audit verification derives its public keys from the ' +
+				'signing seeds (AUDIT_SIGNING_KEY), so whoever holds them can also sign checkpoints ' +
+				'that verify, and a signing key replaced under the same id becomes the one trusted: ' +
+				'pin the public keys in AUDIT_VERIFY_KEYS (see the README, "Pinned verification keys")'
+		);
+	}
 	const database = await openDatabase(config.database, {
 		migrate: config.database.migrateOnStart
 	});

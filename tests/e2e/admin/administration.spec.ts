@@ -53,6 +53,14 @@ function mailTo(address: string): string | undefined {
 	return undefined;
 }
 
+/** A level as the administration names it: its name, with its code and rank beside it. */
+function levelIdentity(t: Messages, name: string, code: string, rank: number): string {
+	return t.admin_level_identity
+		.replace('{name}', name)
+		.replace('{code}', code)
+		.replace('{rank}', String(rank));
+}
+
 function inDays(days: number): string {
 	return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 }
@@ -108,13 +116,31 @@ for (const { lang, locale, t } of LANGS) {
 			await admin.goto('/admin/accounts?q=researcher');
 			await admin.getByRole('link', { name: 'Suzuki Mei' }).click();
 			const level = admin.getByTestId('effective-level');
-			const confidential = lang === 'ja' ? '秘' : 'CONFIDENTIAL';
-			const secret = lang === 'ja' ? '極秘' : 'SECRET';
+			const confidential = levelIdentity(
+				t,
+				lang === 'ja' ? '秘' : 'CONFIDENTIAL',
+				'CONFIDENTIAL',
+				2
+			);
+			const secret = levelIdentity(t, lang === 'ja' ? '極秘' : 'SECRET', 'SECRET', 3);
 			await expect(level).toHaveText(confidential);
 			await axe(admin);
 
 			await admin.getByLabel(t.admin_field_level, { exact: true }).selectOption({ label: secret });
 			await admin.locator('#level-justification').fill(`Joins the SECRET orbit study (${lang})`);
+			// The date field offers no end date beyond the longest grant (GRANT_MAX_DAYS, 1826 days
+			// from today in Tokyo), and says which.
+			const today = new Intl.DateTimeFormat('en-CA', {
+				timeZone: 'Asia/Tokyo',
+				year: 'numeric',
+				month: '2-digit',
+				day: '2-digit'
+			}).format(new Date());
+			const latest = new Date(Date.parse(today) + 1826 * 86_400_000).toISOString().slice(0, 10);
+			await expect(admin.locator('#level-end')).toHaveAttribute('max', latest);
+			await expect(admin.locator('#level-end')).toHaveAccessibleDescription(
+				t.admin_end_date_limit.replace('{days}', '1826').replace('{date}', latest)
+			);
 			await admin.locator('#level-end').fill(inDays(30));
 			await admin.getByRole('button', { name: t.admin_grant_submit }).click();
 			await expect(admin.getByRole('status')).toHaveText(t.admin_done_pending);

@@ -36,9 +36,13 @@ for (const { lang, locale, t } of [
 		const admin = await as(browser, locale, DEMO.administrator);
 		await admin.goto('/admin/accounts?q=researcher');
 		await admin.getByRole('link', { name: 'Suzuki Mei' }).click();
-		await admin
-			.getByLabel(t.admin_field_level, { exact: true })
-			.selectOption({ label: lang === 'ja' ? '極秘' : 'SECRET' });
+		// A level is offered by its name with its code and rank beside it.
+		await admin.getByLabel(t.admin_field_level, { exact: true }).selectOption({
+			label: t.admin_level_identity
+				.replace('{name}', lang === 'ja' ? '極秘' : 'SECRET')
+				.replace('{code}', 'SECRET')
+				.replace('{rank}', '3')
+		});
 		await admin.locator('#level-justification').fill(`Reads the command-link memo (${lang})`);
 		await admin
 			.locator('#level-end')

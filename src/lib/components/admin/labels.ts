@@ -14,6 +14,8 @@ export const errorText: Record<AdminErrorCode, () => string> = {
 	end_date_required: m.admin_error_end_date_required,
 	end_date_past: m.admin_error_end_date_past,
 	end_date_invalid: m.admin_error_end_date_invalid,
+	end_date_too_far: m.admin_error_end_date_too_far,
+	request_end_date_too_far: m.admin_error_request_end_date_too_far,
 	already_decided: m.admin_error_already_decided,
 	already_revoked: m.admin_error_already_revoked,
 	already_granted: m.admin_error_already_granted,
@@ -88,7 +90,8 @@ export const kindText: Record<string, () => string> = {
 	organisation_change: m.admin_kind_organisation_change,
 	compartment_sensitive: m.admin_kind_compartment_sensitive,
 	setting_change: m.admin_kind_setting_change,
-	account_enable: m.admin_kind_account_enable
+	account_enable: m.admin_kind_account_enable,
+	account_disable: m.admin_kind_account_disable
 };
 
 export const approvalStatusText: Record<string, () => string> = {

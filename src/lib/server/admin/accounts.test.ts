@@ -9,13 +9,13 @@ import * as sessions from '../auth/sessions';
 import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
 import { loadConfig, setConfig } from '../config';
 import type { Database } from '../db';
-import { account, auditEvent, enrolment, session } from '../db/schema';
+import { account, approvalRequest, auditEvent, enrolment, session } from '../db/schema';
 import { setMailer, type MailMessage } from '../mail';
 import * as accounts from './accounts';
 import * as approvals from './approvals';
 import * as grants from './grants';
 import { AdminError } from './context';
-import { applyRoles } from './roles';
+import { applyDisable, applyRoles } from './roles';
 
 let database: TestDatabase;
 let db: Database;
@@ -344,7 +344,13 @@ describe('accounts', () => {
 			details: { reason: 'Back', approvalRequestId: requestId, after: { status: 'active' } }
 		});
 		// The later tests count the active administrators.
-		await accounts.disable(db, w.adminB.ctx, { accountId: former.id, reason: 'Left again' });
+		const again = await accounts.disable(db, w.adminB.ctx, {
+			accountId: former.id,
+			reason: 'Left again'
+		});
+		if (again.status !== 'pending') throw new Error('expected pending');
+		await approvals.approve(db, w.adminC.ctx, { requestId: again.requestId, comment: 'Agreed' });
+		expect(await stillDisabled()).toBe('disabled');
 
 		// A locked-out auditor comes back as any locked-out account: pending, with a reset link.
 		const auditor = await disabledWith('locked.auditor@jiss.example', ['auditor'], true);
@@ -361,6 +367,83 @@ describe('accounts', () => {
 		expect(row).toMatchObject({ status: 'pending', passwordHash: null, secondFactorFailures: 0 });
 		expect(outbox.slice(mails).map((m) => m.to)).toEqual(['locked.auditor@jiss.example']);
 		expect(outbox.at(-1)!.text).toContain('/enrol/');
+	});
+
+	it('disables an administrator or auditor only with a second administrator', async () => {
+		const [auditorSession, adminSession] = [
+			await sessions.create(db, { accountId: w.auditor.id, mfaVerified: true }),
+			await sessions.create(db, { accountId: w.adminB.id, mfaVerified: true })
+		];
+		const statusOf = async (id: number) =>
+			(await db.select().from(account).where(eq(account.id, id)))[0]!.status;
+
+		// One administrator alone changes nothing: each request waits.
+		const filed = [];
+		for (const subject of [w.adminB, w.auditor]) {
+			const r = await accounts.disable(db, w.adminA.ctx, {
+				accountId: subject.id,
+				reason: 'Suspected compromise'
+			});
+			if (r.status !== 'pending') throw new Error('expected pending');
+			filed.push(r.requestId);
+			expect(await statusOf(subject.id)).toBe('active');
+			expect(
+				await refusal(accounts.disable(db, w.adminC.ctx, { accountId: subject.id, reason: 'x' }))
+			).toBe('already_requested');
+		}
+		expect(await sessions.validate(db, adminSession.token)).not.toBeNull();
+		expect(await sessions.validate(db, auditorSession.token)).not.toBeNull();
+		const [adminRequest, auditorRequest] = filed as [number, number];
+		const [row] = await db
+			.select()
+			.from(approvalRequest)
+			.where(eq(approvalRequest.id, adminRequest));
+		expect(row).toMatchObject({
+			kind: 'account_disable',
+			subjectAccountId: w.adminB.id,
+			requestedBy: w.adminA.id,
+			payload: { roles: ['administrator'], status: 'active' },
+			justification: 'Suspected compromise'
+		});
+
+		// Neither the requester nor the person concerned approves it.
+		for (const [who, id] of [
+			[w.adminA, adminRequest],
+			[w.adminB, adminRequest]
+		] as const) {
+			expect(await refusal(approvals.approve(db, who.ctx, { requestId: id, comment: 'x' }))).toBe(
+				'self'
+			);
+		}
+		expect(await statusOf(w.adminB.id)).toBe('active');
+
+		// A second administrator: disabled, sessions ended, audited with the request.
+		await approvals.approve(db, w.adminC.ctx, { requestId: adminRequest, comment: 'Confirmed' });
+		expect(await statusOf(w.adminB.id)).toBe('disabled');
+		expect(await sessions.validate(db, adminSession.token)).toBeNull();
+		const event = await newestEvent(db, 'account.disabled');
+		expect(event).toMatchObject({
+			actorId: w.adminC.id,
+			targetId: String(w.adminB.id),
+			details: {
+				reason: 'Suspected compromise',
+				approvalRequestId: adminRequest,
+				sessionsEnded: 1,
+				before: { status: 'active' },
+				after: { status: 'disabled' }
+			}
+		});
+		await approvals.reject(db, w.adminC.ctx, { requestId: auditorRequest, comment: 'Not needed' });
+		expect(await statusOf(w.auditor.id)).toBe('active');
+
+		// Back, as an administrator comes back: with a second administrator.
+		const back = await accounts.enable(db, w.adminA.ctx, {
+			accountId: w.adminB.id,
+			reason: 'Cleared'
+		});
+		if (back.status !== 'pending') throw new Error('expected pending');
+		await approvals.approve(db, w.adminC.ctx, { requestId: back.requestId, comment: 'Cleared' });
+		expect(await statusOf(w.adminB.id)).toBe('active');
 	});
 
 	it('ends every session of an account without disabling it, audited, never on oneself', async () => {
@@ -460,19 +543,37 @@ describe('accounts', () => {
 		).toBe('self');
 		await approvals.approve(db, w.adminB.ctx, { requestId: removal.requestId, comment: 'Agreed' });
 
-		// Two administrators left, each disabling the other at the same moment: one must remain.
-		const results = await Promise.allSettled([
+		// Two administrators left, each disabling the other at the same moment: each only files a
+		// request, which neither of them may approve (one filed it, the other is its subject).
+		const results = await Promise.all([
 			accounts.disable(db, w.adminA.ctx, { accountId: w.adminB.id, reason: 'race' }),
 			accounts.disable(db, w.adminB.ctx, { accountId: w.adminA.id, reason: 'race' })
 		]);
-		expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-		const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-		expect(['last_administrator', 'forbidden']).toContain((lost.reason as AdminError).code);
+		expect(results.map((r) => r.status)).toEqual(['pending', 'pending']);
+		for (const r of results) {
+			const requestId = (r as { requestId: number }).requestId;
+			for (const who of [w.adminA, w.adminB])
+				expect(await refusal(approvals.approve(db, who.ctx, { requestId, comment: 'x' }))).toBe(
+					'self'
+				);
+			await approvals.withdraw(db, r === results[0] ? w.adminA.ctx : w.adminB.ctx, { requestId });
+		}
 		const admins = await db.select().from(account).where(eq(account.status, 'active'));
-		const active = admins.filter((a) => a.roles.includes('administrator'));
-		expect(active).toHaveLength(1);
+		expect(
+			admins
+				.filter((a) => a.roles.includes('administrator'))
+				.map((a) => a.id)
+				.sort()
+		).toEqual([w.adminA.id, w.adminB.id].sort());
 
-		const last = active[0]!;
+		// Disabling applied on approval keeps the last administrator too.
+		await expect(
+			db.transaction((tx) => applyDisable(tx, w.adminA.ctx, w.adminB.id, 'x', null))
+		).resolves.toBeUndefined();
+		await expect(
+			db.transaction((tx) => applyDisable(tx, w.adminB.ctx, w.adminA.id, 'x', null))
+		).rejects.toMatchObject({ code: 'last_administrator' });
+		const last = w.adminA;
 		await expect(
 			db.transaction((tx) =>
 				applyRoles(tx, w.adminA.ctx, last.id, { add: [], remove: ['administrator'] }, null)
@@ -498,9 +599,18 @@ describe('administrators acting on each other at once', () => {
 			.returning();
 		for (let round = 0; round < admins.length; round += 2) {
 			const [x, y] = [admins[round]!, admins[round + 1]!];
+			// A third administrator asks to disable both; each approves the request about the other.
+			const filed = async (subject: typeof x) => {
+				const r = await accounts.disable(db, w.adminA.ctx, {
+					accountId: subject.id,
+					reason: 'turns'
+				});
+				return (r as { requestId: number }).requestId;
+			};
+			const [aboutX, aboutY] = [await filed(x), await filed(y)];
 			const results = await Promise.allSettled([
-				accounts.disable(db, contextFor(x), { accountId: y.id, reason: 'turns' }),
-				accounts.disable(db, contextFor(y), { accountId: x.id, reason: 'turns' })
+				approvals.approve(db, contextFor(x), { requestId: aboutY, comment: 'turns' }),
+				approvals.approve(db, contextFor(y), { requestId: aboutX, comment: 'turns' })
 			]);
 			expect(
 				results.filter((r) => r.status === 'fulfilled'),

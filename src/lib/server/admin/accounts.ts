@@ -17,12 +17,12 @@ import {
 import * as grants from './grants';
 import {
 	PRIVILEGED_ROLES,
+	applyDisable,
 	applyEnable,
 	applyRoles,
 	deliver,
 	assertNotLastAdministrator,
 	assertSeparation,
-	changeAccount,
 	lockAccount,
 	rolesAfter
 } from './roles';
@@ -230,7 +230,6 @@ export async function create(
 	return { accountId: created.accountId, requestId: created.requestId };
 }
 
-/** Disables an account and ends every session it has, in the same transaction. */
 type LockedAccount = Awaited<ReturnType<typeof lockAccount>>;
 
 /**
@@ -251,28 +250,36 @@ function onOtherAccount<T>(
 	});
 }
 
+/**
+ * Disables an account and ends every session it has, in the same transaction. An account
+ * holding the administrator or auditor role waits for a second administrator: the approvers
+ * and the oversight are those roles, and bringing them back takes two people, so one
+ * administrator alone could otherwise disable every other approver and auditor for good.
+ * Ending the sessions (`endSessions`) still works at once meanwhile.
+ */
 export async function disable(
 	db: Database,
 	ctx: AdminContext,
 	input: { accountId: number; reason: string }
-): Promise<void> {
+): Promise<{ status: 'applied' } | { status: 'pending'; requestId: number }> {
 	const reason = requireText(input.reason);
-	await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
+	return onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status === 'disabled') throw new AdminError('no_change', 409);
 		if (before.status === 'active' && before.roles.includes('administrator'))
 			await assertNotLastAdministrator(tx, before.id);
-		const sessionsEnded = await sessions.endAllForAccount(tx, before.id);
-		// An enrolment or reset link mailed before stops working for good, not only while the
-		// account is disabled: enabling it again must not bring the link back.
-		const linksRevoked = await enrolment.revokeUnused(tx, before.id);
-		await changeAccount(
-			tx,
-			ctx,
-			before,
-			{ status: 'disabled', disabledAt: new Date() },
-			'account.disabled',
-			{ reason, sessionsEnded, linksRevoked }
-		);
+		if (before.roles.some((r) => PRIVILEGED_ROLES.includes(r))) {
+			if (await approvals.hasPendingFor(tx, before.id, ['account_disable']))
+				throw new AdminError('already_requested', 409);
+			const requestId = await approvals.file(tx, ctx, {
+				kind: 'account_disable',
+				subjectAccountId: before.id,
+				payload: { roles: before.roles, status: before.status },
+				justification: reason
+			});
+			return { status: 'pending' as const, requestId };
+		}
+		await applyDisable(tx, ctx, before.id, reason, null);
+		return { status: 'applied' as const };
 	});
 }
 

@@ -12,7 +12,7 @@ import {
 import { AdminError, assertAdministrator, requireText, type AdminContext } from './context';
 import * as grants from './grants';
 import * as reference from './reference';
-import { applyEnable, applyOrganisation, applyRoles, deliver } from './roles';
+import { applyDisable, applyEnable, applyOrganisation, applyRoles, deliver } from './roles';
 import * as settings from './settings';
 
 const requester = alias(account, 'requester');
@@ -226,6 +226,9 @@ export async function approve(
 				if (link) send = { send: link, accountId: req.subjectAccountId! };
 				break;
 			}
+			case 'account_disable':
+				await applyDisable(tx, ctx, req.subjectAccountId!, req.justification, req.id);
+				break;
 		}
 		await finish(tx, ctx, req.id, 'approved', comment, resultGrantId);
 		await audit.append(tx, {
@@ -299,7 +302,7 @@ export async function file(
 	tx: Executor,
 	ctx: AdminContext,
 	input: {
-		kind: 'role_change' | 'organisation_change' | 'account_enable';
+		kind: 'role_change' | 'organisation_change' | 'account_enable' | 'account_disable';
 		subjectAccountId: number;
 		payload: Record<string, unknown>;
 		justification: string;
@@ -327,7 +330,7 @@ export async function file(
 export async function hasPendingFor(
 	executor: Executor,
 	accountId: number,
-	kinds: ('role_change' | 'organisation_change' | 'account_enable')[]
+	kinds: ('role_change' | 'organisation_change' | 'account_enable' | 'account_disable')[]
 ): Promise<boolean> {
 	const rows = await executor
 		.select({ id: approvalRequest.id })

@@ -133,3 +133,13 @@ export function todayIn(timeZone: string, now: Date = new Date()): string {
 		day: '2-digit'
 	}).format(now);
 }
+
+/**
+ * The last date a grant may end on, as "YYYY-MM-DD": `days` days after today in the zone
+ * (`GRANT_MAX_DAYS`). Counted from the moment the grant is made, so a request that waited for
+ * approval is measured again from the approval.
+ */
+export function latestEndDate(timeZone: string, days: number, now: Date = new Date()): string {
+	const [y, m, d] = todayIn(timeZone, now).split('-').map(Number);
+	return new Date(Date.UTC(y!, m! - 1, d! + days)).toISOString().slice(0, 10);
+}

@@ -4,11 +4,12 @@ import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers
 import { contextFor, daysFromNow, seedAdminWorld } from '../../../../tests/helpers/admin';
 import { canRead, effectiveAccess, readableSql } from '../access';
 import * as sessions from '../auth/sessions';
+import { loadConfig, setConfig } from '../config';
 import type { Database } from '../db';
 import { account, approvalRequest, auditEvent, compartment, document, grant } from '../db/schema';
 import * as accounts from './accounts';
 import * as approvals from './approvals';
-import { AdminError, endOfDay } from './context';
+import { AdminError, endOfDay, latestEndDate } from './context';
 import * as grants from './grants';
 import * as reference from './reference';
 import * as settings from './settings';
@@ -17,7 +18,19 @@ let database: TestDatabase;
 let db: Database;
 let w: Awaited<ReturnType<typeof seedAdminWorld>>;
 
+/** The configuration with the longest grant set to `days` (the default when undefined). */
+function grantLimit(days?: number) {
+	setConfig(
+		loadConfig({
+			INTRANET_MODE: 'demo',
+			DATA_DIR: 'tests/.tmp/admin-grants',
+			...(days === undefined ? {} : { GRANT_MAX_DAYS: String(days) })
+		})
+	);
+}
+
 beforeAll(async () => {
+	grantLimit();
 	database = await createTestDatabase();
 	db = database.handle.db;
 	w = await seedAdminWorld(db);
@@ -146,7 +159,16 @@ describe('grants below and at the two-person threshold', () => {
 		const departing = contextFor(row!);
 		const r = await grants.request(db, departing, secretRequest(w.liaison.id));
 		if (r.status !== 'pending') throw new Error('expected pending');
-		await accounts.disable(db, w.adminA.ctx, { accountId: row!.id, reason: 'Left the institute' });
+		// Disabling an administrator takes two administrators too.
+		const leaving = await accounts.disable(db, w.adminA.ctx, {
+			accountId: row!.id,
+			reason: 'Left the institute'
+		});
+		if (leaving.status !== 'pending') throw new Error('expected pending');
+		await approvals.approve(db, w.adminC.ctx, {
+			requestId: leaving.requestId,
+			comment: 'HR confirmed'
+		});
 		expect(
 			await refusal(
 				approvals.approve(db, w.adminB.ctx, { requestId: r.requestId, comment: 'Looks fine' })
@@ -263,6 +285,126 @@ describe('grants below and at the two-person threshold', () => {
 				grants.request(db, w.adminA.ctx, { ...secretRequest(w.staff.id), endDate: '2026-02-30' })
 			)
 		).toBe('end_date_invalid');
+	});
+
+	it('refuses an end date beyond GRANT_MAX_DAYS, at any level and for any read-in', async () => {
+		const now = new Date();
+		const latest = latestEndDate('Asia/Tokyo', 1826, now);
+		const dayAfter = latestEndDate('Asia/Tokyo', 1827, now);
+		const attempts = [
+			{ ...secretRequest(w.staff.id), endDate: '9999-12-31' },
+			{ ...secretRequest(w.staff.id), endDate: dayAfter },
+			// Below the end-date level an end date is optional, but one given obeys the limit.
+			{ ...secretRequest(w.staff.id), levelRank: 1, endDate: '9999-12-31' },
+			{ ...secretRequest(w.staff.id), levelRank: 4, endDate: '2999-01-01' },
+			{
+				accountId: w.staff.id,
+				kind: 'compartment' as const,
+				compartmentId: w.md.id,
+				justification: 'Sensitive read-in for ever',
+				endDate: '9999-12-31'
+			},
+			{
+				accountId: w.staff.id,
+				kind: 'compartment' as const,
+				compartmentId: w.sda.id,
+				justification: 'Read-in for ever',
+				endDate: dayAfter
+			}
+		];
+		const grantsBefore = (await db.select().from(grant)).length;
+		const requestsBefore = (await db.select().from(approvalRequest)).length;
+		for (const input of attempts) {
+			expect(await refusal(grants.request(db, w.adminA.ctx, input, now)), input.endDate).toBe(
+				'end_date_too_far'
+			);
+		}
+		expect(await db.select().from(grant)).toHaveLength(grantsBefore);
+		expect(await db.select().from(approvalRequest)).toHaveLength(requestsBefore);
+
+		// The last day itself is allowed, ending at the end of that day in Tokyo.
+		const r = await grants.request(
+			db,
+			w.adminA.ctx,
+			{
+				accountId: w.staff.id,
+				kind: 'compartment',
+				compartmentId: w.sda.id,
+				justification: 'Five-year programme',
+				endDate: latest
+			},
+			now
+		);
+		if (r.status !== 'created') throw new Error('expected created');
+		const [created] = await db.select().from(grant).where(eq(grant.id, r.grantId));
+		expect(created!.validUntil).toEqual(endOfDay(latest, 'Asia/Tokyo'));
+		await grants.revoke(db, w.adminB.ctx, { grantId: r.grantId, reason: 'Test done' });
+
+		// A smaller limit moves the last day accordingly.
+		grantLimit(30);
+		try {
+			expect(
+				await refusal(
+					grants.request(
+						db,
+						w.adminA.ctx,
+						{ ...secretRequest(w.staff.id), endDate: latestEndDate('Asia/Tokyo', 31, now) },
+						now
+					)
+				)
+			).toBe('end_date_too_far');
+		} finally {
+			grantLimit();
+		}
+	});
+
+	it('refuses approving a request that a limit lowered since it was filed no longer allows', async () => {
+		const within = await grants.request(db, w.adminA.ctx, {
+			...secretRequest(w.liaison.id, 'Within the new limit'),
+			endDate: daysFromNow(20)
+		});
+		const beyond = await grants.request(db, w.adminA.ctx, {
+			...secretRequest(w.liaison.id, 'Beyond the new limit'),
+			endDate: daysFromNow(400)
+		});
+		if (within.status !== 'pending' || beyond.status !== 'pending')
+			throw new Error('expected pending');
+		grantLimit(90);
+		try {
+			expect(
+				await refusal(
+					approvals.approve(db, w.adminB.ctx, { requestId: beyond.requestId, comment: 'Fine' })
+				)
+			).toBe('request_end_date_too_far');
+			const [row] = await db
+				.select()
+				.from(approvalRequest)
+				.where(eq(approvalRequest.id, beyond.requestId));
+			expect(row).toMatchObject({ status: 'pending', resultGrantId: null });
+			expect(await db.select().from(grant).where(eq(grant.reason, 'Beyond the new limit'))).toEqual(
+				[]
+			);
+			// It can be rejected, and one within the limit is approved as usual.
+			await approvals.reject(db, w.adminB.ctx, {
+				requestId: beyond.requestId,
+				comment: 'Longer than a grant may now run'
+			});
+			await approvals.approve(db, w.adminB.ctx, { requestId: within.requestId, comment: 'Fine' });
+			const made = await db.select().from(grant).where(eq(grant.reason, 'Within the new limit'));
+			expect(made).toHaveLength(1);
+			await grants.revoke(db, w.adminC.ctx, { grantId: made[0]!.id, reason: 'Test done' });
+		} finally {
+			grantLimit();
+		}
+	});
+
+	it('counts the last end date from today in the institute time zone', () => {
+		// 00:30 on 1 April in Tokyo is still 31 March at UTC.
+		const now = new Date('2026-03-31T15:30:00Z');
+		expect(latestEndDate('Asia/Tokyo', 1, now)).toBe('2026-04-02');
+		expect(latestEndDate('Europe/London', 1, now)).toBe('2026-04-01');
+		// Across a leap day: five years of 1826 days from 1 March 2027 end on 29 February 2032.
+		expect(latestEndDate('Asia/Tokyo', 1826, new Date('2027-03-01T03:00:00Z'))).toBe('2032-02-29');
 	});
 
 	it('refuses a justification of 0 and of 100,000 characters', async () => {

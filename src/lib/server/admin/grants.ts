@@ -1,12 +1,14 @@
 import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import * as audit from '../audit';
+import { getConfig } from '../config';
 import type { Database, Executor } from '../db';
 import { account, approvalRequest, compartment, grant, level } from '../db/schema';
 import {
 	AdminError,
 	assertAdministrator,
 	endOfDay,
+	latestEndDate,
 	requireText,
 	type AdminContext
 } from './context';
@@ -58,6 +60,12 @@ export function grantSnapshot(row: typeof grant.$inferSelect) {
 	};
 }
 
+/** The longest a grant may run now, for the forms: its days and the latest end date. */
+export function endDateLimit(timeZone: string, now: Date = new Date()) {
+	const days = getConfig().grantMaxDays;
+	return { days, latest: latestEndDate(timeZone, days, now) };
+}
+
 interface Checked {
 	accountId: number;
 	kind: 'level' | 'compartment';
@@ -70,8 +78,8 @@ interface Checked {
 
 /**
  * Every rule a grant must pass, whether it is created at once or later on approval: the
- * subject is not the actor, is not disabled, the target exists, the end date is in the future
- * and present where the configured level requires it.
+ * subject is not the actor, is not disabled, the target exists, the end date is in the future,
+ * no later than `GRANT_MAX_DAYS` from now, and present where the configured level requires it.
  */
 async function check(
 	tx: Executor,
@@ -93,6 +101,10 @@ async function check(
 	if (input.endDate !== null && input.endDate !== '') {
 		validUntil = endOfDay(input.endDate, ctx.timeZone);
 		if (validUntil <= now) throw new AdminError('end_date_past');
+		// A required end date means nothing without a limit (9999-12-31 is a date too). Both are
+		// "YYYY-MM-DD" (endOfDay checked the form), so they compare as strings.
+		if (input.endDate > endDateLimit(ctx.timeZone, now).latest)
+			throw new AdminError('end_date_too_far');
 	}
 
 	const threshold = await settings.get(tx, 'two_person_level');
@@ -238,12 +250,19 @@ export async function applyApproved(
 					endDate: p.endDate
 				};
 	// The checks run as the requester would have them; the approver is checked by the caller.
+	// The end date is measured against the limit in force now, from now: a request filed before
+	// the limit was lowered cannot be approved past it (the approver rejects it, and the
+	// requester files it again with an earlier date).
 	const checked = await check(
 		tx,
 		{ ...ctx, actor: { ...ctx.actor, id: req.requestedBy } },
 		input,
 		now
-	);
+	).catch((error: unknown) => {
+		if (error instanceof AdminError && error.code === 'end_date_too_far')
+			throw new AdminError('request_end_date_too_far', 409);
+		throw error;
+	});
 	const created = await insertGrant(tx, ctx, checked, req.requestedBy, ctx.actor.id, req.id);
 	return created.id;
 }

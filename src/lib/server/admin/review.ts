@@ -22,6 +22,8 @@ export interface ReviewLine {
 	roles: string[];
 	grantId: number | null;
 	kind: string | null;
+	/** A level line's rank (the page names it with its code and rank), else null. */
+	levelRank: number | null;
 	what: string | null;
 	reason: string | null;
 	since: Date | null;
@@ -50,6 +52,7 @@ export async function lines(executor: Executor, now: Date = new Date()): Promise
 			roles: account.roles,
 			grantId: grant.id,
 			kind: grant.kind,
+			levelRank: grant.levelRank,
 			levelCode: level.code,
 			compartmentCode: compartment.code,
 			reason: grant.reason,
@@ -81,6 +84,7 @@ export async function lines(executor: Executor, now: Date = new Date()): Promise
 		roles: r.roles,
 		grantId: r.grantId,
 		kind: r.kind,
+		levelRank: r.levelRank,
 		what: r.levelCode ?? r.compartmentCode ?? null,
 		reason: r.reason,
 		since: r.since,

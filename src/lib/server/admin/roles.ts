@@ -1,6 +1,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
+import * as sessions from '../auth/sessions';
 import { enabledAgain } from '../auth/sign-in';
 import type { Executor } from '../db';
 import { account, organisation, type Role } from '../db/schema';
@@ -140,6 +141,39 @@ export async function applyEnable(
 		context: ctx.audit
 	});
 	return issued.send;
+}
+
+/**
+ * Disables an account: every session ends and every unused enrolment or reset link is withdrawn
+ * (enabling it again must not bring a link back), in the caller's transaction. The last active
+ * administrator is never disabled.
+ */
+export async function applyDisable(
+	tx: Executor,
+	ctx: AdminContext,
+	accountId: number,
+	reason: string,
+	approvalRequestId: number | null
+): Promise<void> {
+	const before = await lockAccount(tx, accountId);
+	if (before.status === 'disabled') throw new AdminError('account_disabled', 409);
+	if (before.status === 'active' && before.roles.includes('administrator'))
+		await assertNotLastAdministrator(tx, before.id);
+	const sessionsEnded = await sessions.endAllForAccount(tx, before.id);
+	const linksRevoked = await enrolment.revokeUnused(tx, before.id);
+	await changeAccount(
+		tx,
+		ctx,
+		before,
+		{ status: 'disabled', disabledAt: new Date() },
+		'account.disabled',
+		{
+			reason,
+			sessionsEnded,
+			linksRevoked,
+			...(approvalRequestId === null ? {} : { approvalRequestId })
+		}
+	);
 }
 
 /**

@@ -1,4 +1,6 @@
 import { and, eq } from 'drizzle-orm';
+import type { Component } from 'svelte';
+import { render } from 'svelte/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { daysFromNow, seedAdminWorld, type Person } from '../../../../tests/helpers/admin';
@@ -12,13 +14,20 @@ import * as referencePage from '../../../routes/(admin)/admin/reference/+page.se
 import * as reviewPage from '../../../routes/(admin)/admin/review/+page.server';
 import * as exportEndpoint from '../../../routes/(admin)/admin/review/export/+server';
 import * as settingsPage from '../../../routes/(admin)/admin/settings/+page.server';
+import AccountView from '../../../routes/(admin)/admin/accounts/[id]/+page.svelte';
+import AccountsView from '../../../routes/(admin)/admin/accounts/+page.svelte';
+import ApprovalsView from '../../../routes/(admin)/admin/approvals/+page.svelte';
+import ReviewView from '../../../routes/(admin)/admin/review/+page.svelte';
+import SettingsView from '../../../routes/(admin)/admin/settings/+page.svelte';
 import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import { setDatabase, type Database } from '../db';
 import { account, approvalRequest, auditEvent, grant } from '../db/schema';
 import { levelIdentity } from '../../components/admin/labels';
+import { m } from '../../paraglide/messages';
 import { getLocale, overwriteGetLocale } from '../../paraglide/runtime';
 import type { ApprovalView } from './approvals';
+import { endOfDay, latestEndDate } from './context';
 import * as grants from './grants';
 import * as reference from './reference';
 
@@ -526,5 +535,295 @@ describe('what the approver sees', () => {
 			nameJa: '機密',
 			colour: '#c2410c'
 		});
+	});
+});
+
+/** A page as the server renders it, from the data its load returned. */
+function html(view: unknown, data: unknown): string {
+	return render(view as Component<{ data: unknown; form: null }>, {
+		props: { data, form: null },
+		// What `$app/state` reads while the server renders a page.
+		context: new Map([['__request__', { page: { data: { timeZone: 'Asia/Tokyo' } } }]])
+	}).body;
+}
+
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+describe('a level wherever an administrator chooses or reads one', () => {
+	it('is named with its code and rank, in English and Japanese', async () => {
+		// CONFIDENTIAL renamed to read as the level below it; the staff member holds it.
+		await reference.updateLevel(db, w.adminA.ctx, 2, {
+			nameEn: 'RESTRICTED.',
+			nameJa: '取扱注意.',
+			colour: '#7c3aed'
+		});
+		const r = await grants.request(db, w.adminA.ctx, {
+			accountId: w.staff.id,
+			kind: 'level',
+			levelRank: 2,
+			justification: 'Named on every screen',
+			endDate: null
+		});
+		if (r.status !== 'created') throw new Error('expected created');
+		const locale = getLocale;
+		try {
+			const params = { id: String(w.staff.id) };
+			const pages = async () => ({
+				account: html(
+					AccountView,
+					await accountPage.load(
+						event(w.adminA, `/admin/accounts/${w.staff.id}`, undefined, params)
+					)
+				),
+				settings: html(SettingsView, await settingsPage.load(event(w.adminA, '/admin/settings'))),
+				accounts: html(
+					AccountsView,
+					await accountsPage.load(event(w.adminA, '/admin/accounts?q=staff%40test'))
+				),
+				review: html(ReviewView, await reviewPage.load(event(w.adminA, '/admin/review')))
+			});
+			const en = await pages();
+			const renamed = 'RESTRICTED. (code CONFIDENTIAL, rank 2)';
+			// The effective level, the grant's row and the grant form's choice.
+			expect(occurrences(en.account, renamed)).toBe(3);
+			expect(en.account).toMatch(
+				/<option value="2"[^>]*>RESTRICTED\. \(code CONFIDENTIAL, rank 2\)<\/option>/
+			);
+			expect(en.account).toContain(
+				m.admin_grant_rules({
+					threshold: 'SECRET (code SECRET, rank 3)',
+					endDate: 'SECRET (code SECRET, rank 3)'
+				})
+			);
+			// The threshold's and the end-date level's choices, and their current values.
+			expect(occurrences(en.settings, renamed)).toBe(2);
+			expect(en.settings).toContain(
+				m.admin_threshold_current({ level: 'SECRET (code SECRET, rank 3)' })
+			);
+			expect(en.accounts).toContain(renamed);
+			expect(en.review).toContain(renamed);
+
+			overwriteGetLocale(() => 'ja');
+			const ja = await pages();
+			const renamedJa = '取扱注意.（コード CONFIDENTIAL、ランク 2）';
+			expect(occurrences(ja.account, renamedJa)).toBe(3);
+			expect(occurrences(ja.settings, renamedJa)).toBe(2);
+			expect(ja.accounts).toContain(renamedJa);
+			expect(ja.review).toContain(renamedJa);
+		} finally {
+			overwriteGetLocale(locale);
+			await grants.revoke(db, w.adminA.ctx, { grantId: r.grantId, reason: 'Test done' });
+			await reference.updateLevel(db, w.adminA.ctx, 2, {
+				nameEn: 'CONFIDENTIAL',
+				nameJa: '秘',
+				colour: '#7c3aed'
+			});
+		}
+	});
+});
+
+describe('the longest a grant may run', () => {
+	const path = () => `/admin/accounts/${w.liaison.id}`;
+	const params = () => ({ id: String(w.liaison.id) });
+
+	it('is the date fields’ maximum, and said beside them, in both languages', async () => {
+		const latest = latestEndDate('Asia/Tokyo', 1826);
+		const data = await accountPage.load(event(w.adminA, path(), undefined, params()));
+		const locale = getLocale;
+		try {
+			for (const lang of ['en', 'ja'] as const) {
+				overwriteGetLocale(() => lang);
+				const page = html(AccountView, data);
+				expect(occurrences(page, `max="${latest}"`), lang).toBe(2);
+				expect(occurrences(page, m.admin_end_date_limit({ days: 1826, date: latest })), lang).toBe(
+					2
+				);
+				const settings = html(
+					SettingsView,
+					await settingsPage.load(event(w.adminA, '/admin/settings'))
+				);
+				expect(settings).toContain(m.admin_grant_max_days({ days: 1826 }));
+			}
+		} finally {
+			overwriteGetLocale(locale);
+		}
+	});
+
+	it('refuses a later end date or a smuggled one, posted as each role', async () => {
+		const latest = latestEndDate('Asia/Tokyo', 1826);
+		const dayAfter = latestEndDate('Asia/Tokyo', 1827);
+		const later = 'grant beyond the longest allowed';
+		const forms: ['grantLevel' | 'grantCompartment', Fields, string][] = [
+			[
+				'grantLevel',
+				{ levelRank: '2', justification: later, endDate: '9999-12-31' },
+				'end_date_too_far'
+			],
+			[
+				'grantLevel',
+				{ levelRank: '4', justification: later, endDate: dayAfter },
+				'end_date_too_far'
+			],
+			[
+				'grantLevel',
+				{ levelRank: '2', justification: later, endDate: '', validUntil: '9999-12-31T23:59:59Z' },
+				'invalid_form'
+			],
+			[
+				'grantLevel',
+				{ levelRank: '4', justification: later, endDate: latest, validUntil: '9999-12-31' },
+				'invalid_form'
+			],
+			['grantLevel', { levelRank: '5', justification: later, endDate: latest }, 'invalid_value'],
+			['grantLevel', { levelRank: '101', justification: later, endDate: latest }, 'invalid_form'],
+			[
+				'grantCompartment',
+				{ compartmentId: String(w.md.id), justification: later, endDate: '9999-12-31' },
+				'end_date_too_far'
+			],
+			[
+				'grantCompartment',
+				{ compartmentId: String(w.sda.id), justification: later, endDate: dayAfter },
+				'end_date_too_far'
+			],
+			[
+				'grantCompartment',
+				{
+					compartmentId: String(w.sda.id),
+					justification: later,
+					endDate: '',
+					validUntil: '9999-12-31'
+				},
+				'invalid_form'
+			]
+		];
+		for (const person of [w.staff, w.liaison, w.auditor, w.adminA]) {
+			for (const [name, fields, code] of forms) {
+				const result = await outcome(() =>
+					accountPage.actions[name]!(event(person, `${path()}?/${name}`, fields, params()))
+				);
+				if (person === w.adminA)
+					expect(result, `${name} ${JSON.stringify(fields)}`).toMatchObject({
+						status: 400,
+						data: { code }
+					});
+				else expect(result.status, `${name} as ${person.ctx.actor.email}`).toBe(404);
+			}
+		}
+		expect(await db.select().from(grant).where(eq(grant.reason, later))).toEqual([]);
+		expect(
+			await db.select().from(approvalRequest).where(eq(approvalRequest.justification, later))
+		).toEqual([]);
+
+		// The last day itself is granted, ending at the end of that day in Tokyo.
+		const ok = await outcome(() =>
+			accountPage.actions.grantCompartment!(
+				event(
+					w.adminA,
+					`${path()}?/grantCompartment`,
+					{
+						compartmentId: String(w.sda.id),
+						justification: 'Five-year programme',
+						endDate: latest
+					},
+					params()
+				)
+			)
+		);
+		expect(ok).toMatchObject({ status: 200, data: { done: 'created' } });
+		const [made] = await db.select().from(grant).where(eq(grant.reason, 'Five-year programme'));
+		expect(made!.validUntil).toEqual(endOfDay(latest, 'Asia/Tokyo'));
+		await grants.revoke(db, w.adminA.ctx, { grantId: made!.id, reason: 'Test done' });
+	});
+});
+
+describe('disabling an administrator or auditor', () => {
+	it('waits for a second administrator, posted as each role', async () => {
+		const statusOf = async (id: number) =>
+			(await db.select().from(account).where(eq(account.id, id)))[0]!.status;
+		const filed: number[] = [];
+		for (const subject of [w.adminB, w.auditor]) {
+			const path = `/admin/accounts/${subject.id}`;
+			const params = { id: String(subject.id) };
+			const disable = (person: Person, fields: Fields) =>
+				outcome(() =>
+					accountPage.actions.disable!(event(person, `${path}?/disable`, fields, params))
+				);
+			for (const person of [w.staff, w.liaison, w.auditor]) {
+				expect((await disable(person, { reason: 'Rogue' })).status).toBe(404);
+			}
+			const smuggledFields: Record<string, string>[] = [
+				{ status: 'disabled' },
+				{ approvedBy: String(w.adminC.id) },
+				{ requestId: '1' }
+			];
+			for (const smuggled of smuggledFields) {
+				expect(await disable(w.adminA, { reason: 'Rogue', ...smuggled })).toMatchObject({
+					status: 400,
+					data: { code: 'invalid_form' }
+				});
+			}
+			expect(await disable(w.adminA, { reason: 'Rogue' })).toMatchObject({
+				status: 200,
+				data: { done: 'pending' }
+			});
+			expect(await disable(w.adminC, { reason: 'Rogue' })).toMatchObject({
+				status: 409,
+				data: { code: 'already_requested' }
+			});
+			expect(await statusOf(subject.id)).toBe('active');
+			const [request] = await db
+				.select()
+				.from(approvalRequest)
+				.where(
+					and(
+						eq(approvalRequest.subjectAccountId, subject.id),
+						eq(approvalRequest.kind, 'account_disable'),
+						eq(approvalRequest.status, 'pending')
+					)
+				);
+			filed.push(request!.id);
+		}
+		const [aboutAdmin, aboutAuditor] = filed as [number, number];
+
+		// The approver reads what would happen, and the person concerned cannot approve it.
+		const approvals = html(
+			ApprovalsView,
+			await approvalsPage.load(event(w.adminC, '/admin/approvals'))
+		);
+		expect(approvals).toContain(m.admin_describe_disable({ roles: m.admin_role_administrator() }));
+		expect(approvals).toContain(m.admin_describe_disable({ roles: m.admin_role_auditor() }));
+		const decide = (person: Person, action: 'approve' | 'reject', requestId: number) =>
+			outcome(() =>
+				approvalsPage.actions[action]!(
+					event(person, `/admin/approvals?/${action}`, {
+						requestId: String(requestId),
+						comment: 'Decided'
+					})
+				)
+			);
+		expect(await decide(w.adminB, 'approve', aboutAdmin)).toMatchObject({
+			status: 403,
+			data: { code: 'self' }
+		});
+		expect(await decide(w.adminA, 'approve', aboutAdmin)).toMatchObject({
+			status: 403,
+			data: { code: 'self' }
+		});
+		expect(await statusOf(w.adminB.id)).toBe('active');
+		expect(await decide(w.adminC, 'approve', aboutAdmin)).toMatchObject({
+			status: 200,
+			data: { done: 'approved' }
+		});
+		expect(await statusOf(w.adminB.id)).toBe('disabled');
+		expect(await decide(w.adminC, 'reject', aboutAuditor)).toMatchObject({
+			status: 200,
+			data: { done: 'rejected' }
+		});
+		expect(await statusOf(w.auditor.id)).toBe('active');
+		await db
+			.update(account)
+			.set({ status: 'active', disabledAt: null })
+			.where(eq(account.id, w.adminB.id));
 	});
 });

@@ -75,7 +75,8 @@ describe('checkpoints and npm run audit:verify on the embedded defaults', () => 
 
 		// With the public key pinned (AUDIT_VERIFY_KEYS), the same log passes; pinned to another
 		// key under the same id (the signing key swapped), every checkpoint is named.
-		const demo = loadSigningKey(withDemoKeys(loadConfig(env)).auditSigningKeys![0]!);
+		const seed = withDemoKeys(loadConfig(env)).auditSigningKeys![0]!;
+		const demo = loadSigningKey(seed);
 		const pinned = cliWith({ AUDIT_VERIFY_KEYS: `demo:${demo.publicKeyBase64}` });
 		expect(pinned.stdout).toContain('The audit log is intact.');
 		expect(pinned.status).toBe(0);
@@ -83,6 +84,47 @@ describe('checkpoints and npm run audit:verify on the embedded defaults', () => 
 		const swapped = cliWith({ AUDIT_VERIFY_KEYS: `demo:${other.publicKeyBase64}` });
 		expect(swapped.stdout).toContain('[checkpoint_forged]');
 		expect(swapped.status).toBe(1);
+
+		// Each run names the keys it verified with and where they came from, never a seed.
+		expect(intact.stdout).toContain(
+			'Verified with public keys derived from the signing seeds (AUDIT_SIGNING_KEY'
+		);
+		expect(intact.stdout).toContain(`  demo  SHA-256 ${demo.fingerprint}\n`);
+		expect(pinned.stdout).toContain('Verified with the public keys pinned in AUDIT_VERIFY_KEYS:');
+		expect(pinned.stdout).toContain(`  demo  SHA-256 ${demo.fingerprint}\n`);
+		expect(swapped.stdout).toContain(`  demo  SHA-256 ${other.fingerprint}\n`);
+		const json = cliWith({ AUDIT_VERIFY_KEYS: `demo:${demo.publicKeyBase64}` }, '--json');
+		expect(JSON.parse(json.stdout)).toMatchObject({
+			ok: true,
+			verifiedWith: {
+				source: 'pinned',
+				keys: [
+					{
+						id: 'demo',
+						publicKey: demo.publicKeyBase64,
+						fingerprint: demo.fingerprint,
+						signsNew: true
+					}
+				]
+			}
+		});
+		// Signing with a key outside the pin is refused before anything is written: the
+		// checkpoint would only ever be reported as forged.
+		const refused = cliWith({ AUDIT_VERIFY_KEYS: `demo:${other.publicKeyBase64}` }, '--checkpoint');
+		expect(refused.status).toBe(2);
+		expect(refused.stdout).toBe('');
+		expect(refused.stderr).toContain(
+			`AUDIT_VERIFY_KEYS: pins another key under the id demo (fingerprint ${other.fingerprint}) ` +
+				`than the one that signs new checkpoints (fingerprint ${demo.fingerprint})`
+		);
+		for (const run of [intact, pinned, swapped, json, refused]) {
+			for (const secret of [seed.key.toString('base64'), seed.key.toString('hex')]) {
+				expect(run.stdout + run.stderr).not.toContain(secret);
+			}
+		}
+		await withDatabase(async ({ db }) => {
+			expect((await lastCheckpointRecorded(db))?.seq).toBe(5);
+		});
 
 		await withDatabase(async ({ db }) => {
 			await db.transaction(async (tx) => {

@@ -108,6 +108,12 @@ export function contextOf(event: { locals: App.Locals; request: Request }): Audi
 	};
 }
 
-export { checkpointNow, publicKeys, signingKeys, startCheckpoints, verifyLog } from './integrity';
-export type { PublicKeyInfo } from './integrity';
+export {
+	checkpointNow,
+	signingKeys,
+	startCheckpoints,
+	verificationKeys,
+	verifyLog
+} from './integrity';
+export type { PublicKeyInfo, VerificationKeys } from './integrity';
 export type { VerifyProblem, VerifyReport } from './verify';

@@ -1,12 +1,22 @@
 import * as background from '../background';
-import { getConfig } from '../config';
+import { ConfigError, getConfig, type Config } from '../config';
 import { getDb } from '../db';
 import { log } from '../log';
 import { getObjectStore } from '../storage';
 import type { AuditContext } from './append';
 import { checkpointDue, writeCheckpoint } from './checkpoint';
-import { loadPublicKey, loadSigningKey, type SigningKey, type VerifyKey } from './signing';
+import {
+	describeKeys,
+	loadPublicKey,
+	loadSigningKey,
+	unpinnedSigner,
+	type PublicKeyInfo,
+	type SigningKey,
+	type VerifyKey
+} from './signing';
 import { verifyChain, type VerifyReport } from './verify';
+
+export type { PublicKeyInfo } from './signing';
 
 let cached: { source: unknown; keys: SigningKey[] } | undefined;
 
@@ -17,22 +27,6 @@ export function signingKeys(): SigningKey[] {
 		cached = { source, keys: (source ?? []).map(loadSigningKey) };
 	}
 	return cached.keys;
-}
-
-export interface PublicKeyInfo {
-	id: string;
-	publicKey: string;
-	fingerprint: string;
-	signsNew: boolean;
-}
-
-export function publicKeys(): PublicKeyInfo[] {
-	return signingKeys().map((k, i) => ({
-		id: k.id,
-		publicKey: k.publicKeyBase64,
-		fingerprint: k.fingerprint,
-		signsNew: i === 0
-	}));
 }
 
 let cachedVerify: { source: unknown; keys: VerifyKey[] } | undefined;
@@ -49,6 +43,35 @@ export function verifyingKeys(): VerifyKey[] {
 		cachedVerify = { source, keys: source.map(loadPublicKey) };
 	}
 	return cachedVerify.keys;
+}
+
+export interface VerificationKeys {
+	/** `pinned`: the public keys of `AUDIT_VERIFY_KEYS`; `signing`: derived from the signing seeds. */
+	source: 'pinned' | 'signing';
+	keys: PublicKeyInfo[];
+}
+
+/** The keys verification actually uses and where they come from, public halves only. */
+export function verificationKeys(): VerificationKeys {
+	return {
+		source: getConfig().auditVerifyKeys ? 'pinned' : 'signing',
+		keys: describeKeys(verifyingKeys(), signingKeys()[0])
+	};
+}
+
+/**
+ * Before anything is signed (start-up, `audit:verify --checkpoint`): with public keys pinned,
+ * the key that signs new checkpoints must be one of them under its id, or every checkpoint it
+ * signs would later be reported as forged (or as signed by an unknown key). Throws a ConfigError
+ * naming the id and fingerprints, never a seed.
+ */
+export function assertSigningKeyPinned(
+	config: Pick<Config, 'auditSigningKeys' | 'auditVerifyKeys'>
+): void {
+	const first = config.auditSigningKeys?.[0];
+	if (!first || !config.auditVerifyKeys) return;
+	const problem = unpinnedSigner(loadSigningKey(first), config.auditVerifyKeys.map(loadPublicKey));
+	if (problem) throw new ConfigError([{ variable: 'AUDIT_VERIFY_KEYS', message: problem }]);
 }
 
 /** Verifies the process-wide log against the process-wide checkpoint store. */

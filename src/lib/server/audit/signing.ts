@@ -82,3 +82,40 @@ export function verifyMessage(key: VerifyKey, message: string, signature: string
 		return false;
 	}
 }
+
+/** A verification key as shown to people: its public half only, never a seed or a key object. */
+export interface PublicKeyInfo {
+	id: string;
+	publicKey: string;
+	fingerprint: string;
+	/** The key that signs new checkpoints (same id and same public key). */
+	signsNew: boolean;
+}
+
+export function describeKeys(
+	keys: readonly VerifyKey[],
+	signer: VerifyKey | undefined
+): PublicKeyInfo[] {
+	return keys.map((k) => ({
+		id: k.id,
+		publicKey: k.publicKeyBase64,
+		fingerprint: k.fingerprint,
+		signsNew: signer?.id === k.id && signer.publicKeyBase64 === k.publicKeyBase64
+	}));
+}
+
+/**
+ * Why checkpoints signed by `signer` would fail verification against the pinned keys, or null
+ * when the very same key is pinned under its id. Names ids and fingerprints, nothing secret.
+ */
+export function unpinnedSigner(signer: VerifyKey, pinned: readonly VerifyKey[]): string | null {
+	const sameId = pinned.find((k) => k.id === signer.id);
+	if (sameId?.publicKeyBase64 === signer.publicKeyBase64) return null;
+	return sameId
+		? `pins another key under the id ${signer.id} (fingerprint ${sameId.fingerprint}) than the ` +
+				`one that signs new checkpoints (fingerprint ${signer.fingerprint}): every checkpoint ` +
+				'it signs would fail verification as forged'
+		: `holds no key under the id ${signer.id}, the one that signs new checkpoints (fingerprint ` +
+				`${signer.fingerprint}): every checkpoint it signs would fail verification as signed ` +
+				'by an unknown key';
+}

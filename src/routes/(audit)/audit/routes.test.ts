@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,8 +8,10 @@ import { createClearedAuditor, newestEvent } from '../../../../tests/helpers/aud
 import { createTestDatabase, type TestDatabase } from '../../../../tests/helpers/database';
 import { effectiveAccess, readableSql } from '$lib/server/access';
 import { appendAuditEvents } from '$lib/server/audit/append';
+import type { VerificationKeys } from '$lib/server/audit/integrity';
+import { loadPublicKey, loadSigningKey } from '$lib/server/audit/signing';
 import type { SessionUser } from '$lib/server/auth/types';
-import { loadConfig, setConfig } from '$lib/server/config';
+import { getConfig, loadConfig, setConfig } from '$lib/server/config';
 import { setDatabase, type Database } from '$lib/server/db';
 import { account, auditEvent, document } from '$lib/server/db/schema';
 import { withDemoKeys } from '$lib/server/demo-keys';
@@ -286,5 +289,57 @@ describe('audit routes', () => {
 		for (const text of content) expect(withheld, text).not.toContain(text);
 		const shown = await seen(cleared);
 		for (const text of content) expect(shown, text).toContain(text);
+	});
+});
+
+describe('the integrity page', () => {
+	it('shows the keys verification uses, pinned or derived, and never a seed', async () => {
+		const auditor = await userByEmail('auditor@jiss.example');
+		const config = getConfig();
+		const seed = config.auditSigningKeys![0]!;
+		const signer = loadSigningKey(seed);
+		const secrets = [seed.key.toString('base64'), seed.key.toString('hex')];
+		const load = async () => {
+			const data = await integrityPage.load(as(requestEvent(auditor, '/audit/integrity')) as never);
+			const text = JSON.stringify(data);
+			for (const secret of secrets) expect(text).not.toContain(secret);
+			return data as { keys: VerificationKeys };
+		};
+
+		// Without AUDIT_VERIFY_KEYS: the signing key's public half, derived from its seed.
+		expect((await load()).keys).toEqual({
+			source: 'signing',
+			keys: [
+				{
+					id: signer.id,
+					publicKey: signer.publicKeyBase64,
+					fingerprint: signer.fingerprint,
+					signsNew: true
+				}
+			]
+		});
+
+		// Pinned: those keys and nothing else, the signing key marked among them by its public key.
+		const older = loadSigningKey({ id: 'k-older', key: randomBytes(32) });
+		const pinned = [older, signer].map((k) => ({
+			id: k.id,
+			key: Buffer.from(k.publicKeyBase64, 'base64')
+		}));
+		setConfig({ ...config, auditVerifyKeys: pinned });
+		try {
+			const { keys } = await load();
+			expect(keys).toEqual({
+				source: 'pinned',
+				keys: pinned.map(loadPublicKey).map((k) => ({
+					id: k.id,
+					publicKey: k.publicKeyBase64,
+					fingerprint: k.fingerprint,
+					signsNew: k.id === signer.id
+				}))
+			});
+			expect(keys.keys.map((k) => k.fingerprint)).toEqual([older.fingerprint, signer.fingerprint]);
+		} finally {
+			setConfig(config);
+		}
 	});
 });

@@ -9,7 +9,8 @@ export const APPROVAL_KINDS = [
 	'organisation_change',
 	'compartment_sensitive',
 	'setting_change',
-	'account_enable'
+	'account_enable',
+	'account_disable'
 ] as const;
 export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 
@@ -43,7 +44,7 @@ export const approvalRequest = pgTable(
 		index('approval_request_subject_idx').on(t.subjectAccountId),
 		check(
 			'approval_request_kind_valid',
-			sql`${t.kind} in ('grant_level','grant_compartment','role_change','organisation_change','compartment_sensitive','setting_change','account_enable')`
+			sql`${t.kind} in ('grant_level','grant_compartment','role_change','organisation_change','compartment_sensitive','setting_change','account_enable','account_disable')`
 		),
 		check(
 			'approval_request_status_valid',

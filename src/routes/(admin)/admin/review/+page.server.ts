@@ -1,12 +1,17 @@
 import * as grants from '$lib/server/admin/grants';
 import { guard, parseForm, perform } from '$lib/server/admin/http';
+import * as reference from '$lib/server/admin/reference';
 import * as review from '$lib/server/admin/review';
 import { attestForm, revokeForm } from '$lib/schemas/admin';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
 	const { ctx, db } = await guard(event);
-	return { me: ctx.actor.id, lines: await review.lines(db) };
+	return {
+		me: ctx.actor.id,
+		lines: await review.lines(db),
+		levels: await reference.listLevels(db)
+	};
 };
 
 export const actions: Actions = {

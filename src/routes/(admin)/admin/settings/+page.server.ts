@@ -1,3 +1,4 @@
+import * as grants from '$lib/server/admin/grants';
 import { guard, parseForm, perform } from '$lib/server/admin/http';
 import * as reference from '$lib/server/admin/reference';
 import * as settings from '$lib/server/admin/settings';
@@ -5,8 +6,12 @@ import { endDateLevelForm, thresholdForm } from '$lib/schemas/admin';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
-	const { db } = await guard(event);
-	return { settings: await settings.all(db), levels: await reference.listLevels(db) };
+	const { ctx, db } = await guard(event);
+	return {
+		settings: await settings.all(db),
+		levels: await reference.listLevels(db),
+		endDateLimit: grants.endDateLimit(ctx.timeZone)
+	};
 };
 
 export const actions: Actions = {

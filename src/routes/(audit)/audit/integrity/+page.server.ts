@@ -6,7 +6,8 @@ import { requireRole } from '$lib/server/auth/guards';
 export const load: PageServerLoad = async (event) => {
 	await requireRole(event, 'auditor');
 	await workspace.recordView(audit.contextOf(event), 'integrity');
-	return { keys: audit.publicKeys() };
+	// The keys verification uses (the pinned ones when set), public halves only: no seed.
+	return { keys: audit.verificationKeys() };
 };
 
 export const actions: Actions = {

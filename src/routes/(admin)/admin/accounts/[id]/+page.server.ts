@@ -29,7 +29,8 @@ export const load: PageServerLoad = async (event) => {
 		compartments: await reference.listCompartments(db),
 		organisations: await reference.listOrganisations(db),
 		settings: await settings.all(db),
-		today: todayIn(ctx.timeZone)
+		today: todayIn(ctx.timeZone),
+		endDateLimit: grants.endDateLimit(ctx.timeZone)
 	};
 };
 
@@ -40,8 +41,8 @@ export const actions: Actions = {
 		const form = await parseForm(event.request, statusForm);
 		if (!form.ok) return form.failure;
 		return perform(event, ctx, async () => {
-			await accounts.disable(db, ctx, { accountId, reason: form.data.reason });
-			return { done: 'disabled' as const };
+			const r = await accounts.disable(db, ctx, { accountId, reason: form.data.reason });
+			return { done: r.status === 'applied' ? ('disabled' as const) : ('pending' as const) };
 		});
 	},
 	endSessions: async (event) => {
