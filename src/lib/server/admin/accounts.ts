@@ -4,7 +4,7 @@ import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
 import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
-import type { Database, Executor } from '../db';
+import { sqlStateOf, UNIQUE_VIOLATION, type Database, type Executor } from '../db';
 import { account, organisation, type AccountStatus, type Role } from '../db/schema';
 import * as approvals from './approvals';
 import {
@@ -146,13 +146,6 @@ export async function get(executor: Executor, id: number, now: Date = new Date()
 	};
 }
 
-function isUniqueViolation(error: unknown): boolean {
-	for (let e = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-		if ((e as { code?: unknown }).code === '23505') return true;
-	}
-	return false;
-}
-
 export interface CreateInput {
 	displayName: string;
 	email: string;
@@ -222,7 +215,7 @@ export async function create(
 			return { accountId: created!.id, requestId, send: issued.send };
 		});
 	} catch (error) {
-		if (isUniqueViolation(error)) throw new AdminError('email_taken', 409);
+		if (sqlStateOf(error) === UNIQUE_VIOLATION) throw new AdminError('email_taken', 409);
 		throw error;
 	}
 	// Mail cannot be taken back, so it leaves only after the commit.

@@ -1,7 +1,7 @@
 import { asc, eq } from 'drizzle-orm';
 import { isPlainName } from '../../schemas/admin';
 import * as audit from '../audit';
-import type { Database, Executor } from '../db';
+import { sqlStateOf, UNIQUE_VIOLATION, type Database, type Executor } from '../db';
 import { approvalRequest, compartment, level, organisation } from '../db/schema';
 import { AdminError, assertAdministrator, requireText, type AdminContext } from './context';
 
@@ -15,13 +15,6 @@ export async function listCompartments(executor: Executor) {
 
 export async function listLevels(executor: Executor) {
 	return executor.select().from(level).orderBy(asc(level.rank));
-}
-
-function isUniqueViolation(error: unknown): boolean {
-	for (let e = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-		if ((e as { code?: unknown }).code === '23505') return true;
-	}
-	return false;
 }
 
 async function referenceChanged(
@@ -101,7 +94,7 @@ async function createReference<Row extends { id: number }>(
 			return created!;
 		});
 	} catch (error) {
-		if (isUniqueViolation(error)) throw new AdminError('code_taken', 409);
+		if (sqlStateOf(error) === UNIQUE_VIOLATION) throw new AdminError('code_taken', 409);
 		throw error;
 	}
 }

@@ -308,6 +308,8 @@ export async function queryRows<T extends Record<string, unknown>>(
 	return ((result as { rows?: T[] }).rows ?? []) as T[];
 }
 
+export const UNIQUE_VIOLATION = '23505';
+
 /**
  * The SQLSTATE of the database server's error anywhere in the cause chain (drizzle wraps the
  * driver's error), or undefined for any other failure (a socket's `EPIPE` is not one).
