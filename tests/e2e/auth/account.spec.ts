@@ -23,23 +23,51 @@ for (const { lang, t, ...emails } of LANGS) {
 			await context.addCookies([{ name: 'locale', value: lang, url: base() }]);
 		});
 
-		test('lists the sessions and ends another one', async ({ page, browser }) => {
+		test('lists the sessions, a sign-in waiting for its code among them, and ends them', async ({
+			page,
+			browser
+		}) => {
 			const email = emails.sessions;
 			const other = await browser.newContext({
 				extraHTTPHeaders: { 'X-Forwarded-For': '203.0.113.99', 'X-Real-IP': '203.0.113.99' }
 			});
 			await useSession(other.request, email);
 			await useSession(page.request, email);
+			// Someone who knows the password, stopped at the code step.
+			const waiting = await browser.newContext();
+			const headers = { Origin: base(), Accept: 'text/html' };
+			const step1 = await waiting.request.post('/sign-in?/password', {
+				form: { email, password: demoAccount(email).password, next: '/' },
+				headers,
+				maxRedirects: 0
+			});
+			expect(step1.status()).toBe(303);
 			await page.goto('/account');
 			await expect(page.locator('html')).toHaveAttribute('lang', lang);
 			await expect(page.getByRole('heading', { level: 1 })).toHaveText(t.auth_account_title);
 			const rows = page.locator('tbody tr');
-			await expect(rows).toHaveCount(2);
+			await expect(rows).toHaveCount(3);
 			// The other browser claimed another address; only the real one is recorded.
 			await expect(rows.filter({ hasText: '203.0.113.99' })).toHaveCount(0);
-			await expect(rows.filter({ hasText: '127.0.0.1' })).toHaveCount(2);
+			await expect(rows.filter({ hasText: '127.0.0.1' })).toHaveCount(3);
 			await expect(page.getByText(t.auth_session_current)).toBeVisible();
+			const pending = rows.filter({ hasText: t.auth_session_pending });
+			await expect(pending).toHaveCount(1);
+			await expect(page.getByText(t.auth_sessions_pending_note)).toBeVisible();
 			await axe(page);
+
+			// The waiting sign-in ends: its code step has nothing left to finish.
+			await pending.getByRole('button').click();
+			await expect(page.getByRole('status')).toHaveText(t.auth_session_ended);
+			await expect(page.locator('tbody tr')).toHaveCount(2);
+			await expect(page.getByText(t.auth_sessions_pending_note)).toHaveCount(0);
+			const step2 = await waiting.request.post('/sign-in?/code', {
+				form: { code: '000000', next: '/' },
+				headers,
+				maxRedirects: 0
+			});
+			expect(step2.status()).toBe(400);
+			await waiting.close();
 
 			await rows.getByRole('button', { name: t.auth_session_end, exact: false }).click();
 			await expect(page.getByRole('status')).toHaveText(t.auth_session_ended);
@@ -105,12 +133,35 @@ for (const { lang, t, ...emails } of LANGS) {
 			}
 		});
 
-		test('sets up a new authenticator and new recovery codes', async ({ page, browser }) => {
-			// Three codes for one account need three time steps: up to a minute of waiting.
+		test('sets up new recovery codes and a new authenticator, each with a current second factor', async ({
+			page,
+			browser
+		}) => {
+			// Four codes for one account need four time steps: up to a minute and a half of waiting.
 			test.setTimeout(180_000);
 			const email = emails.totp;
 			const account = demoAccount(email);
 			await useSession(page.request, email);
+			await page.goto('/account');
+
+			// New recovery codes: the password alone (or with a made-up code) is not enough.
+			const codes = page.locator('form[action="?/recoveryCodes"]');
+			await codes.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await codes.getByLabel(t.auth_current_factor, { exact: true }).fill('ABCD-EFGH-JKLM-NPQR');
+			await codes.getByRole('button').click();
+			await expect(page.getByRole('alert')).toHaveText(t.auth_problem_wrong_current_factor);
+			await axe(page);
+			await codes.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await codes
+				.getByLabel(t.auth_current_factor, { exact: true })
+				.fill((await nextCode(email)).code);
+			await codes.getByRole('button').click();
+			const shown = page.getByTestId('recovery-codes').locator('li');
+			await expect(shown).toHaveCount(10);
+			const recovery = (await shown.allTextContents()).map((code) => code.trim());
+			await axe(page);
+
+			// A new authenticator, with one of those recovery codes standing in for the current one.
 			await page.goto('/account');
 			await page.getByRole('link', { name: t.auth_totp_start }).click();
 			await expect(page.getByRole('img', { name: t.auth_totp_qr_alt })).toBeVisible();
@@ -121,6 +172,7 @@ for (const { lang, t, ...emails } of LANGS) {
 			const first = await nextCode(email, secret);
 			await form.getByLabel(t.auth_totp_code_label).fill(first.code);
 			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await form.getByLabel(t.auth_current_factor, { exact: true }).fill(recovery[0]!);
 			await form.getByRole('button').click();
 			await expect(page.getByRole('status')).toHaveText(t.auth_totp_replaced);
 
@@ -142,15 +194,8 @@ for (const { lang, t, ...emails } of LANGS) {
 			expect(step2.status()).toBe(303);
 			await other.close();
 
-			// New recovery codes, shown once.
-			await page.goto('/account');
-			const codes = page.locator('form[action="?/recoveryCodes"]');
-			await codes.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
-			await codes.getByRole('button').click();
-			await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
-			await axe(page);
-
-			// Back to the demo secret (documented in the README) for the other tests.
+			// Back to the demo secret (documented in the README) for the other tests, with another
+			// of the recovery codes.
 			await page.goto('/account?totp=new');
 			await page.locator('input[name=secret]').evaluate((input, value) => {
 				(input as HTMLInputElement).value = value;
@@ -158,6 +203,7 @@ for (const { lang, t, ...emails } of LANGS) {
 			const back = await nextCode(email);
 			await form.getByLabel(t.auth_totp_code_label).fill(back.code);
 			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await form.getByLabel(t.auth_current_factor, { exact: true }).fill(recovery[1]!);
 			await form.getByRole('button').click();
 			await expect(page.getByRole('status')).toHaveText(t.auth_totp_replaced);
 		});

@@ -19,6 +19,10 @@ export function passwordProblemText(problem: string, minLength: number): string 
 			return m.auth_problem_wrong_code();
 		case 'wrong_password':
 			return m.auth_problem_wrong_password();
+		case 'wrong_current_factor':
+			return m.auth_problem_wrong_current_factor();
+		case 'locked':
+			return m.auth_error_locked();
 		case 'ended':
 			return m.auth_problem_ended();
 		default:

@@ -315,7 +315,11 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 	'auth.recovery_codes_regenerated': async () => {
 		const person = await createAccount(authFixture());
 		const here = await signedIn(person.id);
-		const result = await selfService.regenerateRecoveryCodes(here.user, person.password, context);
+		const result = await selfService.regenerateRecoveryCodes(
+			here.user,
+			{ password: person.password, factor: currentCode(person.totpSecret!) },
+			context
+		);
 		expect(result.kind).toBe('ok');
 		return { actorId: person.id, target: account(person.id), outcome: 'allowed' };
 	},
@@ -354,7 +358,8 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 			{
 				password: person.password,
 				secret: encodeBase32UpperCaseNoPadding(secret),
-				code: generateTOTP(secret, 30, 6)
+				code: generateTOTP(secret, 30, 6),
+				factor: currentCode(person.totpSecret!)
 			},
 			context
 		);

@@ -8,7 +8,7 @@ import { getDb, type Executor } from '../db';
 import { account, enrolment, type Role } from '../db/schema';
 import { getMailer, type MailMessage } from '../mail';
 import { hashPassword } from './password';
-import { checkNewPassword, type PasswordProblem } from './password-policy';
+import { checkNewPassword, samePassword, type PasswordProblem } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as totp from './totp';
@@ -219,7 +219,8 @@ export async function complete(
 	if (!open) return { kind: 'invalid_link' };
 	const problem = checkNewPassword(input.password, { email: open.email });
 	if (problem) return { kind: 'password', problem };
-	if (input.password !== input.confirm) return { kind: 'password', problem: 'mismatch' };
+	if (!samePassword(input.password, input.confirm))
+		return { kind: 'password', problem: 'mismatch' };
 	const secret = parseSecret(input.secret);
 	if (!secret) return { kind: 'bad_secret' };
 	const step = totp.matchingStep(secret, input.code.replace(/\s/g, ''), now);

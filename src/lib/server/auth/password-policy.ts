@@ -1,6 +1,7 @@
 import { getConfig } from '../config';
 import { DEMO_ACCOUNTS } from '../seed/demo-data';
 import commonPasswordsFile from './data/common-passwords.txt?raw';
+import { normalisePassword } from './password';
 
 /** Longest password accepted (in characters); never truncated, refused when longer. */
 export const PASSWORD_MAX_LENGTH = 128;
@@ -26,14 +27,25 @@ export function passwordLength(password: string): number {
 }
 
 /**
- * Longer than PASSWORD_MAX_LENGTH characters: the one measure for setting a password and for
- * signing in with it (a password that can be set can always be used). A string of more than
- * twice as many UTF-16 units is too long whatever it holds, and is not counted through.
+ * Text longer than this many UTF-16 units is too long whatever it holds, and is not normalised:
+ * NFKC composes at most a few code points into one (a letter and three marks, a Hangul syllable's
+ * three jamo) and a code point takes at most two units, so a password of PASSWORD_MAX_LENGTH
+ * characters, however decomposed as typed, stays well within eight units a character.
+ */
+const TYPED_UNITS_MAX = 8 * PASSWORD_MAX_LENGTH;
+
+/**
+ * Longer than PASSWORD_MAX_LENGTH characters in its normalised form (see normalisePassword):
+ * the one measure for setting a password and for signing in with it (a password that can be
+ * set can always be used). A normalised string of more than twice as many UTF-16 units is too
+ * long whatever it holds, and is not counted through.
  */
 export function passwordTooLong(password: string): boolean {
-	if (password.length <= PASSWORD_MAX_LENGTH) return false;
+	if (password.length > TYPED_UNITS_MAX) return true;
+	const normalised = normalisePassword(password);
+	if (normalised.length <= PASSWORD_MAX_LENGTH) return false;
 	return (
-		password.length > 2 * PASSWORD_MAX_LENGTH || passwordLength(password) > PASSWORD_MAX_LENGTH
+		normalised.length > 2 * PASSWORD_MAX_LENGTH || passwordLength(normalised) > PASSWORD_MAX_LENGTH
 	);
 }
 
@@ -41,6 +53,8 @@ export function passwordTooLong(password: string): boolean {
  * NIST SP 800-63B style: length only (minimum configurable, never below 8, at most 128), any
  * characters, no composition rules; refused if among the 10,000 most common passwords (in any
  * letter case), equal to the email address, or, in production, one of the public demo passwords.
+ * Every rule looks at the normalised form, the one that is hashed: a full-width copy of a
+ * common or demo password is that password.
  */
 export function checkNewPassword(
 	password: string,
@@ -49,17 +63,31 @@ export function checkNewPassword(
 	const config = getConfig();
 	const min = Math.max(8, options.minLength ?? config.passwordMinLength);
 	if (passwordTooLong(password)) return 'too_long';
-	if (passwordLength(password) < min) return 'too_short';
-	if (commonPasswords().has(password.toLowerCase())) return 'common';
-	if (password.trim().toLowerCase() === options.email.trim().toLowerCase()) return 'same_as_email';
-	if (isRefusedDemoPassword(password, options.mode ?? config.mode)) return 'demo_password';
+	const normalised = normalisePassword(password);
+	if (passwordLength(normalised) < min) return 'too_short';
+	if (commonPasswords().has(normalised.toLowerCase())) return 'common';
+	if (normalised.trim().toLowerCase() === options.email.normalize('NFKC').trim().toLowerCase())
+		return 'same_as_email';
+	if (isRefusedDemoPassword(normalised, options.mode ?? config.mode)) return 'demo_password';
 	return null;
 }
 
-/** In production, the demo accounts' passwords (published in the README) are no passwords. */
+/** Whether two typings are the same password (the new one and its confirmation). */
+export function samePassword(a: string, b: string): boolean {
+	return normalisePassword(a) === normalisePassword(b);
+}
+
+/**
+ * In production, the demo accounts' passwords (published in the README) are no passwords, in
+ * whatever width or composition they are typed.
+ */
 export function isRefusedDemoPassword(
 	password: string,
 	mode: 'demo' | 'production' = getConfig().mode
 ): boolean {
-	return mode === 'production' && DEMO_ACCOUNTS.some((account) => account.password === password);
+	const normalised = normalisePassword(password);
+	return (
+		mode === 'production' &&
+		DEMO_ACCOUNTS.some((account) => normalisePassword(account.password) === normalised)
+	);
 }

@@ -4,28 +4,70 @@ import { hash, verify } from '@node-rs/argon2';
 // OWASP's argon2id minimum: m=19 MiB, t=2, p=1. Algorithm 2 is argon2id.
 const OPTIONS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-export async function hashPassword(password: string): Promise<string> {
-	return hash(password, OPTIONS);
+/**
+ * The form a password is hashed, checked and measured in: Unicode NFKC (NIST SP 800-63B
+ * §5.1.1.2), so that the same password typed through another input method (full-width or
+ * half-width digits and letters, composed or decomposed kana, a ligature) is the same password.
+ */
+export function normalisePassword(password: string): string {
+	return password.normalize('NFKC');
 }
 
-/** How long a check has been taking (a moving average over the recent ones), in ms. */
+/** Hashes the password's normalised form (see normalisePassword). */
+export async function hashPassword(password: string): Promise<string> {
+	return hash(normalisePassword(password), OPTIONS);
+}
+
+/**
+ * How a password matched its hash: its normalised form (every hash made since passwords are
+ * normalised), only its form as typed (a hash made before: the caller hashes the normalised
+ * form again, see `hashPassword`), or not at all (false).
+ */
+export type PasswordMatch = 'normalised' | 'as_typed' | false;
+
+/** How long a failed check has been taking (a moving average over the recent ones), in ms. */
 let typicalCheckMs = 0;
 
-export async function verifyPasswordHash(passwordHash: string, password: string): Promise<boolean> {
-	const started = performance.now();
+async function argon2Matches(passwordHash: string, password: string): Promise<boolean> {
 	try {
 		return await verify(passwordHash, password);
 	} catch {
 		return false;
-	} finally {
-		const took = performance.now() - started;
-		typicalCheckMs = typicalCheckMs === 0 ? took : typicalCheckMs * 0.9 + took * 0.1;
 	}
 }
 
 /**
- * Takes about as long as a password check, without doing one: the answer to an attempt the
- * throttle refused. Such attempts used to run argon2 on the dummy hash, so that one address
+ * Checks a password against a hash: its normalised form first and, when that fails, the form
+ * as typed, which hashes made before passwords were normalised were made from.
+ *
+ * Timing: a failed check always costs two argon2 verifications, whatever was typed. Skipping
+ * the second when the normalised form is the text as typed (any ASCII password) would make a
+ * wrong password answer in half the time of a wrong one with full-width or decomposed
+ * characters, and tell whoever watches the answers what kind of characters someone typed.
+ * The price is twice the argon2 work for every wrong password (the throttle bounds how many a
+ * person or address gets, and a refused attempt checks none, see waitLikeACheck); a right
+ * password costs one verification (two for a hash made before normalisation, once: it is then
+ * hashed again). What remains is NFKC itself, microseconds on at most PASSWORD_MAX_LENGTH
+ * characters' worth of text, and unavoidable.
+ */
+export async function verifyPasswordHash(
+	passwordHash: string,
+	password: string
+): Promise<PasswordMatch> {
+	const started = performance.now();
+	const normalised = normalisePassword(password);
+	if (await argon2Matches(passwordHash, normalised)) return 'normalised';
+	// The second verification is made even when it cannot succeed (the same text again).
+	const asTyped = await argon2Matches(passwordHash, password);
+	if (asTyped && password !== normalised) return 'as_typed';
+	const took = performance.now() - started;
+	typicalCheckMs = typicalCheckMs === 0 ? took : typicalCheckMs * 0.9 + took * 0.1;
+	return false;
+}
+
+/**
+ * Takes about as long as a failed password check, without doing one: the answer to an attempt
+ * the throttle refused. Such attempts used to run argon2 on the dummy hash, so that one address
  * locked out could still keep the hashing threads busy without end and slow every other
  * sign-in (and page) down. A refused attempt tests no hash either way, so nothing is learnt
  * from its timing but that it was refused, which its answer never says and the lock itself

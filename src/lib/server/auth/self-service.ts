@@ -1,11 +1,17 @@
 import { and, eq } from 'drizzle-orm';
 import * as audit from '../audit';
-import { getDb } from '../db';
-import { account, session } from '../db/schema';
+import { getDb, type Executor } from '../db';
+import { account, session, type Account } from '../db/schema';
 import { dummyPasswordHash, hashPassword, verifyPasswordHash, waitLikeACheck } from './password';
-import { checkNewPassword, passwordTooLong, type PasswordProblem } from './password-policy';
+import {
+	checkNewPassword,
+	passwordTooLong,
+	samePassword,
+	type PasswordProblem
+} from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
+import { announceLockoutLater, checkSecondFactor } from './sign-in';
 import * as throttle from './throttle';
 import * as totp from './totp';
 import type { SessionRecord, SessionUser } from './types';
@@ -15,6 +21,8 @@ import { parseSecret } from './enrolment';
 
 export interface SessionView {
 	id: string;
+	/** Signed in with the password, waiting for the second factor (can do nothing yet). */
+	pending: boolean;
 	device: string;
 	ip: string | null;
 	createdAt: Date;
@@ -68,6 +76,7 @@ export async function overview(
 	return {
 		sessions: list.map((s) => ({
 			id: s.id,
+			pending: s.pending,
 			device: deviceLabel(s.userAgent),
 			ip: s.ip,
 			createdAt: s.createdAt,
@@ -83,7 +92,10 @@ function actorOf(user: SessionUser): audit.AuditActor {
 	return { id: user.id, name: user.displayName, roles: user.roles };
 }
 
-/** Ends one of the person's own sessions; false when it is not theirs (or already gone). */
+/**
+ * Ends one of the person's own sessions, a sign-in still waiting for its second factor
+ * included; not_found when it is not theirs (or already gone).
+ */
 export async function endSession(
 	user: SessionUser,
 	sessionId: string,
@@ -103,7 +115,7 @@ export async function endSession(
 				action: 'auth.session_ended',
 				outcome: 'allowed',
 				target: { type: 'account', id: user.id },
-				details: { session: sessionId, by: 'self' }
+				details: { session: sessionId, by: 'self', pending: ended.pending }
 			});
 		}
 		return ended ? 'ok' : 'not_found';
@@ -136,7 +148,17 @@ async function reauthenticate(
 		await waitLikeACheck();
 	} else if (!passwordTooLong(password)) {
 		const real = row?.hash ?? null;
-		ok = (await verifyPasswordHash(real ?? (await dummyPasswordHash()), password)) && real !== null;
+		const match = await verifyPasswordHash(real ?? (await dummyPasswordHash()), password);
+		ok = match !== false && real !== null;
+		if (ok && match === 'as_typed') {
+			// A hash made before passwords were normalised: replaced by one of the normalised
+			// form, unless the password has changed meanwhile.
+			const rehashed = await hashPassword(password);
+			await db
+				.update(account)
+				.set({ passwordHash: rehashed })
+				.where(and(eq(account.id, user.id), eq(account.passwordHash, real!)));
+		}
 	}
 	if (ok) {
 		await throttle.clear(db, keys);
@@ -154,6 +176,95 @@ async function reauthenticate(
 		}
 	});
 	return false;
+}
+
+export type FactorProblem = 'wrong_current_factor' | 'locked' | 'ended';
+
+type Guarded<T> = { kind: 'done'; value: T } | { kind: 'problem'; problem: FactorProblem };
+
+/**
+ * Runs a change of the second factor (a new authenticator, new recovery codes) in one
+ * transaction, only from a session still in use (sessions.stillActing), and, when the account
+ * has an authenticator, only with one of its current second factors: a code from that
+ * authenticator or an unused recovery code (used up; whoever holds one can sign in with it
+ * anyway). A stolen session and a known password are then not enough to take the second factor
+ * over. The guess is throttled and counted as at sign-in's code step, on the same budget
+ * (throttle.keys.mfa, counted before the check) and the same count of wrong codes in a row
+ * (SECOND_FACTOR_LOCKOUT: the account is locked, every session ended). Each attempt is audited
+ * as `auth.mfa` (`purpose`, `factor: 'current'`), never the code. An account without an
+ * authenticator signs in with its password alone, and has no second factor to prove.
+ */
+async function withCurrentFactor<T>(
+	user: SessionUser,
+	sessionId: string | undefined,
+	factor: string,
+	purpose: 'reenrol_totp' | 'recovery_codes',
+	context: audit.AuditContext,
+	change: (tx: Executor, method: 'totp' | 'recovery' | null) => Promise<T>
+): Promise<Guarded<T>> {
+	const db = getDb();
+	const now = new Date();
+	const keys = [throttle.keys.mfa(user.id)];
+	const reservation = await throttle.reserve(db, keys, now);
+	let guessed = false;
+	let lockedOut: Account | null = null;
+	const details = { purpose, factor: 'current' };
+	const result = await db.transaction(async (tx): Promise<Guarded<T>> => {
+		// The account row first, as at sign-in: one code at a time per account, and a change
+		// racing the code that locks the account out (or a disable) waits for it.
+		const [who] = await tx.select().from(account).where(eq(account.id, user.id)).for('update');
+		if (!who || !(await sessions.stillActing(tx, user.id, sessionId))) {
+			return { kind: 'problem', problem: 'ended' };
+		}
+		let method: 'totp' | 'recovery' | null = null;
+		if (who.totpSecret !== null) {
+			guessed = true;
+			if (!reservation.permitted) {
+				// Locked: checked no code, and says so no more than a wrong one does.
+				await audit.append(tx, {
+					...context,
+					actor: actorOf(user),
+					action: 'auth.mfa',
+					outcome: 'failed',
+					target: { type: 'account', id: user.id },
+					details: { reason: 'throttled', ...details }
+				});
+				return { kind: 'problem', problem: 'wrong_current_factor' };
+			}
+			const checked = await checkSecondFactor(tx, who, factor, context, now, details);
+			if (!checked.accepted) {
+				if (checked.locked) lockedOut = who;
+				return { kind: 'problem', problem: checked.locked ? 'locked' : 'wrong_current_factor' };
+			}
+			method = checked.method;
+			await tx.update(account).set({ secondFactorFailures: 0 }).where(eq(account.id, user.id));
+			await audit.append(tx, {
+				...context,
+				actor: actorOf(user),
+				action: 'auth.mfa',
+				outcome: 'allowed',
+				target: { type: 'account', id: user.id },
+				details: { method, ...details }
+			});
+			if (method === 'recovery') {
+				await audit.append(tx, {
+					...context,
+					actor: actorOf(user),
+					action: 'auth.recovery_code_used',
+					outcome: 'allowed',
+					target: { type: 'account', id: user.id },
+					details: { remaining: await recoveryCodes.remaining(tx, user.id), purpose }
+				});
+			}
+			await throttle.clear(tx, keys);
+		}
+		return { kind: 'done', value: await change(tx, method) };
+	});
+	// Nothing was guessed (the session had ended, or there is no second factor): the attempt
+	// is given back.
+	if (!guessed && reservation.permitted) await throttle.release(db, reservation);
+	if (lockedOut) announceLockoutLater(lockedOut, now);
+	return result;
 }
 
 /**
@@ -203,7 +314,7 @@ export async function changePassword(
 ): Promise<ChangePasswordResult> {
 	const problem = checkNewPassword(input.next, { email: user.email });
 	if (problem) return { kind: 'problem', problem };
-	if (input.next !== input.confirm) return { kind: 'problem', problem: 'mismatch' };
+	if (!samePassword(input.next, input.confirm)) return { kind: 'problem', problem: 'mismatch' };
 	if (!(await reauthenticate(user, input.current, context, 'change_password'))) {
 		return { kind: 'problem', problem: 'wrong_password' };
 	}
@@ -261,16 +372,20 @@ export async function changePassword(
 
 export type ReenrolResult =
 	| { kind: 'ok' }
-	| { kind: 'problem'; problem: 'wrong_password' | 'wrong_code' | 'bad_secret' | 'ended' };
+	| {
+			kind: 'problem';
+			problem: 'wrong_password' | 'wrong_code' | 'bad_secret' | FactorProblem;
+	  };
 
 /**
- * Replaces the authenticator after the password is entered again and a code proves the scan,
- * and ends every other session of the account (waiting ones too), each audited. The session
- * to keep is the person's current one; without it, all end.
+ * Replaces the authenticator after the password is entered again, a code proves the scan and,
+ * when the account has an authenticator, one of its current second factors is given (see
+ * withCurrentFactor); ends every other session of the account (waiting ones too), each audited.
+ * The session to keep is the person's current one; without it, all end.
  */
 export async function reenrolTotp(
 	user: SessionUser,
-	input: { password: string; secret: string; code: string },
+	input: { password: string; secret: string; code: string; factor: string },
 	context: audit.AuditContext,
 	keepSessionId: string | null = null
 ): Promise<ReenrolResult> {
@@ -279,8 +394,8 @@ export async function reenrolTotp(
 	if (!(await reauthenticate(user, input.password, context, 'reenrol_totp'))) {
 		return { kind: 'problem', problem: 'wrong_password' };
 	}
-	const now = new Date();
-	const step = totp.matchingStep(secret, input.code.replace(/\s/g, ''), now);
+	// The new authenticator's code first: a mistyped one uses up no current code.
+	const step = totp.matchingStep(secret, input.code.replace(/\s/g, ''), new Date());
 	if (step === null) {
 		await audit.record({
 			...context,
@@ -293,64 +408,73 @@ export async function reenrolTotp(
 		return { kind: 'problem', problem: 'wrong_code' };
 	}
 	const sealed = totp.sealSecret(secret);
-	const done = await getDb().transaction(async (tx) => {
-		// A new second factor only for a session still in use (see sessions.stillActing): not
-		// for a request whose session was ended while it was on its way.
-		if (keepSessionId !== null && !(await sessions.stillActing(tx, user.id, keepSessionId))) {
-			return false;
+	const done = await withCurrentFactor(
+		user,
+		keepSessionId ?? undefined,
+		input.factor,
+		'reenrol_totp',
+		context,
+		async (tx, method) => {
+			await tx
+				.update(account)
+				.set({
+					totpSecret: sealed.value,
+					totpKeyId: sealed.keyId,
+					totpLastStep: totp.laterStep(step)
+				})
+				.where(eq(account.id, user.id));
+			const ended = await sessions.endOthers(tx, user.id, keepSessionId);
+			await audit.appendMany(tx, [
+				{
+					...context,
+					actor: actorOf(user),
+					action: 'auth.totp_enrolled',
+					outcome: 'allowed',
+					target: { type: 'account', id: user.id },
+					details: { via: 'account', sessionsEnded: ended.length, factor: method }
+				},
+				...endedEvents(user, ended, 'totp_change', context)
+			]);
 		}
-		await tx
-			.update(account)
-			.set({
-				totpSecret: sealed.value,
-				totpKeyId: sealed.keyId,
-				totpLastStep: totp.laterStep(step)
-			})
-			.where(eq(account.id, user.id));
-		const ended = await sessions.endOthers(tx, user.id, keepSessionId);
-		await audit.appendMany(tx, [
-			{
-				...context,
-				actor: actorOf(user),
-				action: 'auth.totp_enrolled',
-				outcome: 'allowed',
-				target: { type: 'account', id: user.id },
-				details: { via: 'account', sessionsEnded: ended.length }
-			},
-			...endedEvents(user, ended, 'totp_change', context)
-		]);
-		return true;
-	});
-	return done ? { kind: 'ok' } : { kind: 'problem', problem: 'ended' };
+	);
+	return done.kind === 'done' ? { kind: 'ok' } : done;
 }
 
 export type RegenerateResult =
-	{ kind: 'ok'; codes: string[] } | { kind: 'problem'; problem: 'wrong_password' | 'ended' };
+	{ kind: 'ok'; codes: string[] } | { kind: 'problem'; problem: 'wrong_password' | FactorProblem };
 
-/** Ten new recovery codes (the old ones stop working), after the password is entered again. */
+/**
+ * Ten new recovery codes (the old ones stop working), after the password is entered again and,
+ * when the account has an authenticator, one of its current second factors is given (see
+ * withCurrentFactor).
+ */
 export async function regenerateRecoveryCodes(
 	user: SessionUser,
-	password: string,
+	input: { password: string; factor: string },
 	context: audit.AuditContext,
 	sessionId?: string
 ): Promise<RegenerateResult> {
-	if (!(await reauthenticate(user, password, context, 'recovery_codes'))) {
+	if (!(await reauthenticate(user, input.password, context, 'recovery_codes'))) {
 		return { kind: 'problem', problem: 'wrong_password' };
 	}
-	return getDb().transaction(async (tx) => {
-		// Codes that stand in for the second factor, only for a session still in use.
-		if (!(await sessions.stillActing(tx, user.id, sessionId))) {
-			return { kind: 'problem', problem: 'ended' } as const;
+	const done = await withCurrentFactor(
+		user,
+		sessionId,
+		input.factor,
+		'recovery_codes',
+		context,
+		async (tx, method) => {
+			const codes = await recoveryCodes.regenerate(tx, user.id);
+			await audit.append(tx, {
+				...context,
+				actor: actorOf(user),
+				action: 'auth.recovery_codes_regenerated',
+				outcome: 'allowed',
+				target: { type: 'account', id: user.id },
+				details: { count: codes.length, factor: method }
+			});
+			return codes;
 		}
-		const codes = await recoveryCodes.regenerate(tx, user.id);
-		await audit.append(tx, {
-			...context,
-			actor: actorOf(user),
-			action: 'auth.recovery_codes_regenerated',
-			outcome: 'allowed',
-			target: { type: 'account', id: user.id },
-			details: { count: codes.length }
-		});
-		return { kind: 'ok', codes } as const;
-	});
+	);
+	return done.kind === 'done' ? { kind: 'ok', codes: done.value } : done;
 }

@@ -186,24 +186,32 @@ describe('ending sessions', () => {
 		});
 		const b = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: true });
 		const c = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: true });
-		await sessions.create(fixture.db, { accountId: person.id, mfaVerified: false });
+		const waiting = await sessions.create(fixture.db, { accountId: person.id, mfaVerified: false });
 		const theirs = await sessions.create(fixture.db, { accountId: stranger.id, mfaVerified: true });
 
+		// The sign-in waiting for its second factor is listed too, marked as such.
 		const listed = await sessions.listForAccount(fixture.db, person.id);
-		expect(listed.map((s) => s.id).sort()).toEqual([a, b, c].map((s) => s.session.id).sort());
+		expect(listed.map((s) => s.id).sort()).toEqual(
+			[a, b, c, waiting].map((s) => s.session.id).sort()
+		);
 		expect(listed.find((s) => s.id === a.session.id)).toMatchObject({
 			ip: '192.0.2.1',
-			userAgent: 'A'
+			userAgent: 'A',
+			pending: false
 		});
+		expect(listed.filter((s) => s.pending).map((s) => s.id)).toEqual([waiting.session.id]);
 
 		// Someone else's session cannot be ended through one's own account.
-		expect(await sessions.endOne(fixture.db, person.id, theirs.session.id)).toBe(false);
+		expect(await sessions.endOne(fixture.db, person.id, theirs.session.id)).toBeNull();
 		expect(await sessions.validate(fixture.db, theirs.token)).not.toBeNull();
 
-		expect(await sessions.endOne(fixture.db, person.id, b.session.id)).toBe(true);
+		expect(await sessions.endOne(fixture.db, person.id, b.session.id)).toEqual({ pending: false });
 		expect(await sessions.validate(fixture.db, b.token)).toBeNull();
+		expect(await sessions.endOne(fixture.db, person.id, waiting.session.id)).toEqual({
+			pending: true
+		});
 
-		expect(await sessions.endOthers(fixture.db, person.id, a.session.id)).toHaveLength(2);
+		expect(await sessions.endOthers(fixture.db, person.id, a.session.id)).toHaveLength(1);
 		expect(await sessions.validate(fixture.db, a.token)).not.toBeNull();
 		expect(await sessions.validate(fixture.db, c.token)).toBeNull();
 

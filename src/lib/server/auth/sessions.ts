@@ -254,17 +254,20 @@ export async function end(executor: Executor, sessionId: string): Promise<void> 
 	await executor.delete(session).where(eq(session.id, sessionId));
 }
 
-/** Ends one of the account's own sessions; false when there is no such session of theirs. */
+/**
+ * Ends one of the account's own sessions, a waiting one (`pending`) included; null when there
+ * is no such session of theirs.
+ */
 export async function endOne(
 	executor: Executor,
 	accountId: number,
 	sessionId: string
-): Promise<boolean> {
-	const deleted = await executor
+): Promise<{ pending: boolean } | null> {
+	const [deleted] = await executor
 		.delete(session)
 		.where(and(eq(session.id, sessionId), eq(session.accountId, accountId)))
-		.returning({ id: session.id });
-	return deleted.length > 0;
+		.returning({ mfaVerified: session.mfaVerified });
+	return deleted ? { pending: !deleted.mfaVerified } : null;
 }
 
 /** Ends every session of an account (disabling, an administrator's request); returns how many. */
@@ -298,22 +301,29 @@ export async function endOthers(
 
 export interface SessionListing {
 	id: string;
+	/** Signed in with the password, still waiting for the second factor. */
+	pending: boolean;
 	ip: string | null;
 	userAgent: string | null;
 	createdAt: Date;
 	lastSeenAt: Date;
 }
 
-/** The account's fully signed-in sessions, most recently used first. */
+/**
+ * The account's live sessions, most recently used first: the fully signed-in ones and those
+ * still waiting for their second factor (`pending`), which only someone who knows the password
+ * can have opened.
+ */
 export async function listForAccount(
 	executor: Executor,
 	accountId: number,
 	now: Date = new Date()
 ): Promise<SessionListing[]> {
 	const idleStart = new Date(now.getTime() - lifetimes().idleMinutes * 60_000);
-	return executor
+	const rows = await executor
 		.select({
 			id: session.id,
+			mfaVerified: session.mfaVerified,
 			ip: session.ip,
 			userAgent: session.userAgent,
 			createdAt: session.createdAt,
@@ -323,10 +333,10 @@ export async function listForAccount(
 		.where(
 			and(
 				eq(session.accountId, accountId),
-				eq(session.mfaVerified, true),
 				gt(session.absoluteExpiresAt, now),
 				gt(session.lastSeenAt, idleStart)
 			)
 		)
 		.orderBy(desc(session.lastSeenAt));
+	return rows.map(({ mfaVerified, ...row }) => ({ ...row, pending: !mfaVerified }));
 }

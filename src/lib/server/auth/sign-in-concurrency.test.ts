@@ -152,7 +152,7 @@ describe('attempts sent at once', () => {
 
 		const results = await Promise.all(
 			Array.from({ length: 20 }, (_, i) =>
-				selfService.regenerateRecoveryCodes(user, `guess ${i}`, here)
+				selfService.regenerateRecoveryCodes(user, { password: `guess ${i}`, factor: '' }, here)
 			)
 		);
 		expect(results.every((r) => r.kind === 'problem')).toBe(true);

@@ -1,3 +1,4 @@
+import { hash } from '@node-rs/argon2';
 import { generateHOTP } from '@oslojs/otp';
 import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -126,22 +127,58 @@ describe('password step', () => {
 	});
 
 	it('measures length as the password rules do: any password that can be set signs in', async () => {
-		// 128 characters outside the Basic Multilingual Plane: 256 UTF-16 units.
-		const longest = '𝔸'.repeat(128);
+		// 128 characters outside the Basic Multilingual Plane: 256 UTF-16 units (not letters NFKC
+		// rewrites, such as mathematical ones, which it spells in ASCII).
+		const longest = '🛰'.repeat(128);
 		expect(checkNewPassword(longest, { email: 'x@jiss.example', mode: 'demo' })).toBeNull();
 		const person = await createAccount(fixture, { password: longest });
 		const here = { ...context, ip: '203.0.113.71' };
 		expect((await signIn.passwordStep({ email: person.email, password: longest }, here)).kind).toBe(
 			'second_factor'
 		);
-		const over = longest + '𝔸';
+		const over = longest + '🛰';
 		expect(checkNewPassword(over, { email: 'x@jiss.example', mode: 'demo' })).toBe('too_long');
 		expect(await signIn.passwordStep({ email: person.email, password: over }, here)).toEqual({
 			kind: 'too_long'
 		});
 	});
 
-	it('refuses the published demo passwords in production, as a wrong password', async () => {
+	it('signs in with the password typed in another width or composition', async () => {
+		const person = await createAccount(fixture, { password: 'ガイド 2026 の軌道を見よ' });
+		const here = { ...context, ip: '203.0.113.73' };
+		for (const typed of [
+			'ｶﾞｲﾄﾞ ２０２６ の軌道を見よ',
+			'カ\u3099イト\u3099\u30002026 の軌道を見よ'
+		]) {
+			expect((await signIn.passwordStep({ email: person.email, password: typed }, here)).kind).toBe(
+				'second_factor'
+			);
+		}
+	});
+
+	it('accepts a password set before normalisation as typed, once, then in any typing', async () => {
+		const typed = 'ｏｌｄ ｐａｓｓｗｏｒｄ ２０２４ ｗｉｄｅ';
+		const person = await createAccount(fixture);
+		const legacy = await hash(typed, { algorithm: 2, memoryCost: 19_456, timeCost: 2 });
+		await fixture.db.update(account).set({ passwordHash: legacy }).where(eq(account.id, person.id));
+		const here = { ...context, ip: '203.0.113.74' };
+		const attempt = (password: string) =>
+			signIn.passwordStep({ email: person.email, password }, here);
+		// The normalised typing cannot match a hash of the other one yet.
+		expect(await attempt('old password 2024 wide')).toEqual({ kind: 'failed' });
+		const first = await attempt(typed);
+		expect(first.kind).toBe('second_factor');
+		const [row] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(row!.passwordHash).not.toBe(legacy);
+		expect((await attempt('old password 2024 wide')).kind).toBe('second_factor');
+		expect((await attempt(typed)).kind).toBe('second_factor');
+		const allowed = (await auditFor(fixture.db, person.id)).filter(
+			(e) => e.action === 'auth.sign_in' && e.outcome === 'allowed'
+		);
+		expect(allowed.map((e) => e.details.passwordRehashed ?? false)).toEqual([true, false, false]);
+	});
+
+	it('refuses the published demo passwords in production, in any width, as a wrong password', async () => {
 		const demoPassword = DEMO_ACCOUNTS[0]!.password;
 		const person = await createAccount(fixture, { password: demoPassword });
 		const here = { ...context, ip: '203.0.113.72' };
@@ -152,6 +189,12 @@ describe('password step', () => {
 		setConfig({ ...demoConfig, mode: 'production' });
 		onTestFinished(() => setConfig(demoConfig));
 		expect(await attempt()).toEqual({ kind: 'failed' });
+		const fullWidth = [...demoPassword]
+			.map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0))
+			.join('');
+		expect(await signIn.passwordStep({ email: person.email, password: fullWidth }, here)).toEqual({
+			kind: 'failed'
+		});
 		const [last] = await fixture.db
 			.select()
 			.from(auditEvent)

@@ -7,7 +7,7 @@ import { account, session, type Account, type Role } from '../db/schema';
 import { log } from '../log';
 import { getMailer, type MailMessage } from '../mail';
 import { revokeUnused } from './enrolment';
-import { dummyPasswordHash, verifyPasswordHash, waitLikeACheck } from './password';
+import { dummyPasswordHash, hashPassword, verifyPasswordHash, waitLikeACheck } from './password';
 import { isRefusedDemoPassword, passwordTooLong } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
@@ -163,10 +163,11 @@ export async function passwordStep(
 	const usable = found?.status === 'active' && found.passwordHash !== null;
 	// The same argon2 work whether the account is known or not; only a usable account's real
 	// hash is tested.
-	const passwordOk = await verifyPasswordHash(
+	const match = await verifyPasswordHash(
 		usable ? found.passwordHash! : await dummyPasswordHash(),
 		input.password
 	);
+	const passwordOk = match !== false;
 	if (!found) {
 		await recordFailure(context, 'auth.sign_in', 'unknown_email', emailDetail, undefined);
 		return { kind: 'failed' };
@@ -193,6 +194,10 @@ export async function passwordStep(
 		await recordFailure(context, 'auth.sign_in', 'second_factor_not_enrolled', emailDetail, found);
 		return { kind: 'failed' };
 	}
+	// A hash made before passwords were normalised, matched by the password as typed: its
+	// normalised form is hashed now (outside the transaction: argon2 is slow on purpose) and
+	// stored with the session, so that any typing of it signs in from now on.
+	const rehashed = match === 'as_typed' ? await hashPassword(input.password) : null;
 
 	const outcome = await db.transaction(async (tx) => {
 		// The account as it was checked, locked until the commit. A password change, a reset, a
@@ -211,6 +216,9 @@ export async function passwordStep(
 			)
 			.for('update');
 		if (!unchanged) return null;
+		if (rehashed) {
+			await tx.update(account).set({ passwordHash: rehashed }).where(eq(account.id, found.id));
+		}
 		const created = await sessions.create(tx, {
 			accountId: found.id,
 			mfaVerified: !hasTotp,
@@ -226,7 +234,11 @@ export async function passwordStep(
 			action: 'auth.sign_in',
 			outcome: 'allowed',
 			target: { type: 'account', id: found.id },
-			details: { stage: hasTotp ? 'password' : 'complete', session: created.session.id }
+			details: {
+				stage: hasTotp ? 'password' : 'complete',
+				session: created.session.id,
+				...(rehashed ? { passwordRehashed: true } : {})
+			}
 		});
 		// The email's failures are forgotten; the address (shared by others) gets this attempt
 		// back. The second factor's budget (throttle.keys.mfa) is not touched: a right password
@@ -268,7 +280,7 @@ async function secondFactorRefusal(
 async function countWrongCode(
 	tx: Executor,
 	who: Account,
-	context: SignInContext,
+	context: audit.AuditContext,
 	now: Date
 ): Promise<boolean> {
 	const [counted] = await tx
@@ -300,6 +312,43 @@ async function countWrongCode(
 	return true;
 }
 
+export type SecondFactorCheck =
+	| { accepted: true; method: 'totp' | 'recovery' }
+	| { accepted: false; method: 'totp' | 'recovery'; locked: boolean };
+
+/**
+ * Checks a 6-digit code or a recovery code of the account, in the caller's transaction, which
+ * holds the account row FOR UPDATE (codes for one account are checked one at a time). An
+ * accepted one is used up (its time step, or the recovery code); a refused one is audited as a
+ * failed `auth.mfa` (with `details`, never the code) and counted towards SECOND_FACTOR_LOCKOUT
+ * (see countWrongCode; after a lockout the caller calls `announceLockoutLater`). The throttle's
+ * reservation, and starting the count again on success, are the caller's.
+ */
+export async function checkSecondFactor(
+	tx: Executor,
+	who: Account,
+	code: string,
+	context: audit.AuditContext,
+	now: Date,
+	details: Record<string, unknown> = {}
+): Promise<SecondFactorCheck> {
+	const trimmed = code.trim().slice(0, 64);
+	const isTotp = /^\d{6}$/.test(trimmed.replace(/\s/g, ''));
+	const method: 'totp' | 'recovery' = isTotp ? 'totp' : 'recovery';
+	const refusal = await secondFactorRefusal(tx, who.id, trimmed, isTotp, now);
+	if (!refusal) return { accepted: true, method };
+	// The attempt stays counted.
+	await audit.append(tx, {
+		...context,
+		actor: actorOf(who),
+		action: 'auth.mfa',
+		outcome: 'failed',
+		target: { type: 'account', id: who.id },
+		details: { method, reason: refusal, ...details }
+	});
+	return { accepted: false, method, locked: await countWrongCode(tx, who, context, now) };
+}
+
 /**
  * Second step: a 6-digit code or a recovery code for the session waiting for it. On success the
  * waiting session is replaced by a new one (a new token), fully authenticated.
@@ -317,8 +366,6 @@ export async function secondFactorStep(
 	const accountId = pending.user.id;
 	const [who] = await db.select().from(account).where(eq(account.id, accountId));
 	if (!who) return { kind: 'no_pending' };
-	const trimmed = code.trim().slice(0, 64);
-	const isTotp = /^\d{6}$/.test(trimmed.replace(/\s/g, ''));
 	// Counted before the code is checked (see throttle.ts): codes sent at once cannot outrun the
 	// lock. The budget is the account's, shared by all its waiting sessions and addresses.
 	const personKey = throttle.keys.mfa(accountId);
@@ -345,21 +392,9 @@ export async function secondFactorStep(
 			.where(eq(session.id, pending.session.id))
 			.for('update');
 		if (current?.status !== 'active' || !waiting) return { kind: 'no_pending' } as const;
-		const method: 'totp' | 'recovery' = isTotp ? 'totp' : 'recovery';
-		const refusal = await secondFactorRefusal(tx, accountId, trimmed, isTotp, now);
-		if (refusal) {
-			// The attempt stays counted.
-			await audit.append(tx, {
-				...context,
-				actor: actorOf(who),
-				action: 'auth.mfa',
-				outcome: 'failed',
-				target: { type: 'account', id: accountId },
-				details: { method, reason: refusal }
-			});
-			const locked = await countWrongCode(tx, who, context, now);
-			return { kind: locked ? 'locked' : 'failed' } as const;
-		}
+		const checked = await checkSecondFactor(tx, who, code, context, now);
+		if (!checked.accepted) return { kind: checked.locked ? 'locked' : 'failed' } as const;
+		const { method } = checked;
 		await sessions.end(tx, pending.session.id);
 		const created = await sessions.create(tx, {
 			accountId,
@@ -396,8 +431,17 @@ export async function secondFactorStep(
 	// In the background: whoever is at the sign-in page gets their answer without waiting for
 	// the mail relay (a slow or unreachable one would hold the request for minutes).
 	// Tracked, so that shutdown lets it go out before the database closes.
-	if (result.kind === 'locked') void background.track(announceLockout(db, who, now));
+	if (result.kind === 'locked') announceLockoutLater(who, now);
 	return result;
+}
+
+/**
+ * After a lockout (see checkSecondFactor) has committed: the notices go out in the background,
+ * so that the answer never waits for the mail relay; tracked, so that shutdown lets them go out
+ * before the database closes.
+ */
+export function announceLockoutLater(who: Account, now: Date): void {
+	void background.track(announceLockout(getDb(), who, now));
 }
 
 /**
@@ -432,10 +476,10 @@ async function lockoutNotices(executor: Executor, who: Account, now: Date): Prom
 			to: who.email,
 			subject: 'JISS Intranet: your account is locked / アカウントがロックされました',
 			text: [
-				`At ${at}, someone who knew your password entered ${SECOND_FACTOR_LOCKOUT} wrong codes in a row at the second sign-in step.`,
+				`At ${at}, someone who knew your password entered ${SECOND_FACTOR_LOCKOUT} wrong codes in a row at the second sign-in step (or on the account page, to replace your authenticator or recovery codes).`,
 				"Your account is now locked and every session of it has ended. If it was not you, tell the institute's administrators: they unlock the account and send you a link to choose a new password.",
 				'',
-				`${at}、あなたのパスワードを知っている人が、サインインの 2 段階目で誤ったコードを ${SECOND_FACTOR_LOCKOUT} 回続けて入力しました。`,
+				`${at}、あなたのパスワードを知っている人が、サインインの 2 段階目（または認証アプリやリカバリーコードを変更するアカウントページ）で誤ったコードを ${SECOND_FACTOR_LOCKOUT} 回続けて入力しました。`,
 				'アカウントはロックされ、すべてのセッションが終了しました。心当たりがない場合は研究所の管理者に連絡してください。管理者がロックを解除し、新しいパスワードを設定するためのリンクを送ります。'
 			].join('\n')
 		},

@@ -32,6 +32,17 @@ async function formOf(event: RequestEvent) {
 	return { user, form: await event.request.formData(), context: audit.contextOf(event) };
 }
 
+/**
+ * The wrong code that locked the account out (see sign-in.ts SECOND_FACTOR_LOCKOUT) ended every
+ * session of it, this one too: the browser forgets its cookie, and the page's load after the
+ * action sends it to sign-in.
+ */
+function forgetSession(event: RequestEvent): void {
+	clearSessionCookie(event.cookies, event.url);
+	event.locals.session = null;
+	event.locals.user = null;
+}
+
 export const actions: Actions = {
 	endSession: async (event) => {
 		const { user, form, context } = await formOf(event);
@@ -76,10 +87,12 @@ export const actions: Actions = {
 		const input = {
 			password: field(form, 'current'),
 			secret: field(form, 'secret', 64),
-			code: field(form, 'code', 16)
+			code: field(form, 'code', 16),
+			factor: field(form, 'factor', 64)
 		};
 		const result = await selfService.reenrolTotp(user, input, context, event.locals.session!.id);
 		if (result.kind === 'problem') {
+			if (result.problem === 'locked') forgetSession(event);
 			// The same secret again, so that the code already scanned keeps working.
 			const secret = parseSecret(input.secret);
 			const setup = totp.newSetup(user.email, secret ?? undefined);
@@ -91,11 +104,12 @@ export const actions: Actions = {
 		const { user, form, context } = await formOf(event);
 		const result = await selfService.regenerateRecoveryCodes(
 			user,
-			field(form, 'current'),
+			{ password: field(form, 'current'), factor: field(form, 'factor', 64) },
 			context,
 			event.locals.session!.id
 		);
 		if (result.kind === 'problem') {
+			if (result.problem === 'locked') forgetSession(event);
 			return fail(400, { action: 'recoveryCodes', problem: result.problem as string });
 		}
 		return { action: 'recoveryCodes', ok: true, codes: result.codes };
