@@ -82,6 +82,8 @@ for (const { lang, t, ...emails } of LANGS) {
 		});
 
 		test('changes the password (ending the other sessions) and back', async ({ page, browser }) => {
+			// Two changes, each with a code of its own time step: up to a minute of waiting.
+			test.setTimeout(150_000);
 			const email = emails.password;
 			const account = demoAccount(email);
 			const other = await browser.newContext();
@@ -91,9 +93,12 @@ for (const { lang, t, ...emails } of LANGS) {
 			const next = `a new passphrase for ${lang} testing`;
 			const form = page.locator('form[action="?/changePassword"]');
 
+			const factor = form.getByLabel(t.auth_current_factor, { exact: true });
+			// A wrong password or a refused new one tests no second factor: any code will do.
 			await form.getByLabel(t.auth_current_password, { exact: true }).fill('not my password');
 			await form.getByLabel(t.auth_new_password, { exact: true }).fill(next);
 			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill(next);
+			await factor.fill('000000');
 			await form.getByRole('button').click();
 			await expect(page.getByRole('alert')).toHaveText(t.auth_problem_wrong_password);
 
@@ -101,13 +106,24 @@ for (const { lang, t, ...emails } of LANGS) {
 			// Long enough for the browser's own check, but one of the most common passwords.
 			await form.getByLabel(t.auth_new_password, { exact: true }).fill('123qweasdzxc');
 			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill('123qweasdzxc');
+			await factor.fill('000000');
 			await form.getByRole('button').click();
 			await expect(page.getByRole('alert')).toHaveText(t.auth_problem_common);
 			await axe(page);
 
+			// The right password and a made-up code: not enough (a stolen session and a known
+			// password must not lock the owner out).
 			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
 			await form.getByLabel(t.auth_new_password, { exact: true }).fill(next);
 			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill(next);
+			await factor.fill('ABCD-EFGH-JKLM-NPQR');
+			await form.getByRole('button').click();
+			await expect(page.getByRole('alert')).toHaveText(t.auth_problem_wrong_current_factor);
+
+			await form.getByLabel(t.auth_current_password, { exact: true }).fill(account.password);
+			await form.getByLabel(t.auth_new_password, { exact: true }).fill(next);
+			await form.getByLabel(t.auth_confirm_password, { exact: true }).fill(next);
+			await factor.fill((await nextCode(email)).code);
 			await form.getByRole('button').click();
 			await expect(page.getByRole('status')).toHaveText(t.auth_password_changed);
 			try {
@@ -128,6 +144,7 @@ for (const { lang, t, ...emails } of LANGS) {
 				await form.getByLabel(t.auth_current_password, { exact: true }).fill(next);
 				await form.getByLabel(t.auth_new_password, { exact: true }).fill(account.password);
 				await form.getByLabel(t.auth_confirm_password, { exact: true }).fill(account.password);
+				await factor.fill((await nextCode(email)).code);
 				await form.getByRole('button').click();
 				await expect(page.getByRole('status')).toHaveText(t.auth_password_changed);
 			}

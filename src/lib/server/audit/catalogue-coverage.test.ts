@@ -343,7 +343,7 @@ const CASES: Partial<Record<AuditAction, Case>> = {
 		const result = await selfService.changePassword(
 			here.user,
 			here.session.id,
-			{ current: person.password, next, confirm: next },
+			{ current: person.password, next, confirm: next, factor: currentCode(person.totpSecret!) },
 			context
 		);
 		expect(result.kind).toBe('ok');

@@ -139,7 +139,7 @@ describe('password change', () => {
 			await selfService.changePassword(
 				here.user,
 				here.session.id,
-				{ current: 'wrong', next, confirm: next },
+				{ current: 'wrong', next, confirm: next, factor: currentCodeOf(person) },
 				context
 			)
 		).toEqual({ kind: 'problem', problem: 'wrong_password' });
@@ -147,7 +147,7 @@ describe('password change', () => {
 			await selfService.changePassword(
 				here.user,
 				here.session.id,
-				{ current: person.password, next: 'password', confirm: 'password' },
+				{ current: person.password, next: 'password', confirm: 'password', factor: '' },
 				context
 			)
 		).toEqual({ kind: 'problem', problem: 'too_short' });
@@ -155,7 +155,7 @@ describe('password change', () => {
 			await selfService.changePassword(
 				here.user,
 				here.session.id,
-				{ current: person.password, next, confirm: next + '!' },
+				{ current: person.password, next, confirm: next + '!', factor: '' },
 				context
 			)
 		).toEqual({ kind: 'problem', problem: 'mismatch' });
@@ -163,7 +163,7 @@ describe('password change', () => {
 		const result = await selfService.changePassword(
 			here.user,
 			here.session.id,
-			{ current: person.password, next, confirm: next },
+			{ current: person.password, next, confirm: next, factor: currentCodeOf(person) },
 			context
 		);
 		expect(result).toMatchObject({ kind: 'ok', sessionsEnded: 1 });
@@ -213,7 +213,7 @@ describe('sessions after a change of credentials', () => {
 		const result = await selfService.changePassword(
 			here.user,
 			here.session.id,
-			{ current: person.password, next, confirm: next },
+			{ current: person.password, next, confirm: next, factor: currentCodeOf(person) },
 			context
 		);
 		if (result.kind !== 'ok' || !result.renewed) throw new Error('expected a renewed session');
@@ -364,7 +364,7 @@ describe('authenticator and recovery codes', () => {
 			await selfService.changePassword(
 				stolen.user,
 				stolen.session.id,
-				{ current: person.password, next, confirm: next },
+				{ current: person.password, next, confirm: next, factor: currentCodeOf(person) },
 				context
 			)
 		).toEqual({ kind: 'problem', problem: 'ended' });
@@ -392,7 +392,7 @@ describe('authenticator and recovery codes', () => {
 			await selfService.changePassword(
 				theirs.user,
 				theirs.session.id,
-				{ current: other.password, next, confirm: next },
+				{ current: other.password, next, confirm: next, factor: currentCodeOf(other) },
 				context
 			)
 		).toEqual({ kind: 'problem', problem: 'ended' });
@@ -738,7 +738,8 @@ describe('passwords set before they were normalised', () => {
 			{
 				current: person.password,
 				next: 'ガイドの新しい合言葉をここに',
-				confirm: 'ｶﾞｲﾄﾞの新しい合言葉をここに'
+				confirm: 'ｶﾞｲﾄﾞの新しい合言葉をここに',
+				factor: currentCodeOf(person)
 			},
 			context
 		);

@@ -183,7 +183,7 @@ export type FactorProblem = 'wrong_current_factor' | 'locked' | 'ended';
 type Guarded<T> = { kind: 'done'; value: T } | { kind: 'problem'; problem: FactorProblem };
 
 /**
- * Runs a change of the second factor (a new authenticator, new recovery codes) in one
+ * Runs a change of a credential (the password, a new authenticator, new recovery codes) in one
  * transaction, only from a session still in use (sessions.stillActing), and, when the account
  * has an authenticator, only with one of its current second factors: a code from that
  * authenticator or an unused recovery code (used up; whoever holds one can sign in with it
@@ -198,7 +198,7 @@ async function withCurrentFactor<T>(
 	user: SessionUser,
 	sessionId: string | undefined,
 	factor: string,
-	purpose: 'reenrol_totp' | 'recovery_codes',
+	purpose: 'change_password' | 'reenrol_totp' | 'recovery_codes',
 	context: audit.AuditContext,
 	change: (tx: Executor, method: 'totp' | 'recovery' | null) => Promise<T>
 ): Promise<Guarded<T>> {
@@ -298,18 +298,20 @@ export type ChangePasswordResult =
 			 */
 			renewed: { token: string; session: SessionRecord } | null;
 	  }
-	| { kind: 'problem'; problem: PasswordProblem | ReauthProblem | 'ended' };
+	| { kind: 'problem'; problem: PasswordProblem | ReauthProblem | FactorProblem };
 
 /**
- * Changes the password (the current one required) and ends every session of the account: the
- * others for good, the current one replaced by a new token (same sign-in time and absolute
- * end), so a token that may have leaked with the old password is worth nothing. Each ended
- * session is audited.
+ * Changes the password (the current one required and, when the account has an authenticator,
+ * one of its current second factors: see withCurrentFactor) and ends every session of the
+ * account: the others for good, the current one replaced by a new token (same sign-in time and
+ * absolute end), so a token that may have leaked with the old password is worth nothing. Each
+ * ended session is audited. A stolen session and a known password are not enough: the owner
+ * would otherwise be locked out of their account by a password they do not know.
  */
 export async function changePassword(
 	user: SessionUser,
 	currentSessionId: string,
-	input: { current: string; next: string; confirm: string },
+	input: { current: string; next: string; confirm: string; factor: string },
 	context: audit.AuditContext
 ): Promise<ChangePasswordResult> {
 	const problem = checkNewPassword(input.next, { email: user.email });
@@ -319,55 +321,64 @@ export async function changePassword(
 		return { kind: 'problem', problem: 'wrong_password' };
 	}
 	const hash = await hashPassword(input.next);
-	return getDb().transaction(async (tx): Promise<ChangePasswordResult> => {
-		// Only from a session still in use, of an account still active: the form's body can
-		// arrive minutes after the request's session was checked, and the owner (or an
-		// administrator) may have ended that session or disabled the account meanwhile. The
-		// account row is locked for the update first, then the session checked (stillActing).
-		await tx.select({ id: account.id }).from(account).where(eq(account.id, user.id)).for('update');
-		if (!(await sessions.stillActing(tx, user.id, currentSessionId))) {
-			return { kind: 'problem', problem: 'ended' };
+	// Only from a session still in use, of an account still active: the form's body can arrive
+	// minutes after the request's session was checked, and the owner (or an administrator) may
+	// have ended that session or disabled the account meanwhile (withCurrentFactor locks the
+	// account row, then checks the session: sessions.stillActing).
+	const done = await withCurrentFactor(
+		user,
+		currentSessionId,
+		input.factor,
+		'change_password',
+		context,
+		async (tx, method) => {
+			await tx.update(account).set({ passwordHash: hash }).where(eq(account.id, user.id));
+			const [current] = await tx
+				.select({
+					mfaVerified: session.mfaVerified,
+					createdAt: session.createdAt,
+					absoluteExpiresAt: session.absoluteExpiresAt
+				})
+				.from(session)
+				.where(and(eq(session.id, currentSessionId), eq(session.accountId, user.id)));
+			const ended = await sessions.endOthers(tx, user.id, null);
+			const renewed =
+				current && ended.includes(currentSessionId)
+					? await sessions.create(tx, {
+							accountId: user.id,
+							mfaVerified: current.mfaVerified,
+							ip: context.ip,
+							userAgent: context.userAgent,
+							continues: current
+						})
+					: null;
+			const others = ended.filter((id) => id !== currentSessionId).length;
+			await audit.appendMany(tx, [
+				{
+					...context,
+					actor: actorOf(user),
+					action: 'auth.password_changed',
+					outcome: 'allowed',
+					target: { type: 'account', id: user.id },
+					details: {
+						via: 'account',
+						sessionsEnded: others,
+						session: renewed?.session.id ?? null,
+						factor: method
+					}
+				},
+				...endedEvents(
+					user,
+					ended,
+					'password_change',
+					context,
+					renewed ? { from: currentSessionId, to: renewed.session.id } : undefined
+				)
+			]);
+			return { sessionsEnded: others, renewed };
 		}
-		await tx.update(account).set({ passwordHash: hash }).where(eq(account.id, user.id));
-		const [current] = await tx
-			.select({
-				mfaVerified: session.mfaVerified,
-				createdAt: session.createdAt,
-				absoluteExpiresAt: session.absoluteExpiresAt
-			})
-			.from(session)
-			.where(and(eq(session.id, currentSessionId), eq(session.accountId, user.id)));
-		const ended = await sessions.endOthers(tx, user.id, null);
-		const renewed =
-			current && ended.includes(currentSessionId)
-				? await sessions.create(tx, {
-						accountId: user.id,
-						mfaVerified: current.mfaVerified,
-						ip: context.ip,
-						userAgent: context.userAgent,
-						continues: current
-					})
-				: null;
-		const others = ended.filter((id) => id !== currentSessionId).length;
-		await audit.appendMany(tx, [
-			{
-				...context,
-				actor: actorOf(user),
-				action: 'auth.password_changed',
-				outcome: 'allowed',
-				target: { type: 'account', id: user.id },
-				details: { via: 'account', sessionsEnded: others, session: renewed?.session.id ?? null }
-			},
-			...endedEvents(
-				user,
-				ended,
-				'password_change',
-				context,
-				renewed ? { from: currentSessionId, to: renewed.session.id } : undefined
-			)
-		]);
-		return { kind: 'ok', sessionsEnded: others, renewed };
-	});
+	);
+	return done.kind === 'done' ? { kind: 'ok', ...done.value } : done;
 }
 
 export type ReenrolResult =

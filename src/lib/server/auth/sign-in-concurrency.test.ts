@@ -5,6 +5,7 @@ import {
 	auditFor,
 	createAccount,
 	createAuthFixture,
+	currentCode,
 	type AuthFixture,
 	type TestAccount
 } from '../../../../tests/helpers/auth-fixture';
@@ -185,7 +186,7 @@ describe('a sign-in overlapping a change of the account', () => {
 		const changed = await selfService.changePassword(
 			user,
 			mine.session.id,
-			{ current: person.password, next, confirm: next },
+			{ current: person.password, next, confirm: next, factor: currentCode(person.totpSecret!) },
 			context
 		);
 		resume();

@@ -62,11 +62,13 @@ export const actions: Actions = {
 			{
 				current: field(form, 'current'),
 				next: field(form, 'password'),
-				confirm: field(form, 'confirm')
+				confirm: field(form, 'confirm'),
+				factor: field(form, 'factor', 64)
 			},
 			context
 		);
 		if (result.kind === 'problem') {
+			if (result.problem === 'locked') forgetSession(event);
 			return fail(400, { action: 'changePassword', problem: result.problem as string });
 		}
 		// Every session of the account has ended: this browser goes on with the new token (the

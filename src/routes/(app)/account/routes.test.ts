@@ -71,7 +71,12 @@ describe('my account', () => {
 		const next = 'a completely different passphrase';
 		const event = post(
 			'changePassword',
-			{ current: person.password, password: next, confirm: next },
+			{
+				current: person.password,
+				password: next,
+				confirm: next,
+				factor: currentCode(person.totpSecret!)
+			},
 			here,
 			jar
 		);
@@ -123,6 +128,43 @@ describe('my account', () => {
 		expect(ended.map((e) => e.details)).toEqual([
 			{ session: elsewhere.session.id, by: 'totp_change' }
 		]);
+	});
+
+	it('refuses a password change posted without a current second factor, or a wrong one', async () => {
+		const person = await createAccount(fixture);
+		const other = await createAccount(fixture);
+		const here = await signedIn(person);
+		const elsewhere = await signedIn(person);
+		const jar = new Map([['session', here.token]]);
+		const theirCode = (await recoveryCodes.regenerate(fixture.db, other.id))[0]!;
+		const next = 'the attacker knows the old one';
+		const fields = { current: person.password, password: next, confirm: next };
+		const [before] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		// As the form was before (no such field), empty, a guess, another account's recovery code.
+		for (const extra of <Record<string, string>[]>[
+			{},
+			{ factor: '' },
+			{ factor: '000000' },
+			{ factor: theirCode }
+		]) {
+			const result = await page.actions.changePassword!(
+				post('changePassword', { ...fields, ...extra }, here, jar) as never
+			);
+			expect(result, JSON.stringify(extra)).toMatchObject({
+				status: 400,
+				data: { action: 'changePassword', problem: 'wrong_current_factor' }
+			});
+		}
+		const [after] = await fixture.db.select().from(account).where(eq(account.id, person.id));
+		expect(after!.passwordHash).toBe(before!.passwordHash);
+		expect(jar.get('session')).toBe(here.token);
+		expect(await sessions.validate(fixture.db, elsewhere.token)).not.toBeNull();
+		expect(
+			(await auditFor(fixture.db, person.id)).filter(
+				(e) => e.action === 'auth.password_changed' && e.outcome === 'allowed'
+			)
+		).toEqual([]);
+		expect(await recoveryCodes.remaining(fixture.db, other.id)).toBe(10);
 	});
 
 	it('refuses a new authenticator posted without a current second factor, or a wrong one', async () => {
