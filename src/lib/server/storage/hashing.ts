@@ -4,9 +4,10 @@ import { ObjectTooLargeError } from './types';
 
 /**
  * Counts and hashes bytes as they pass, and stops the stream once it exceeds `maxBytes`.
- * The count is deliberately not called `size`, `length` or `byteLength`: lib-storage reads
- * those from its Body to predict the number of multipart parts, and a running count of 0 at
- * construction made every multipart upload fail with "Expected 0 part(s)".
+ * The count is deliberately not called `size`, `length` or `byteLength`: lib-storage (which
+ * the S3 adapter used before multipart-upload.ts) reads those from its Body to predict the
+ * number of multipart parts, and a running count of 0 at construction made every multipart
+ * upload fail with "Expected 0 part(s)".
  */
 export class MeasuringStream extends Transform {
 	readonly #hash = createHash('sha256');

@@ -1,17 +1,22 @@
 import {
+	AbortMultipartUploadCommand,
+	CompleteMultipartUploadCommand,
+	CreateMultipartUploadCommand,
 	DeleteObjectCommand,
 	GetObjectCommand,
 	HeadBucketCommand,
 	HeadObjectCommand,
 	ListObjectsV2Command,
+	PutObjectCommand,
 	S3Client,
-	S3ServiceException
+	S3ServiceException,
+	UploadPartCommand
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
 import type { Config } from '../config';
 import { MeasuringStream } from './hashing';
 import { assertValidKey, assertValidListPrefix, newObjectKey } from './keys';
+import { writeParts, type PartSink } from './multipart-upload';
 import { resolveRange } from './range';
 import {
 	ObjectNotFoundError,
@@ -23,11 +28,14 @@ import {
 type S3Config = Extract<Config['storage'], { kind: 's3' }>;
 
 /**
- * S3's smallest allowed part, 5 MiB: an upload holds about three parts at once (queueSize 2
- * in flight, the next one filling), and the 1 GiB upload benchmark's peak RSS growth was
- * +54 and +81 MB with 5 MiB parts against +109 and +110 MB with 8 MiB ones, at the same speed.
+ * S3's smallest allowed part, 5 MiB: an upload holds three part buffers (two parts in flight,
+ * the next one filling; see multipart-upload.ts), 15 MiB. With lib-storage, which made a new
+ * buffer for every part, the 1 GiB upload benchmark's peak RSS growth was +54 and +81 MB with
+ * 5 MiB parts against +109 and +110 MB with 8 MiB ones, at the same speed.
  */
 export const S3_PART_SIZE = 5 * 1024 * 1024;
+/** Parts sent at once by one upload (what lib-storage calls its queueSize). */
+const PARTS_IN_FLIGHT = 2;
 /** S3 allows at most 10,000 parts in one multipart upload. */
 const MAX_PARTS = 10_000;
 
@@ -140,46 +148,74 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
 		kind: 's3',
 
 		async put(prefix, body, options = {}) {
-			const key = newObjectKey(prefix);
+			const Key = newObjectKey(prefix);
+			const ContentType = options.contentType ?? 'application/octet-stream';
 			const measure = new MeasuringStream(options.maxBytes, options.onProgress);
 			const source = body instanceof Readable ? body : Readable.from(body);
 			// The caller's stream failing (a client gone, a size limit) is recorded as it happens,
-			// before lib-storage turns it into a failed upload.
+			// and stops the upload even while it waits for a part to be stored.
+			const stop = new AbortController();
 			let callerError: unknown;
 			source.once('error', (error) => {
 				callerError ??= error;
 				measure.destroy(error);
 			});
-			// Only the limit is the caller's doing: lib-storage stopping its read of the body after
+			// Only the limit is the caller's doing: the upload stopping its read of the body after
 			// a failed request destroys the stream too (AbortError), and that is the store's fault.
 			measure.once('error', (error) => {
 				if (error instanceof ObjectTooLargeError) callerError ??= error;
+				stop.abort(error);
 			});
 			source.pipe(measure);
-			const upload = new Upload({
-				client,
-				params: {
-					Bucket,
-					Key: key,
-					Body: measure,
-					ContentType: options.contentType ?? 'application/octet-stream'
+			const sink: PartSink = {
+				async putWhole(Body) {
+					await client.send(new PutObjectCommand({ Bucket, Key, Body, ContentType }));
 				},
-				queueSize: 2,
-				partSize: partSizeFor(options.maxBytes),
-				// lib-storage aborts the multipart upload (its parts are deleted) before it rejects.
-				leavePartsOnError: false
-			});
+				async create() {
+					const created = await client.send(
+						new CreateMultipartUploadCommand({ Bucket, Key, ContentType })
+					);
+					if (!created.UploadId) throw new Error('CreateMultipartUpload gave no upload id');
+					return created.UploadId;
+				},
+				async uploadPart(UploadId, PartNumber, Body, abortSignal) {
+					const part = await client.send(
+						new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body }),
+						{ abortSignal }
+					);
+					if (!part.ETag) throw new Error(`UploadPart ${PartNumber} gave no ETag`);
+					return part.ETag;
+				},
+				async complete(UploadId, Parts) {
+					await client.send(
+						new CompleteMultipartUploadCommand({
+							Bucket,
+							Key,
+							UploadId,
+							MultipartUpload: { Parts }
+						})
+					);
+				},
+				async abort(UploadId) {
+					await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
+				}
+			};
 			try {
-				await upload.done();
+				// writeParts aborts the multipart upload (its parts are dropped) before it rejects.
+				await writeParts(measure, sink, {
+					partSize: partSizeFor(options.maxBytes),
+					concurrency: PARTS_IN_FLIGHT,
+					signal: stop.signal
+				});
 			} catch (error) {
 				source.unpipe(measure);
 				source.destroy();
 				measure.destroy();
 				// The upload may have completed on the server with only the answer lost.
-				if (callerError === undefined) await removeQuietly(key);
+				if (callerError === undefined) await removeQuietly(Key);
 				throw callerError ?? unavailable(error);
 			}
-			return { key, size: measure.bytesSeen, sha256: measure.digest() };
+			return { key: Key, size: measure.bytesSeen, sha256: measure.digest() };
 		},
 
 		async get(key, range) {
