@@ -36,8 +36,8 @@ const TYPED_UNITS_MAX = 8 * PASSWORD_MAX_LENGTH;
 
 /**
  * Longer than PASSWORD_MAX_LENGTH characters in its normalised form (see normalisePassword):
- * the one measure for setting a password and for signing in with it (a password that can be
- * set can always be used). A normalised string of more than twice as many UTF-16 units is too
+ * the measure for setting a password (checking one also accepts a hash's older measure, see
+ * passwordTooLongToCheck, so a password that could be set can always be used). A normalised string of more than twice as many UTF-16 units is too
  * long whatever it holds, and is not counted through.
  */
 export function passwordTooLong(password: string): boolean {
@@ -46,6 +46,19 @@ export function passwordTooLong(password: string): boolean {
 	if (normalised.length <= PASSWORD_MAX_LENGTH) return false;
 	return (
 		normalised.length > 2 * PASSWORD_MAX_LENGTH || passwordLength(normalised) > PASSWORD_MAX_LENGTH
+	);
+}
+
+/**
+ * Whether a password is too long to be checked against a stored hash: too long both in its
+ * normalised form and as typed. A hash made before passwords were normalised was made from the
+ * typed form, measured as typed then: such a password (a ligature such as U+FDFA grows to 18
+ * characters under NFKC) is still checked (as typed, see verifyPasswordHash) and so stays usable.
+ */
+export function passwordTooLongToCheck(password: string): boolean {
+	if (!passwordTooLong(password)) return false;
+	return (
+		password.length > 2 * PASSWORD_MAX_LENGTH || passwordLength(password) > PASSWORD_MAX_LENGTH
 	);
 }
 

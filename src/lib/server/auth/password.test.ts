@@ -18,7 +18,8 @@ vi.mock('@node-rs/argon2', async (importOriginal) => {
 
 const { dummyPasswordHash, hashPassword, normalisePassword, verifyPasswordHash } =
 	await import('./password');
-const { checkNewPassword, passwordTooLong, samePassword } = await import('./password-policy');
+const { checkNewPassword, passwordTooLong, passwordTooLongToCheck, samePassword } =
+	await import('./password-policy');
 
 beforeAll(() => {
 	setConfig(loadConfig({ INTRANET_MODE: 'demo', DATA_DIR: 'tests/.tmp/password' }));
@@ -58,7 +59,7 @@ describe('password normalisation (NFKC)', () => {
 		expect(await verifyPasswordHash(ascii, 'plain ascii words')).toBe('normalised');
 	});
 
-	it('costs a failed check the same argon2 work whatever was typed', async () => {
+	it('costs every check the same argon2 work, right or wrong, whatever was typed', async () => {
 		const stored = await hashPassword('the right one, in ASCII');
 		const dummy = await dummyPasswordHash();
 		const runs = async (hashed: string, typed: string) => {
@@ -73,9 +74,24 @@ describe('password normalisation (NFKC)', () => {
 			expect(await runs(hashed, half)).toBe(2);
 			expect(await runs(hashed, full)).toBe(2);
 		}
+		// A right password too: a refusal after it (no second factor where one is required, a
+		// demo password in production) must not answer sooner than a wrong password's.
 		verified.length = 0;
 		expect(await verifyPasswordHash(stored, 'the right one, in ASCII')).toBe('normalised');
-		expect(verified).toHaveLength(1);
+		expect(verified).toHaveLength(2);
+	});
+
+	it('still checks a password set before normalisation that NFKC makes too long to set', async () => {
+		// U+FDFA is one character typed and eighteen normalised: eight of them were a valid
+		// password before, and are 144 characters now.
+		const typed = '\uFDFA'.repeat(8);
+		expect(checkNewPassword(typed, { email: 'a@jiss.example', minLength: 8 })).toBe('too_long');
+		expect(passwordTooLongToCheck(typed)).toBe(false);
+		const legacy = await hash(typed, { algorithm: 2 });
+		expect(await verifyPasswordHash(legacy, typed)).toBe('as_typed');
+		// Too long both ways: refused before any hashing.
+		expect(passwordTooLongToCheck('\uFDFA'.repeat(129))).toBe(true);
+		expect(passwordTooLongToCheck('x'.repeat(129))).toBe(true);
 	});
 
 	it('applies the rules to the normalised form', () => {

@@ -25,7 +25,7 @@ export async function hashPassword(password: string): Promise<string> {
  */
 export type PasswordMatch = 'normalised' | 'as_typed' | false;
 
-/** How long a failed check has been taking (a moving average over the recent ones), in ms. */
+/** How long a check has been taking (a moving average over the recent ones), in ms. */
 let typicalCheckMs = 0;
 
 async function argon2Matches(passwordHash: string, password: string): Promise<boolean> {
@@ -44,10 +44,9 @@ async function argon2Matches(passwordHash: string, password: string): Promise<bo
  * the second when the normalised form is the text as typed (any ASCII password) would make a
  * wrong password answer in half the time of a wrong one with full-width or decomposed
  * characters, and tell whoever watches the answers what kind of characters someone typed.
- * The price is twice the argon2 work for every wrong password (the throttle bounds how many a
- * person or address gets, and a refused attempt checks none, see waitLikeACheck); a right
- * password costs one verification (two for a hash made before normalisation, once: it is then
- * hashed again). What remains is NFKC itself, microseconds on at most PASSWORD_MAX_LENGTH
+ * The price is twice the argon2 work for every check, right or wrong (the throttle bounds how
+ * many a person or address gets, and a refused attempt checks none, see waitLikeACheck): a
+ * right password answered faster would tell it was right whenever a refusal follows it. What remains is NFKC itself, microseconds on at most PASSWORD_MAX_LENGTH
  * characters' worth of text, and unavoidable.
  */
 export async function verifyPasswordHash(
@@ -56,12 +55,16 @@ export async function verifyPasswordHash(
 ): Promise<PasswordMatch> {
 	const started = performance.now();
 	const normalised = normalisePassword(password);
-	if (await argon2Matches(passwordHash, normalised)) return 'normalised';
-	// The second verification is made even when it cannot succeed (the same text again).
+	const matches = await argon2Matches(passwordHash, normalised);
+	// The second verification is made whatever the first answered, even when it cannot succeed
+	// (the same text again): a right password must take as long as a wrong one, or the sign-in
+	// refusals that come after a right password (an account without its required second factor,
+	// a demo password in production) would tell it was right.
 	const asTyped = await argon2Matches(passwordHash, password);
-	if (asTyped && password !== normalised) return 'as_typed';
 	const took = performance.now() - started;
 	typicalCheckMs = typicalCheckMs === 0 ? took : typicalCheckMs * 0.9 + took * 0.1;
+	if (matches) return 'normalised';
+	if (asTyped && password !== normalised) return 'as_typed';
 	return false;
 }
 

@@ -5,7 +5,7 @@ import { account, session, type Account } from '../db/schema';
 import { dummyPasswordHash, hashPassword, verifyPasswordHash, waitLikeACheck } from './password';
 import {
 	checkNewPassword,
-	passwordTooLong,
+	passwordTooLongToCheck,
 	samePassword,
 	type PasswordProblem
 } from './password-policy';
@@ -146,7 +146,7 @@ async function reauthenticate(
 	if (!reservation.permitted) {
 		// Locked: no hash checked, the same wait (see waitLikeACheck).
 		await waitLikeACheck();
-	} else if (!passwordTooLong(password)) {
+	} else if (!passwordTooLongToCheck(password)) {
 		const real = row?.hash ?? null;
 		const match = await verifyPasswordHash(real ?? (await dummyPasswordHash()), password);
 		ok = match !== false && real !== null;

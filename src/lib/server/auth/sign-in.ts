@@ -8,7 +8,7 @@ import { log } from '../log';
 import { getMailer, type MailMessage } from '../mail';
 import { revokeUnused } from './enrolment';
 import { dummyPasswordHash, hashPassword, verifyPasswordHash, waitLikeACheck } from './password';
-import { isRefusedDemoPassword, passwordTooLong } from './password-policy';
+import { isRefusedDemoPassword, passwordTooLongToCheck } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
 import * as throttle from './throttle';
@@ -140,7 +140,7 @@ export async function passwordStep(
 	const reservation = await throttle.reserve(db, [personKey, addressKey], now);
 	const found = email ? await findAccount(db, email) : undefined;
 	const emailDetail = typedEmail(input.email);
-	if (passwordTooLong(input.password)) {
+	if (passwordTooLongToCheck(input.password)) {
 		// Refused before any hashing, yet a failed sign-in like the others: counted above and
 		// audited, with the length only, never the text.
 		const details = { ...emailDetail, passwordLength: input.password.length };
