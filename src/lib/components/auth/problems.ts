@@ -25,6 +25,8 @@ export function passwordProblemText(problem: string, minLength: number): string 
 			return m.auth_error_locked();
 		case 'ended':
 			return m.auth_problem_ended();
+		case 'newer':
+			return m.auth_problem_session_newer();
 		default:
 			return m.auth_problem_generic();
 	}

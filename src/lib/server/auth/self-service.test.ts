@@ -354,6 +354,8 @@ describe('authenticator and recovery codes', () => {
 	it('changes no password and ends no session from a session ended on its way', async () => {
 		const person = await createAccount(fixture);
 		const stolen = await signedIn(person);
+		// Sessions are ordered by their start, to the millisecond.
+		await new Promise((resolve) => setTimeout(resolve, 5));
 		const owner = await signedIn(person);
 		const next = 'the attacker chose this passphrase';
 		// The owner ends the stolen session while the change's body is still arriving.
@@ -663,6 +665,23 @@ describe('a current second factor before a new one', () => {
 });
 
 describe('sign-ins waiting for their second factor', () => {
+	it('a stolen older session cannot end the sign-ins its owner makes after it', async () => {
+		const person = await createAccount(fixture);
+		const stolen = await signedIn(person);
+		// Sessions are ordered by their start, to the millisecond.
+		await new Promise((resolve) => setTimeout(resolve, 5));
+		const owner = await signedIn(person);
+		expect(
+			await selfService.endSession(stolen.user, owner.session.id, context, stolen.session.id)
+		).toBe('newer');
+		expect(await sessions.validate(fixture.db, owner.token)).not.toBeNull();
+		// The owner, signed in after it, ends it.
+		expect(
+			await selfService.endSession(owner.user, stolen.session.id, context, owner.session.id)
+		).toBe('ok');
+		expect(await sessions.validate(fixture.db, stolen.token)).toBeNull();
+	});
+
 	it('are listed, marked, and can be ended like any other session', async () => {
 		const person = await createAccount(fixture);
 		const other = await createAccount(fixture);
@@ -692,8 +711,22 @@ describe('sign-ins waiting for their second factor', () => {
 		expect(
 			await selfService.endSession(here.user, theirs.session.id, context, here.session.id)
 		).toBe('not_found');
+		// It began after this session: not from here (a stolen older session could otherwise end
+		// every sign-in its owner makes), but from any sign-in made after it.
+		expect(view.sessions.find((s) => s.pending)?.endable).toBe(false);
 		expect(
 			await selfService.endSession(here.user, waiting.session.id, context, here.session.id)
+		).toBe('newer');
+		expect(
+			await sessions.validate(fixture.db, waiting.token, { allowPending: true })
+		).not.toBeNull();
+		const later = await signedIn(person);
+		expect(
+			(await selfService.overview(later.user, later.session.id)).sessions.find((s) => s.pending)
+				?.endable
+		).toBe(true);
+		expect(
+			await selfService.endSession(later.user, waiting.session.id, context, later.session.id)
 		).toBe('ok');
 		expect(await sessions.validate(fixture.db, waiting.token, { allowPending: true })).toBeNull();
 		expect(await signIn.secondFactorStep(waiting.token, currentCodeOf(person), context)).toEqual({

@@ -28,6 +28,8 @@ export interface SessionView {
 	createdAt: Date;
 	lastSeenAt: Date;
 	current: boolean;
+	/** Began before the current session: only such a session can be ended from it (endSession). */
+	endable: boolean;
 }
 
 export interface AccountOverview {
@@ -73,6 +75,7 @@ export async function overview(
 		.select({ secret: account.totpSecret })
 		.from(account)
 		.where(eq(account.id, user.id));
+	const began = list.find((s) => s.id === currentSessionId)?.createdAt;
 	return {
 		sessions: list.map((s) => ({
 			id: s.id,
@@ -81,7 +84,8 @@ export async function overview(
 			ip: s.ip,
 			createdAt: s.createdAt,
 			lastSeenAt: s.lastSeenAt,
-			current: s.id === currentSessionId
+			current: s.id === currentSessionId,
+			endable: began !== undefined && s.createdAt < began
 		})),
 		recoveryCodesLeft: await recoveryCodes.remaining(db, user.id),
 		hasTotp: row?.secret !== null && row?.secret !== undefined
@@ -94,20 +98,41 @@ function actorOf(user: SessionUser): audit.AuditActor {
 
 /**
  * Ends one of the person's own sessions, a sign-in still waiting for its second factor
- * included; not_found when it is not theirs (or already gone).
+ * included, that began before the session asking (`currentSessionId`); not_found when it is not
+ * theirs (or already gone), `newer` when it began after. A stolen session (a copied cookie,
+ * without the password or the second factor) could otherwise end every sign-in its owner makes
+ * after it, as soon as it appears on this page, so that the owner could never stay signed in
+ * long enough to change the password; whoever signs in anew can end an older session, and a
+ * newer one is ended by changing the password (which ends every other session).
  */
 export async function endSession(
 	user: SessionUser,
 	sessionId: string,
 	context: audit.AuditContext,
 	currentSessionId?: string
-): Promise<'ok' | 'not_found' | 'ended'> {
+): Promise<'ok' | 'not_found' | 'ended' | 'newer'> {
 	if (!/^[a-z2-7]{24}$/.test(sessionId)) return 'not_found';
 	return getDb().transaction(async (tx) => {
 		// Only from a session still in use: one ended while this request was on its way (by its
 		// owner, who may be ending it now for being stolen) ends nothing more.
 		if (!(await sessions.stillActing(tx, user.id, currentSessionId))) return 'ended';
-		const ended = await sessions.endOne(tx, user.id, sessionId);
+		let startedBefore: Date | null = null;
+		if (currentSessionId !== undefined) {
+			const [current] = await tx
+				.select({ createdAt: session.createdAt })
+				.from(session)
+				.where(and(eq(session.id, currentSessionId), eq(session.accountId, user.id)));
+			if (!current) return 'ended';
+			startedBefore = current.createdAt;
+		}
+		const ended = await sessions.endOne(tx, user.id, sessionId, startedBefore);
+		if (!ended && startedBefore) {
+			const [there] = await tx
+				.select({ id: session.id })
+				.from(session)
+				.where(and(eq(session.id, sessionId), eq(session.accountId, user.id)));
+			if (there) return 'newer';
+		}
 		if (ended) {
 			await audit.append(tx, {
 				...context,

@@ -2,7 +2,7 @@ import { sha256 } from '@oslojs/crypto/sha2';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, lt, ne, sql } from 'drizzle-orm';
 import { getConfig } from '../config';
 import { builtOnce, type Executor } from '../db';
 import { account, session, type Role } from '../db/schema';
@@ -261,11 +261,18 @@ export async function end(executor: Executor, sessionId: string): Promise<void> 
 export async function endOne(
 	executor: Executor,
 	accountId: number,
-	sessionId: string
+	sessionId: string,
+	startedBefore: Date | null = null
 ): Promise<{ pending: boolean } | null> {
 	const [deleted] = await executor
 		.delete(session)
-		.where(and(eq(session.id, sessionId), eq(session.accountId, accountId)))
+		.where(
+			and(
+				eq(session.id, sessionId),
+				eq(session.accountId, accountId),
+				startedBefore ? lt(session.createdAt, startedBefore) : undefined
+			)
+		)
 		.returning({ mfaVerified: session.mfaVerified });
 	return deleted ? { pending: !deleted.mfaVerified } : null;
 }

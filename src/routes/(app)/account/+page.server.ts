@@ -51,7 +51,7 @@ export const actions: Actions = {
 			return fail(400, { action: 'endSession', problem: 'current' });
 		const ended = await selfService.endSession(user, sessionId, context, event.locals.session!.id);
 		if (ended !== 'ok')
-			return fail(ended === 'ended' ? 400 : 404, { action: 'endSession', problem: ended });
+			return fail(ended === 'not_found' ? 404 : 400, { action: 'endSession', problem: ended });
 		return { action: 'endSession', ok: true };
 	},
 	changePassword: async (event) => {

@@ -256,13 +256,14 @@ describe('my account', () => {
 	it('lists a sign-in waiting for its second factor and ends it, but none of another account', async () => {
 		const person = await createAccount(fixture);
 		const other = await createAccount(fixture);
-		const here = await signedIn(person);
-		const jar = new Map([['session', here.token]]);
 		const context = { ip: '203.0.113.5', userAgent: 'curl/8', requestId: 'elsewhere' };
 		const waiting = await signIn.passwordStep(person, context);
 		const theirs = await signIn.passwordStep(other, context);
 		if (waiting.kind !== 'second_factor' || theirs.kind !== 'second_factor')
 			throw new Error('expected waiting sessions');
+		// Signed in after it: a session ends only those that began before it.
+		const here = await signedIn(person);
+		const jar = new Map([['session', here.token]]);
 
 		const data = (await page.load(post('endSession', {}, here, jar) as never)) as {
 			sessions: { id: string; pending: boolean; ip: string | null }[];
@@ -281,6 +282,11 @@ describe('my account', () => {
 		});
 		expect(await end(here.session.id)).toMatchObject({ status: 400, data: { problem: 'current' } });
 		expect(await end(waiting.session.id)).toMatchObject({ action: 'endSession', ok: true });
+		// One that began after this session is not ended from it.
+		const newer = await signIn.passwordStep(person, context);
+		if (newer.kind !== 'second_factor') throw new Error('expected a waiting session');
+		expect(await end(newer.session.id)).toMatchObject({ status: 400, data: { problem: 'newer' } });
+		expect(await sessions.validate(fixture.db, newer.token, { allowPending: true })).not.toBeNull();
 		expect(await sessions.validate(fixture.db, waiting.token, { allowPending: true })).toBeNull();
 		expect(
 			await sessions.validate(fixture.db, theirs.token, { allowPending: true })
