@@ -7,28 +7,37 @@
 -- be dated before the event it follows nor more than an hour after the database clock (the same
 -- bound verification applies). The application's role keeps only SELECT on audit_head and locks
 -- it through audit_head_lock(). Tampering as a superuser (triggers off) is still possible and
--- still detected by verification and the signed checkpoints.
+-- still detected by verification and the signed checkpoints. Both functions name their tables
+-- with their schema and search pg_temp last: a role that may create temporary tables (every role,
+-- on a database that has not revoked it) could otherwise shadow audit_head and audit_event with
+-- its own inside them, as the functions' owner.
 CREATE FUNCTION audit_event_extend_head() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	head_seq bigint;
 	head_hash text;
 	head_time timestamptz;
 BEGIN
-	SELECT h.seq, h.hash INTO head_seq, head_hash FROM audit_head h WHERE h.id = 1 FOR UPDATE;
+	SELECT h.seq, h.hash INTO head_seq, head_hash FROM public.audit_head h WHERE h.id = 1 FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'the audit chain head is missing' USING ERRCODE = 'JA001';
 	END IF;
-	IF NEW.seq IS DISTINCT FROM head_seq + 1 OR NEW.prev_hash IS DISTINCT FROM head_hash THEN
+	-- A row already at that number: refused here, before the head moves, or an insert whose
+	-- row is then skipped (ON CONFLICT DO NOTHING) would move the head over no event.
+	IF NEW.seq IS DISTINCT FROM head_seq + 1 OR NEW.prev_hash IS DISTINCT FROM head_hash
+		OR EXISTS (SELECT 1 FROM public.audit_event e WHERE e.seq = NEW.seq) THEN
 		RAISE EXCEPTION 'audit event % does not follow the chain head at %', NEW.seq, head_seq
 			USING ERRCODE = 'JA001';
 	END IF;
-	SELECT e.occurred_at INTO head_time FROM audit_event e WHERE e.seq = head_seq;
-	IF NEW.occurred_at < head_time OR NEW.occurred_at > clock_timestamp() + interval '1 hour' THEN
+	SELECT e.occurred_at INTO head_time FROM public.audit_event e WHERE e.seq = head_seq;
+	-- The head event's own time is always allowed: a clock set back by more than the hour (or a
+	-- head dated ahead of it) must not stop every append.
+	IF NEW.occurred_at < head_time
+		OR NEW.occurred_at > greatest(clock_timestamp() + interval '1 hour', head_time) THEN
 		RAISE EXCEPTION 'audit event % is dated %, out of order or in the future', NEW.seq, NEW.occurred_at
 			USING ERRCODE = 'JA002';
 	END IF;
-	UPDATE audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
+	UPDATE public.audit_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
 	RETURN NEW;
 END;
 $$;
@@ -44,17 +53,17 @@ CREATE TRIGGER audit_event_extend_head BEFORE INSERT ON audit_event
 -- in the snapshot taken before it waited for the lock, miss an event committed meanwhile, and
 -- date the next one before it.
 CREATE FUNCTION audit_head_lock() RETURNS TABLE (seq bigint, hash text, not_before timestamptz)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	head_seq bigint;
 	head_hash text;
 BEGIN
-	SELECT h.seq, h.hash INTO head_seq, head_hash FROM audit_head h WHERE h.id = 1 FOR UPDATE;
+	SELECT h.seq, h.hash INTO head_seq, head_hash FROM public.audit_head h WHERE h.id = 1 FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN;
 	END IF;
 	RETURN QUERY SELECT head_seq, head_hash, greatest(clock_timestamp(),
-		(SELECT e.occurred_at FROM audit_event e WHERE e.seq = head_seq));
+		(SELECT e.occurred_at FROM public.audit_event e WHERE e.seq = head_seq));
 END;
 $$;
 --> statement-breakpoint

@@ -791,6 +791,75 @@ describe.skipIf(!onServer)(`on the PostgreSQL server (${needsServerReason})`, ()
 		expect(Number(moved!.seq)).toBe(Number(before!.seq) + 1);
 	});
 
+	it('cannot be fooled by temporary tables, a skipped insert or a head dated ahead of the clock', async () => {
+		// A database of its own: the rows written here as a superuser are not a chain.
+		const own = await createTestDatabase();
+		const db = own.handle.db;
+		try {
+			await appendAuditEvents(db, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+			const failureOf = (statements: ReturnType<typeof sql>[]) =>
+				db
+					.transaction(async (tx) => {
+						await tx.execute(sql`set local role jiss_app`);
+						for (const statement of statements) await tx.execute(statement);
+					})
+					.then(
+						() => null,
+						(error: Error) => (error.cause as Error | undefined)?.message ?? error.message
+					);
+			const forged = (seq: SQL, prevHash: SQL, suffix = sql``) =>
+				sql`insert into public.audit_event (seq, occurred_at, actor_name, actor_roles, action,
+					outcome, details, prev_hash, hash)
+				values (${seq}, clock_timestamp(), 'Innocent Person', '{}', 'document.view', 'allowed',
+					'{}'::jsonb, ${prevHash}, md5(random()::text)) ${suffix}`;
+			// The app's role shadows the head and the log with temporary tables of its own.
+			expect(
+				await failureOf([
+					sql`create temp table audit_head (id smallint, seq bigint, hash text) on commit drop`,
+					sql`create temp table audit_event (seq bigint, occurred_at timestamptz) on commit drop`,
+					sql`insert into pg_temp.audit_head values (1, -1, 'fake')`,
+					forged(sql`0`, sql`'fake'`)
+				])
+			).toMatch(/does not follow the chain head/);
+			// A row already at the next number (a superuser's, triggers off): an insert there that
+			// would be skipped must not move the head over it.
+			const [head] = await queryRows<{ seq: string; hash: string }>(
+				db,
+				sql`select seq::text, hash from audit_head`
+			);
+			await tamper(db, forged(sql`${Number(head!.seq) + 1}`, sql`${head!.hash}`));
+			expect(
+				await failureOf([
+					forged(sql`${Number(head!.seq) + 1}`, sql`${head!.hash}`, sql`on conflict do nothing`)
+				])
+			).toMatch(/does not follow the chain head/);
+			const [after] = await queryRows<{ seq: string; hash: string }>(
+				db,
+				sql`select seq::text, hash from audit_head`
+			);
+			expect(after).toEqual(head);
+			await tamper(db, sql`delete from audit_event where seq > ${Number(head!.seq)}`);
+			// The head dated two hours ahead of the clock (a clock set back, or a superuser): later
+			// appends take the head's time instead of failing.
+			await tamper(
+				db,
+				sql`update audit_event set occurred_at = clock_timestamp() + interval '2 hours'
+					where seq = ${Number(head!.seq)}`
+			);
+			await appendAuditEvents(db, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+			await appendOwnTransaction(db, [{ action: 'audit.viewed', outcome: 'allowed' }]);
+			const [last] = await queryRows<{ seq: string; ahead: boolean }>(
+				db,
+				sql`select seq::text, occurred_at > clock_timestamp() + interval '1 hour' as ahead
+					from audit_event order by seq desc limit 1`
+			);
+			expect(Number(last!.seq)).toBe(Number(head!.seq) + 2);
+			expect(last!.ahead).toBe(true);
+		} finally {
+			await own.drop();
+		}
+	});
+
 	it('dates an append that waited for the lock after the event committed while it waited', async () => {
 		// One instance holds the head with an event stamped a little ahead of the database clock
 		// (as a carried-forward time may be); another waits for the lock meanwhile. The waiting

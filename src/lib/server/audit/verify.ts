@@ -253,7 +253,7 @@ export async function verifyChain(options: {
 				report({
 					kind: 'altered_event',
 					seq,
-					message: `event ${seq} does not match its hash: its contents or its hash were changed`
+					message: `event ${seq} does not match its hash: its contents or its hash were changed, or it was written with a wrong hash`
 				});
 			} else if (
 				hash !== null &&
