@@ -26,7 +26,7 @@ import { loadConfig, setConfig } from '../config';
 import { auditEvent, documentVersion } from '../db/schema';
 import { createFromRequest } from './upload';
 import { extractPdfText } from './pdf-text';
-import { watermarkPdf } from './watermark';
+import { MAX_ANNOTATIONS, watermarkPdf } from './watermark';
 
 /**
  * PDFs at CONFIDENTIAL and above reach each reader marked with their name, account id and the
@@ -538,6 +538,43 @@ describe('the marked copy of a crafted PDF', () => {
 		expect(content).toContain('2 0 0 2 100 300 cm');
 		expect(content.match(/ Do\b/g)).toHaveLength(5);
 		expect(content.lastIndexOf(' Do')).toBeLessThan(content.lastIndexOf('BT'));
+	});
+
+	it('draws many annotations in time linear in their number, and refuses a file with too many', async () => {
+		const withAnnots = (count: number, appearance = '/BBox[0 0 10 10]') =>
+			pdfOf([
+				{ dictionary: '/Type/Catalog/Pages 2 0 R' },
+				{ dictionary: '/Type/Pages/Kids[3 0 R]/Count 1' },
+				{
+					dictionary: `/Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Annots[${'5 0 R '.repeat(count)}]`
+				},
+				{ dictionary: '', stream: Buffer.from('0 0 m 10 10 l S', 'latin1') },
+				{ dictionary: '/Type/Annot/Subtype/Square/Rect[10 10 20 20]/AP<</N 6 0 R>>' },
+				{
+					dictionary: `/Type/XObject/Subtype/Form${appearance}`,
+					stream: Buffer.from('0 0 1 rg 0 0 10 10 re f', 'latin1')
+				}
+			]);
+		// 20,000 drawn (pdf-lib's own naming took seconds for this many, minutes for 128,000).
+		const { found } = await streamsOf(await watermarkPdf(withAnnots(MAX_ANNOTATIONS), reader0));
+		const content = found.find((s) => s.text.includes(' Do') && s.text.includes('BT'))!.text;
+		expect(content.match(/\/Annot\d+ Do/g)).toHaveLength(MAX_ANNOTATIONS);
+		expect(new Set(content.match(/\/Annot\d+/g)).size).toBe(MAX_ANNOTATIONS);
+		await expect(watermarkPdf(withAnnots(MAX_ANNOTATIONS + 1), reader0)).rejects.toThrow(
+			/more annotations than can be drawn/
+		);
+		// Numbers no content stream may hold are not drawn at all (no NaN, no 300-digit number).
+		const huge = '1' + '0'.repeat(300);
+		const wild = await streamsOf(
+			await watermarkPdf(
+				withAnnots(1, `/BBox[0 0 ${huge} ${huge}]/Matrix[${huge} 0 -${huge} 1 0 0]`),
+				reader0
+			)
+		);
+		const page = wild.found.find((s) => s.text.includes(' Do') && s.text.includes('BT'))!.text;
+		// (The mark's own text is hex glyph ids, which may run to many digits: left out.)
+		expect(page.replace(/<[0-9a-fA-F]*>/g, '')).not.toMatch(/NaN|Infinity|\d{40}/);
+		expect(page).not.toContain('/Annot');
 	});
 
 	it('marks what a viewer shows when the crop box lies off the media box', async () => {

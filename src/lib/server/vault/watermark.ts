@@ -162,7 +162,7 @@ export async function watermarkPdf(
 		boxes.filter((_, i) => drawn[i])
 	);
 	const copier = PDFObjectCopier.for(source.context, copy.context);
-	const copied = new Map<PDFRawStream, PDFRef>();
+	const shared = { copied: new Map<PDFRawStream, PDFRef>(), drawn: 0 };
 	let next = 0;
 	pages.forEach((page, i) => {
 		const box = boxes[i]!;
@@ -171,7 +171,7 @@ export async function watermarkPdf(
 		const target = copy.addPage([width, height]);
 		// A page without content is blank: it still gets its mark.
 		if (drawn[i]) target.drawPage(embedded[next++]!, { x: 0, y: 0, width, height });
-		drawAnnotations(page, target, copier, copied, box);
+		drawAnnotations(page, target, copier, shared, box);
 		target.setRotation(degrees(page.getRotation().angle));
 		markPage(target, typeface, lines);
 	});
@@ -182,6 +182,8 @@ export async function watermarkPdf(
 	return copy.save();
 }
 
+/** Annotations drawn into one reader's copy at most; a file with more is refused, not cut short. */
+export const MAX_ANNOTATIONS = 20_000;
 const HIDDEN = 1 << 1;
 const NO_VIEW = 1 << 5;
 
@@ -218,12 +220,13 @@ function drawAnnotations(
 	page: PDFPage,
 	target: PDFPage,
 	copier: PDFObjectCopier,
-	copied: Map<PDFRawStream, PDFRef>,
+	shared: { copied: Map<PDFRawStream, PDFRef>; drawn: number },
 	box: { left: number; bottom: number }
 ) {
 	const annotations = page.node.Annots();
 	if (!annotations) return;
 	const context = target.doc.context;
+	const { XObject: xObjects } = target.node.normalizedEntries();
 	for (let i = 0; i < annotations.size(); i++) {
 		const annotation = annotations.lookup(i);
 		if (!(annotation instanceof PDFDict)) continue;
@@ -256,9 +259,19 @@ function drawAnnotations(
 		if (rectTop - rectBottom < 1e-6) continue;
 		const scaleX = (rectRight - rectLeft) / (toX - fromX);
 		const scaleY = (rectTop - rectBottom) / (toY - fromY);
+		const moveX = rectLeft - fromX * scaleX - box.left;
+		const moveY = rectBottom - fromY * scaleY - box.bottom;
+		// Numbers a content stream may hold (a viewer that stops at a NaN or a 300-digit number
+		// would stop before the mark): anything else is not drawn.
+		if (![scaleX, scaleY, moveX, moveY].every((v) => Number.isFinite(v) && Math.abs(v) < 1e7)) {
+			continue;
+		}
+		if (++shared.drawn > MAX_ANNOTATIONS) {
+			throw new Error('The file has more annotations than can be drawn into its copy');
+		}
 		// One copy of a stream however many annotations show it (a form's fields often share
 		// theirs): the copy grows with the file, never with the count of references to a stream.
-		let form = copied.get(appearance);
+		let form = shared.copied.get(appearance);
 		if (!form) {
 			const dict = context.obj({ Type: 'XObject', Subtype: 'Form' });
 			for (const key of ['BBox', 'Matrix', 'Resources', 'Group', 'Filter', 'DecodeParms']) {
@@ -266,19 +279,15 @@ function drawAnnotations(
 				if (value !== undefined) dict.set(PDFName.of(key), copier.copy(value));
 			}
 			form = context.register(PDFRawStream.of(dict, appearance.contents));
-			copied.set(appearance, form);
+			shared.copied.set(appearance, form);
 		}
-		const name = target.node.newXObject('Annot', form);
+		// Named by count: pdf-lib's newXObject looks for a free name among all the page's names
+		// each time, which made a page of many annotations quadratic (a minute of CPU for 128,000).
+		const name = PDFName.of(`Annot${shared.drawn}`);
+		xObjects.set(name, form);
 		target.pushOperators(
 			pushGraphicsState(),
-			concatTransformationMatrix(
-				scaleX,
-				0,
-				0,
-				scaleY,
-				rectLeft - fromX * scaleX - box.left,
-				rectBottom - fromY * scaleY - box.bottom
-			),
+			concatTransformationMatrix(scaleX, 0, 0, scaleY, moveX, moveY),
 			drawObject(name),
 			popGraphicsState()
 		);
