@@ -37,8 +37,9 @@ const TYPED_UNITS_MAX = 8 * PASSWORD_MAX_LENGTH;
 /**
  * Longer than PASSWORD_MAX_LENGTH characters in its normalised form (see normalisePassword):
  * the measure for setting a password (checking one also accepts a hash's older measure, see
- * passwordTooLongToCheck, so a password that could be set can always be used). A normalised string of more than twice as many UTF-16 units is too
- * long whatever it holds, and is not counted through.
+ * passwordTooLongToCheck, so a password that could be set can always be used). A normalised
+ * string of more than twice as many UTF-16 units is too long whatever it holds, and is not
+ * counted through.
  */
 export function passwordTooLong(password: string): boolean {
 	if (password.length > TYPED_UNITS_MAX) return true;

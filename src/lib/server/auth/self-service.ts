@@ -11,7 +11,7 @@ import {
 } from './password-policy';
 import * as recoveryCodes from './recovery-codes';
 import * as sessions from './sessions';
-import { announceLockoutLater, checkSecondFactor } from './sign-in';
+import { announceLockoutLater, checkSecondFactor, recordAcceptedFactor } from './sign-in';
 import * as throttle from './throttle';
 import * as totp from './totp';
 import type { SessionRecord, SessionUser } from './types';
@@ -115,16 +115,9 @@ export async function endSession(
 	return getDb().transaction(async (tx) => {
 		// Only from a session still in use: one ended while this request was on its way (by its
 		// owner, who may be ending it now for being stolen) ends nothing more.
-		if (!(await sessions.stillActing(tx, user.id, currentSessionId))) return 'ended';
-		let startedBefore: Date | null = null;
-		if (currentSessionId !== undefined) {
-			const [current] = await tx
-				.select({ createdAt: session.createdAt })
-				.from(session)
-				.where(and(eq(session.id, currentSessionId), eq(session.accountId, user.id)));
-			if (!current) return 'ended';
-			startedBefore = current.createdAt;
-		}
+		const acting = await sessions.stillActing(tx, user.id, currentSessionId);
+		if (!acting) return 'ended';
+		const startedBefore = acting.sessionStartedAt;
 		const ended = await sessions.endOne(tx, user.id, sessionId, startedBefore);
 		if (!ended && startedBefore) {
 			const [there] = await tx
@@ -263,24 +256,7 @@ async function withCurrentFactor<T>(
 			}
 			method = checked.method;
 			await tx.update(account).set({ secondFactorFailures: 0 }).where(eq(account.id, user.id));
-			await audit.append(tx, {
-				...context,
-				actor: actorOf(user),
-				action: 'auth.mfa',
-				outcome: 'allowed',
-				target: { type: 'account', id: user.id },
-				details: { method, ...details }
-			});
-			if (method === 'recovery') {
-				await audit.append(tx, {
-					...context,
-					actor: actorOf(user),
-					action: 'auth.recovery_code_used',
-					outcome: 'allowed',
-					target: { type: 'account', id: user.id },
-					details: { remaining: await recoveryCodes.remaining(tx, user.id), purpose }
-				});
-			}
+			await recordAcceptedFactor(tx, who, method, context, details);
 			await throttle.clear(tx, keys);
 		}
 		return { kind: 'done', value: await change(tx, method) };

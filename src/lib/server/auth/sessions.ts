@@ -233,20 +233,20 @@ export async function stillActing(
 	tx: Executor,
 	accountId: number,
 	sessionId: string | undefined
-): Promise<{ roles: Role[] } | null> {
+): Promise<{ roles: Role[]; sessionStartedAt: Date | null } | null> {
 	const [active] = await tx
 		.select({ roles: account.roles })
 		.from(account)
 		.where(and(eq(account.id, accountId), eq(account.status, 'active')))
 		.for('share');
 	if (!active) return null;
-	if (sessionId === undefined) return active;
+	if (sessionId === undefined) return { ...active, sessionStartedAt: null };
 	const [live] = await tx
-		.select({ id: session.id })
+		.select({ createdAt: session.createdAt })
 		.from(session)
 		.where(and(eq(session.id, sessionId), eq(session.accountId, accountId)))
 		.for('share');
-	return live ? active : null;
+	return live ? { ...active, sessionStartedAt: live.createdAt } : null;
 }
 
 /** Deletes one session (sign-out). */

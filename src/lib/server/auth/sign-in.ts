@@ -350,6 +350,39 @@ export async function checkSecondFactor(
 }
 
 /**
+ * The audit events of a second factor checkSecondFactor accepted: `auth.mfa` (with `details`)
+ * and, for a recovery code, `auth.recovery_code_used` with how many are left.
+ */
+export async function recordAcceptedFactor(
+	tx: Executor,
+	who: Account,
+	method: 'totp' | 'recovery',
+	context: audit.AuditContext,
+	details: Record<string, unknown>
+): Promise<void> {
+	const target = { type: 'account', id: who.id };
+	await audit.append(tx, {
+		...context,
+		actor: actorOf(who),
+		action: 'auth.mfa',
+		outcome: 'allowed',
+		target,
+		details: { method, ...details }
+	});
+	if (method === 'recovery') {
+		const remaining = await recoveryCodes.remaining(tx, who.id);
+		await audit.append(tx, {
+			...context,
+			actor: actorOf(who),
+			action: 'auth.recovery_code_used',
+			outcome: 'allowed',
+			target,
+			details: { remaining, ...(details.purpose ? { purpose: details.purpose } : {}) }
+		});
+	}
+}
+
+/**
  * Second step: a 6-digit code or a recovery code for the session waiting for it. On success the
  * waiting session is replaced by a new one (a new token), fully authenticated.
  */
@@ -406,24 +439,7 @@ export async function secondFactorStep(
 			.update(account)
 			.set({ lastSignInAt: new Date(), secondFactorFailures: 0 })
 			.where(eq(account.id, accountId));
-		await audit.append(tx, {
-			...context,
-			actor: actorOf(who),
-			action: 'auth.mfa',
-			outcome: 'allowed',
-			target: { type: 'account', id: accountId },
-			details: { method, session: created.session.id }
-		});
-		if (method === 'recovery') {
-			await audit.append(tx, {
-				...context,
-				actor: actorOf(who),
-				action: 'auth.recovery_code_used',
-				outcome: 'allowed',
-				target: { type: 'account', id: accountId },
-				details: { remaining: await recoveryCodes.remaining(tx, accountId) }
-			});
-		}
+		await recordAcceptedFactor(tx, who, method, context, { session: created.session.id });
 		await throttle.clear(tx, [personKey]);
 		await throttle.release(tx, reservation, [addressKey]);
 		return { kind: 'signed_in', method, ...created } as const;
