@@ -7,15 +7,21 @@
 // through pages 2-5 by keyset cursor. Requests per second and p50/p95 latency, each also as a
 // ratio of the baseline measured in the same run.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import * as sessions from '../../src/lib/server/auth/sessions';
-import { openDatabase } from '../../src/lib/server/db';
+import { getLookupDb, openDatabase, setDatabase } from '../../src/lib/server/db';
 import * as schema from '../../src/lib/server/db/schema';
+import { parseListQuery } from '../../src/lib/schemas/documents';
+import * as pages from '../../src/lib/server/vault/pages';
+import {
+	lookupSessionWithReader,
+	requestReaderFromSession
+} from '../../src/lib/server/vault/reader';
 import { seedCorpus, seedReferences } from '../helpers/vault-corpus';
 import { freePort } from '../helpers/ports';
 import { cpuSecondsOf } from './support/cpu';
@@ -174,14 +180,18 @@ try {
 		};
 	};
 	/** `targetOf(i)` is the i-th request's URL: the same one (warm) or a new one each time (cold). */
-	async function measure(label: string, targetOf: (i: number) => string, headers = signedIn) {
+	function measure(label: string, targetOf: (i: number) => string, headers = signedIn) {
+		return measureRuns(label, (i) => get(targetOf(i), headers));
+	}
+	/** Runs `once` from CONCURRENCY loops: a check, WARMUP s unmeasured, then SECONDS measured. */
+	async function measureRuns(label: string, once: (i: number) => Promise<unknown>) {
 		let n = 0;
 		// A check that the route answers what we think (and, for warm runs, the first fill).
-		await get(targetOf(n++), headers);
+		await once(n++);
 		const warm = performance.now() + WARMUP * 1000;
 		await Promise.all(
 			Array.from({ length: CONCURRENCY }, async () => {
-				while (performance.now() < warm) await get(targetOf(n++), headers);
+				while (performance.now() < warm) await once(n++);
 			})
 		);
 		const latencies: number[] = [];
@@ -190,9 +200,9 @@ try {
 		await Promise.all(
 			Array.from({ length: CONCURRENCY }, async () => {
 				while (performance.now() < until) {
-					const target = targetOf(n++);
+					const i = n++;
 					const t0 = performance.now();
-					await get(target, headers);
+					await once(i);
 					latencies.push(performance.now() - t0);
 				}
 			})
@@ -260,6 +270,57 @@ try {
 		);
 		runs.push(await measure(`${label}, warm`, (i) => pages[i % pages.length]!));
 	}
+	// The warm list's own work without HTTP or SvelteKit: what the list's handle and load run
+	// (the session and reader lookup, the cached counts and page ids, the page's rows re-read
+	// by id, the audit event committed, the entries made), called from this process with the
+	// app's own functions on a database handle like the app's. This process is idle otherwise,
+	// so its CPU column is that work's cost in JavaScript (drivers included); the app's stays idle.
+	let floor: Awaited<ReturnType<typeof measureRuns>> | undefined;
+	const listWarm = runs.find((r) => r.label === 'document list, first page, warm');
+	if (listWarm) {
+		process.env.DATA_DIR = dataDir;
+		process.env.INTRANET_MODE = 'demo';
+		process.env.DATABASE_URL = benchUrl;
+		process.env.LOG_LEVEL = 'error';
+		const own = await openDatabase({
+			kind: 'postgres',
+			url: benchUrl,
+			ownerUrl: benchUrl,
+			poolSize: 10
+		});
+		setDatabase(own);
+		const query = parseListQuery(new URLSearchParams());
+		try {
+			floor = await measureRuns("the warm list's own work, no HTTP/SvelteKit", async () => {
+				const valid = await sessions.validate(getLookupDb(), token, {
+					lookup: lookupSessionWithReader
+				});
+				if (!valid) throw new Error('bench session refused');
+				const { reader, generation } = requestReaderFromSession(valid.user, valid.extra);
+				if (!reader) throw new Error('bench reader inactive');
+				const result = await pages.listPage(
+					{
+						user: valid.user,
+						reader: { ...reader, sessionId: valid.session.id },
+						audit: {
+							actor: { id: valid.user.id, name: valid.user.displayName, roles: valid.user.roles },
+							ip: '127.0.0.1',
+							userAgent: 'node',
+							requestId: randomUUID()
+						},
+						generation,
+						locale: 'en',
+						timeZone: 'Asia/Tokyo'
+					},
+					query
+				);
+				if (result.items.length === 0) throw new Error('the list returned no rows');
+			});
+		} finally {
+			setDatabase(undefined);
+			await own.close();
+		}
+	}
 	console.log(
 		`\n${fmt(DOCS)} documents, ${fmt(USERS)} accounts, ${CONCURRENCY} concurrent clients, ${SECONDS} s each after ${WARMUP} s unmeasured, reader CONFIDENTIAL + SDA`
 	);
@@ -298,6 +359,27 @@ try {
 		);
 	}
 	console.log('(each list and search request also appends its audit event to the hash chain)');
+	if (floor && listWarm) {
+		// On these cores a route is held back by the app's one JavaScript thread (its CPU per
+		// request) and by the cores all three processes share (the sum). A list costs at least
+		// the bare page (HTTP, hooks, a rendered page, the load generator's side) plus its own
+		// work, measured above without them: the rate that would allow, as a share of the bare page's.
+		const f = floor.cpu;
+		const b = baseline.cpu;
+		const thread = 1000 / (b.app + f.client);
+		const cores = (2 * 1000) / (b.app + b.client + f.client + f.db);
+		const bound = Math.min(thread, cores);
+		console.log(
+			`\n${floor.label}: ${fmt(floor.rps)} req/s, p50 ${fmt(floor.p50, 1)} ms, p95 ${fmt(floor.p95, 1)} ms; CPU ms/req: its JavaScript ${fmt(f.client, 2)}, db ${fmt(f.db, 2)}`
+		);
+		console.log(
+			`the warm list cost the app ${fmt(listWarm.cpu.app, 2)} ms of CPU per request, of which its own work ${fmt(f.client, 2)} ms and HTTP, SvelteKit and rendering the rest (${fmt(listWarm.cpu.app - f.client, 2)} ms; the bare page ${fmt(b.app, 2)} ms)`
+		);
+		console.log(
+			`a list costing only the bare page plus its own work: at most ${fmt(bound)} req/s (${fmt((bound / baseline.rps) * 100)} % of the bare page; app thread ${fmt(thread)}, ${os.cpus().length} cores ${fmt(cores)})`
+		);
+	}
+
 	console.log(
 		'CPU ms/req: CPU time per request of the app process, of all PostgreSQL processes, and of this load generator'
 	);

@@ -98,10 +98,24 @@ export function contrastRatio(a: string, b: string): number {
 	return (hi + 0.05) / (lo + 0.05);
 }
 
+const textColours = new Map<string, '#000000' | '#ffffff'>();
+
+/**
+ * Black or white, whichever contrasts more with the level's colour. Every banner and list entry
+ * asks (a list page 25 times), for a handful of colours: each is worked out once.
+ */
 export function textColourFor(background: string): '#000000' | '#ffffff' {
-	return contrastRatio(background, '#ffffff') >= contrastRatio(background, '#000000')
-		? '#ffffff'
-		: '#000000';
+	let colour = textColours.get(background);
+	if (colour === undefined) {
+		colour =
+			contrastRatio(background, '#ffffff') >= contrastRatio(background, '#000000')
+				? '#ffffff'
+				: '#000000';
+		// Level colours are few; a store that somehow sees many keeps only the latest.
+		if (textColours.size >= 256) textColours.clear();
+		textColours.set(background, colour);
+	}
+	return colour;
 }
 
 export function levelName(levelRef: LevelRef, locale: MarkingLocale): string {
