@@ -34,6 +34,7 @@ export const ADMIN_ERROR_CODES = [
 	'own_grant',
 	'grant_not_current',
 	'already_requested',
+	'sessions_recently_ended',
 	'requester_not_administrator',
 	'no_change',
 	'invalid_colour',

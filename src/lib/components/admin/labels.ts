@@ -29,6 +29,7 @@ export const errorText: Record<AdminErrorCode, () => string> = {
 	own_grant: m.admin_error_own_grant,
 	grant_not_current: m.admin_error_grant_not_current,
 	already_requested: m.admin_error_already_requested,
+	sessions_recently_ended: m.admin_error_sessions_recently_ended,
 	requester_not_administrator: m.admin_error_requester_not_administrator,
 	no_change: m.admin_error_no_change,
 	invalid_colour: m.admin_error_invalid_colour,

@@ -4,8 +4,8 @@ import * as audit from '../audit';
 import * as enrolment from '../auth/enrolment';
 import * as sessions from '../auth/sessions';
 import { SECOND_FACTOR_LOCKOUT } from '../auth/sign-in';
-import { sqlStateOf, UNIQUE_VIOLATION, type Database, type Executor } from '../db';
-import { account, organisation, type AccountStatus, type Role } from '../db/schema';
+import { queryRows, sqlStateOf, UNIQUE_VIOLATION, type Database, type Executor } from '../db';
+import { account, auditEvent, organisation, type AccountStatus, type Role } from '../db/schema';
 import * as approvals from './approvals';
 import {
 	AdminError,
@@ -277,8 +277,21 @@ export async function disable(
 }
 
 /**
+ * How long one administrator waits before ending the sessions of the same administrator's or
+ * auditor's account again. Ending them takes one administrator and no approval (a compromised
+ * account is stopped at once), so without a pause a rogue administrator could end, every few
+ * seconds, the sessions of the administrators who would approve disabling them, and keep them
+ * from ever approving it. Each administrator has their own pause; a signed-in approver now has
+ * this long to act.
+ */
+export const PRIVILEGED_SESSIONS_PAUSE_MINUTES = 15;
+
+/**
  * Ends every session of an account (a lost laptop, a suspicion) without disabling it: the person
  * signs in again. Nobody uses this on themselves; their own account page ends their sessions.
+ * The same administrator ends an administrator's or auditor's sessions at most once in
+ * `PRIVILEGED_SESSIONS_PAUSE_MINUTES` (the audit log, read under the account's lock, says when
+ * they last did).
  */
 export async function endSessions(
 	db: Database,
@@ -287,6 +300,11 @@ export async function endSessions(
 ): Promise<number> {
 	const reason = requireText(input.reason);
 	return onOtherAccount(db, ctx, input.accountId, async (tx, target) => {
+		if (
+			target.roles.some((r) => PRIVILEGED_ROLES.includes(r)) &&
+			(await endedSessionsLately(tx, ctx.actor.id, target.id))
+		)
+			throw new AdminError('sessions_recently_ended', 429);
 		const sessionsEnded = await sessions.endAllForAccount(tx, target.id);
 		await audit.append(tx, {
 			...ctx.audit,
@@ -297,6 +315,23 @@ export async function endSessions(
 		});
 		return sessionsEnded;
 	});
+}
+
+/** Whether `actorId` ended the sessions of `accountId` within the pause. */
+async function endedSessionsLately(
+	tx: Executor,
+	actorId: number,
+	accountId: number
+): Promise<boolean> {
+	const rows = await queryRows<{ one: number }>(
+		tx,
+		sql`select 1 as one from ${auditEvent}
+			where ${auditEvent.targetType} = 'account' and ${auditEvent.targetId} = ${String(accountId)}
+				and ${auditEvent.action} = 'account.sessions_ended' and ${auditEvent.actorId} = ${actorId}
+				and ${auditEvent.occurredAt} > clock_timestamp() - make_interval(mins => ${PRIVILEGED_SESSIONS_PAUSE_MINUTES})
+			limit 1`
+	);
+	return rows.length > 0;
 }
 
 /**

@@ -66,7 +66,8 @@ const RULE_REFUSALS: ReadonlySet<AdminErrorCode> = new Set([
 	'separation_of_duties',
 	'last_administrator',
 	'not_requester',
-	'own_grant'
+	'own_grant',
+	'sessions_recently_ended'
 ]);
 
 /**

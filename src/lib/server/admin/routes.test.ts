@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Component } from 'svelte';
 import { render } from 'svelte/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,10 +22,11 @@ import SettingsView from '../../../routes/(admin)/admin/settings/+page.svelte';
 import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import { setDatabase, type Database } from '../db';
-import { account, approvalRequest, auditEvent, grant } from '../db/schema';
+import { account, approvalRequest, auditEvent, grant, session } from '../db/schema';
 import { levelIdentity } from '../../components/admin/labels';
 import { m } from '../../paraglide/messages';
 import { getLocale, overwriteGetLocale } from '../../paraglide/runtime';
+import * as accounts from './accounts';
 import type { ApprovalView } from './approvals';
 import { endOfDay, latestEndDate } from './context';
 import * as grants from './grants';
@@ -825,5 +826,77 @@ describe('disabling an administrator or auditor', () => {
 			.update(account)
 			.set({ status: 'active', disabledAt: null })
 			.where(eq(account.id, w.adminB.id));
+	});
+	it('ends a privileged account’s sessions once in 15 minutes per administrator, posted as each role', async () => {
+		const live = async (id: number) =>
+			(await db.select().from(session).where(eq(session.accountId, id))).length;
+		const endSessions = (person: Person, subject: Person, fields: Fields) =>
+			outcome(() =>
+				accountPage.actions.endSessions!(
+					event(person, `/admin/accounts/${subject.id}?/endSessions`, fields, {
+						id: String(subject.id)
+					})
+				)
+			);
+		await sessions.create(db, { accountId: w.auditor.id, mfaVerified: true });
+		for (const person of [w.staff, w.liaison, w.auditor]) {
+			expect((await endSessions(person, w.auditor, { reason: 'Rogue' })).status).toBe(404);
+		}
+		expect(
+			await endSessions(w.adminA, w.auditor, { reason: 'Rogue', pauseMinutes: '0' })
+		).toMatchObject({ status: 400, data: { code: 'invalid_form' } });
+		expect(await live(w.auditor.id)).toBe(1);
+
+		expect(await endSessions(w.adminA, w.auditor, { reason: 'Suspicious' })).toMatchObject({
+			status: 200,
+			data: { done: 'sessions_ended' }
+		});
+		expect(await live(w.auditor.id)).toBe(0);
+		// The auditor signs in again: the same administrator cannot end it again at once.
+		await sessions.create(db, { accountId: w.auditor.id, mfaVerified: true });
+		expect(await endSessions(w.adminA, w.auditor, { reason: 'Again' })).toMatchObject({
+			status: 429,
+			data: { code: 'sessions_recently_ended' }
+		});
+		expect(await live(w.auditor.id)).toBe(1);
+		expect(await newestEvent(db, 'admin.denied')).toMatchObject({
+			actorId: w.adminA.id,
+			details: { reason: 'sessions_recently_ended' }
+		});
+		// Another administrator has a pause of their own; staff accounts have none.
+		expect(await endSessions(w.adminC, w.auditor, { reason: 'Confirmed' })).toMatchObject({
+			status: 200,
+			data: { done: 'sessions_ended' }
+		});
+		for (let i = 0; i < 2; i++) {
+			expect(await endSessions(w.adminA, w.staff, { reason: 'Lost laptop' })).toMatchObject({
+				status: 200,
+				data: { done: 'sessions_ended' }
+			});
+		}
+		// Once the pause has passed (the event dated back past the log's guards, as only a
+		// superuser could), again.
+		await db.transaction(async (tx) => {
+			await tx.execute(sql`set local session_replication_role = replica`);
+			await tx
+				.update(auditEvent)
+				.set({ occurredAt: sql`${auditEvent.occurredAt} - interval '16 minutes'` })
+				.where(
+					and(
+						eq(auditEvent.action, 'account.sessions_ended'),
+						eq(auditEvent.actorId, w.adminA.id),
+						eq(auditEvent.targetId, String(w.auditor.id))
+					)
+				);
+		});
+		await sessions.create(db, { accountId: w.auditor.id, mfaVerified: true });
+		expect(await endSessions(w.adminA, w.auditor, { reason: 'Later' })).toMatchObject({
+			status: 200,
+			data: { done: 'sessions_ended' }
+		});
+		expect(await live(w.auditor.id)).toBe(0);
+		expect(m.admin_error_sessions_recently_ended()).toContain(
+			String(accounts.PRIVILEGED_SESSIONS_PAUSE_MINUTES)
+		);
 	});
 });
