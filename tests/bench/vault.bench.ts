@@ -367,7 +367,7 @@ try {
 		const f = floor.cpu;
 		const b = baseline.cpu;
 		const thread = 1000 / (b.app + f.client);
-		const cores = (2 * 1000) / (b.app + b.client + f.client + f.db);
+		const cores = (os.cpus().length * 1000) / (b.app + b.client + f.client + f.db);
 		const bound = Math.min(thread, cores);
 		console.log(
 			`\n${floor.label}: ${fmt(floor.rps)} req/s, p50 ${fmt(floor.p50, 1)} ms, p95 ${fmt(floor.p95, 1)} ms; CPU ms/req: its JavaScript ${fmt(f.client, 2)}, db ${fmt(f.db, 2)}`
