@@ -338,7 +338,8 @@ async function endedSessionsLately(
  * Re-enables an account: active again if it had enrolled, otherwise back to pending. An account
  * locked out by wrong codes comes back pending, its credentials cleared, with a reset link
  * (`applyEnable`). An account holding the administrator or auditor role brings that role back
- * with it, so it waits for a second administrator, as giving the role would.
+ * with it, and one holding a grant that took two administrators (`grants.twoPersonGrants`)
+ * brings that access back: either waits for a second administrator, as giving it would.
  */
 export async function enable(
 	db: Database,
@@ -348,13 +349,16 @@ export async function enable(
 	const reason = requireText(input.reason);
 	const outcome = await onOtherAccount(db, ctx, input.accountId, async (tx, before) => {
 		if (before.status !== 'disabled') throw new AdminError('account_not_disabled', 409);
-		if (before.roles.some((r) => PRIVILEGED_ROLES.includes(r))) {
+		// Its grants come back with it: one that took two administrators takes two again, or one
+		// administrator could undo a colleague's disabling of a TOP SECRET reader on their own.
+		const weighty = await grants.twoPersonGrants(tx, before.id);
+		if (before.roles.some((r) => PRIVILEGED_ROLES.includes(r)) || weighty.length > 0) {
 			if (await approvals.hasPendingFor(tx, before.id, ['account_enable']))
 				throw new AdminError('already_requested', 409);
 			const requestId = await approvals.file(tx, ctx, {
 				kind: 'account_enable',
 				subjectAccountId: before.id,
-				payload: { roles: before.roles },
+				payload: { roles: before.roles, grants: weighty },
 				justification: reason
 			});
 			return { status: 'pending' as const, requestId, send: null };

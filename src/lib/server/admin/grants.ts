@@ -140,6 +140,50 @@ async function check(
 	};
 }
 
+/** A grant that took two administrators, as an approval request about the account shows it. */
+export interface TwoPersonGrant {
+	grantId: number;
+	kind: 'level' | 'compartment';
+	levelRank: number | null;
+	compartmentCode: string | null;
+	validUntil: string | null;
+}
+
+/**
+ * The account's grants, in force or still to begin, that a second administrator would have to
+ * approve today: a level at or above the two-person threshold, a read-in to a sensitive
+ * compartment. A disabled account keeps its grants (access is its grants' while it is active),
+ * so enabling it again brings these back and waits for a second administrator as they did.
+ */
+export async function twoPersonGrants(tx: Executor, accountId: number): Promise<TwoPersonGrant[]> {
+	const threshold = await settings.get(tx, 'two_person_level');
+	const rows = await tx
+		.select({
+			grantId: grant.id,
+			kind: grant.kind,
+			levelRank: grant.levelRank,
+			compartmentCode: compartment.code,
+			validUntil: grant.validUntil
+		})
+		.from(grant)
+		.leftJoin(compartment, eq(compartment.id, grant.compartmentId))
+		.where(
+			and(
+				eq(grant.accountId, accountId),
+				isNull(grant.revokedAt),
+				sql`(${grant.validUntil} is null or ${grant.validUntil} > clock_timestamp())`,
+				sql`((${grant.kind} = 'level' and ${grant.levelRank} >= ${threshold})
+					or (${grant.kind} = 'compartment' and ${compartment.sensitive}))`
+			)
+		)
+		.orderBy(asc(grant.id));
+	return rows.map((r) => ({
+		...r,
+		kind: r.kind === 'level' ? 'level' : 'compartment',
+		validUntil: r.validUntil ? r.validUntil.toISOString() : null
+	}));
+}
+
 /** Inserts the grant and its audit record; used directly and on approval. */
 async function insertGrant(
 	tx: Executor,

@@ -19,6 +19,7 @@ import AccountsView from '../../../routes/(admin)/admin/accounts/+page.svelte';
 import ApprovalsView from '../../../routes/(admin)/admin/approvals/+page.svelte';
 import ReviewView from '../../../routes/(admin)/admin/review/+page.svelte';
 import SettingsView from '../../../routes/(admin)/admin/settings/+page.svelte';
+import { effectiveAccess } from '../access';
 import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import { setDatabase, type Database } from '../db';
@@ -898,5 +899,111 @@ describe('disabling an administrator or auditor', () => {
 		expect(m.admin_error_sessions_recently_ended()).toContain(
 			String(accounts.PRIVILEGED_SESSIONS_PAUSE_MINUTES)
 		);
+	});
+
+	it('waits for a second administrator to enable an account that holds TOP SECRET or a sensitive read-in, posted as each role', async () => {
+		const statusOf = async (id: number) =>
+			(await db.select().from(account).where(eq(account.id, id)))[0]!.status;
+		const decide = (person: Person, requestId: number) =>
+			outcome(() =>
+				approvalsPage.actions.approve!(
+					event(person, '/admin/approvals?/approve', {
+						requestId: String(requestId),
+						comment: 'Decided'
+					})
+				)
+			);
+		// The staff member holds TOP SECRET and MD, each approved by a second administrator.
+		const given: number[] = [];
+		for (const input of [
+			{ kind: 'level' as const, levelRank: 4 },
+			{ kind: 'compartment' as const, compartmentId: w.md.id }
+		]) {
+			const filed = await grants.request(db, w.adminA.ctx, {
+				accountId: w.staff.id,
+				justification: 'Programme lead',
+				endDate: daysFromNow(30),
+				...input
+			});
+			if (filed.status !== 'pending') throw new Error('expected a request');
+			expect(await decide(w.adminB, filed.requestId)).toMatchObject({ status: 200 });
+			const [row] = await db
+				.select()
+				.from(approvalRequest)
+				.where(eq(approvalRequest.id, filed.requestId));
+			given.push(row!.resultGrantId!);
+		}
+		expect(await effectiveAccess(db, w.staff.id)).toMatchObject({
+			level: 4,
+			compartmentIds: [w.md.id]
+		});
+		// Disabled for cause by one administrator.
+		const path = `/admin/accounts/${w.staff.id}`;
+		const params = { id: String(w.staff.id) };
+		const post = (person: Person, action: 'disable' | 'enable', fields: Fields) =>
+			outcome(() =>
+				accountPage.actions[action]!(event(person, `${path}?/${action}`, fields, params))
+			);
+		expect(await post(w.adminA, 'disable', { reason: 'Suspected leak' })).toMatchObject({
+			status: 200,
+			data: { done: 'disabled' }
+		});
+		for (const person of [w.staff, w.liaison, w.auditor]) {
+			expect((await post(person, 'enable', { reason: 'Back' })).status).toBe(404);
+		}
+		expect(await post(w.adminB, 'enable', { reason: 'Back', status: 'active' })).toMatchObject({
+			status: 400,
+			data: { code: 'invalid_form' }
+		});
+		// Another administrator alone cannot bring that access back: the enabling waits.
+		expect(await post(w.adminB, 'enable', { reason: 'Cleared' })).toMatchObject({
+			status: 200,
+			data: { done: 'pending' }
+		});
+		expect(await statusOf(w.staff.id)).toBe('disabled');
+		const [request] = await db
+			.select()
+			.from(approvalRequest)
+			.where(
+				and(
+					eq(approvalRequest.subjectAccountId, w.staff.id),
+					eq(approvalRequest.kind, 'account_enable'),
+					eq(approvalRequest.status, 'pending')
+				)
+			);
+		expect(request!.payload).toMatchObject({
+			roles: ['staff'],
+			grants: [
+				{ grantId: given[0], kind: 'level', levelRank: 4 },
+				{ grantId: given[1], kind: 'compartment', compartmentCode: 'MD' }
+			]
+		});
+		// The approver reads what comes back, by level code and rank and compartment code.
+		const page = html(ApprovalsView, await approvalsPage.load(event(w.adminC, '/admin/approvals')));
+		const levels = await reference.listLevels(db);
+		expect(page).toContain(levelIdentity(levels, 4));
+		expect(page).toContain('MD');
+		expect(await decide(w.adminB, request!.id)).toMatchObject({
+			status: 403,
+			data: { code: 'self' }
+		});
+		expect(await statusOf(w.staff.id)).toBe('disabled');
+		expect(await decide(w.adminC, request!.id)).toMatchObject({
+			status: 200,
+			data: { done: 'approved' }
+		});
+		expect(await statusOf(w.staff.id)).toBe('active');
+		expect(await effectiveAccess(db, w.staff.id)).toMatchObject({ level: 4 });
+
+		// Without such grants (revoked), enabling is one administrator's again.
+		for (const grantId of given) {
+			await grants.revoke(db, w.adminA.ctx, { grantId, reason: 'Programme ended' });
+		}
+		expect(await post(w.adminA, 'disable', { reason: 'Leave' })).toMatchObject({ status: 200 });
+		expect(await post(w.adminB, 'enable', { reason: 'Back' })).toMatchObject({
+			status: 200,
+			data: { done: 'enabled' }
+		});
+		expect(await statusOf(w.staff.id)).toBe('active');
 	});
 });
