@@ -35,6 +35,7 @@ export const ADMIN_ERROR_CODES = [
 	'grant_not_current',
 	'already_requested',
 	'sessions_recently_ended',
+	'link_recently_sent',
 	'requester_not_administrator',
 	'no_change',
 	'invalid_colour',

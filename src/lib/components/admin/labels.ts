@@ -30,6 +30,7 @@ export const errorText: Record<AdminErrorCode, () => string> = {
 	grant_not_current: m.admin_error_grant_not_current,
 	already_requested: m.admin_error_already_requested,
 	sessions_recently_ended: m.admin_error_sessions_recently_ended,
+	link_recently_sent: m.admin_error_link_recently_sent,
 	requester_not_administrator: m.admin_error_requester_not_administrator,
 	no_change: m.admin_error_no_change,
 	invalid_colour: m.admin_error_invalid_colour,

@@ -277,8 +277,8 @@ export async function disable(
 }
 
 /**
- * How long one administrator waits before ending the sessions of the same administrator's or
- * auditor's account again. Ending them takes one administrator and no approval (a compromised
+ * How long one administrator waits before ending the sessions of (or sending a link to) the same
+ * administrator's or auditor's account again. Ending them takes one administrator and no approval (a compromised
  * account is stopped at once), so without a pause a rogue administrator could end, every few
  * seconds, the sessions of the administrators who would approve disabling them, and keep them
  * from ever approving it. Each administrator has their own pause; a signed-in approver now has
@@ -302,7 +302,7 @@ export async function endSessions(
 	return onOtherAccount(db, ctx, input.accountId, async (tx, target) => {
 		if (
 			target.roles.some((r) => PRIVILEGED_ROLES.includes(r)) &&
-			(await endedSessionsLately(tx, ctx.actor.id, target.id))
+			(await actedLately(tx, ctx.actor.id, target.id, 'account.sessions_ended'))
 		)
 			throw new AdminError('sessions_recently_ended', 429);
 		const sessionsEnded = await sessions.endAllForAccount(tx, target.id);
@@ -317,17 +317,18 @@ export async function endSessions(
 	});
 }
 
-/** Whether `actorId` ended the sessions of `accountId` within the pause. */
-async function endedSessionsLately(
+/** Whether `actorId` took `action` on `accountId` within the pause (the audit log says). */
+async function actedLately(
 	tx: Executor,
 	actorId: number,
-	accountId: number
+	accountId: number,
+	action: 'account.sessions_ended' | 'auth.enrolment_sent'
 ): Promise<boolean> {
 	const rows = await queryRows<{ one: number }>(
 		tx,
 		sql`select 1 as one from ${auditEvent}
 			where ${auditEvent.targetType} = 'account' and ${auditEvent.targetId} = ${String(accountId)}
-				and ${auditEvent.action} = 'account.sessions_ended' and ${auditEvent.actorId} = ${actorId}
+				and ${auditEvent.action} = ${action} and ${auditEvent.actorId} = ${actorId}
 				and ${auditEvent.occurredAt} > clock_timestamp() - make_interval(mins => ${PRIVILEGED_SESSIONS_PAUSE_MINUTES})
 			limit 1`
 	);
@@ -373,16 +374,26 @@ export async function enable(
 		: { status: 'applied' };
 }
 
-/** Mails a new one-time link to the person; the administrator never sees it. */
+/**
+ * Mails a new one-time link to the person; the administrator never sees it. Each link withdraws
+ * the account's earlier unused ones, so the same administrator sends one to an administrator's or
+ * auditor's account at most once in `PRIVILEGED_SESSIONS_PAUSE_MINUTES`: a rogue administrator
+ * sending one every few seconds would otherwise withdraw each link before its owner could use it,
+ * and keep a new (or returning) approver or auditor from ever enrolling. Nobody sends one to
+ * themselves (their account page changes their password and authenticator).
+ */
 export async function sendEnrolmentLink(
 	db: Database,
 	ctx: AdminContext,
 	input: { accountId: number }
 ): Promise<void> {
-	const send = await db.transaction(async (tx) => {
-		await assertAdministrator(tx, ctx);
-		const row = await lockAccount(tx, input.accountId);
+	const send = await onOtherAccount(db, ctx, input.accountId, async (tx, row) => {
 		if (row.status === 'disabled') throw new AdminError('account_disabled');
+		if (
+			row.roles.some((r) => PRIVILEGED_ROLES.includes(r)) &&
+			(await actedLately(tx, ctx.actor.id, row.id, 'auth.enrolment_sent'))
+		)
+			throw new AdminError('link_recently_sent', 429);
 		const purpose = row.passwordHash ? 'reset' : 'enrol';
 		const issued = await enrolment.issue(tx, {
 			accountId: row.id,

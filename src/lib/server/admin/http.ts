@@ -67,7 +67,8 @@ const RULE_REFUSALS: ReadonlySet<AdminErrorCode> = new Set([
 	'last_administrator',
 	'not_requester',
 	'own_grant',
-	'sessions_recently_ended'
+	'sessions_recently_ended',
+	'link_recently_sent'
 ]);
 
 /**

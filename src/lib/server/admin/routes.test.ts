@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Component } from 'svelte';
 import { render } from 'svelte/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,8 @@ import { effectiveAccess } from '../access';
 import * as sessions from '../auth/sessions';
 import { loadConfig, setConfig } from '../config';
 import { setDatabase, type Database } from '../db';
-import { account, approvalRequest, auditEvent, grant, session } from '../db/schema';
+import { setMailer, type MailMessage } from '../mail';
+import { account, approvalRequest, auditEvent, enrolment, grant, session } from '../db/schema';
 import { levelIdentity } from '../../components/admin/labels';
 import { m } from '../../paraglide/messages';
 import { getLocale, overwriteGetLocale } from '../../paraglide/runtime';
@@ -899,6 +900,101 @@ describe('disabling an administrator or auditor', () => {
 		expect(m.admin_error_sessions_recently_ended()).toContain(
 			String(accounts.PRIVILEGED_SESSIONS_PAUSE_MINUTES)
 		);
+	});
+
+	it('sends a link to an administrator’s or auditor’s account once in 15 minutes per administrator, never to oneself', async () => {
+		const outbox: MailMessage[] = [];
+		setMailer({ send: async (message) => void outbox.push(message) });
+		// Links are made from the public address.
+		setConfig(
+			loadConfig({
+				INTRANET_MODE: 'demo',
+				DATA_DIR: 'tests/.tmp/admin-routes',
+				ORIGIN: 'http://127.0.0.1:3000'
+			})
+		);
+		const links = async (id: number) =>
+			(
+				await db
+					.select({ id: enrolment.id })
+					.from(enrolment)
+					.where(and(eq(enrolment.accountId, id), isNull(enrolment.usedAt)))
+			).map((r) => r.id);
+		const sendLink = (person: Person, subject: Person, fields: Fields = {}) =>
+			outcome(() =>
+				accountPage.actions.sendLink!(
+					event(person, `/admin/accounts/${subject.id}?/sendLink`, fields, {
+						id: String(subject.id)
+					})
+				)
+			);
+		try {
+			for (const person of [w.staff, w.liaison, w.auditor]) {
+				expect((await sendLink(person, w.auditor)).status).toBe(404);
+			}
+			expect(await sendLink(w.adminA, w.auditor, { purpose: 'enrol' })).toMatchObject({
+				status: 400,
+				data: { code: 'invalid_form' }
+			});
+			expect(await sendLink(w.adminA, w.adminA)).toMatchObject({
+				status: 403,
+				data: { code: 'self' }
+			});
+			expect(await links(w.adminA.id)).toEqual([]);
+
+			expect(await sendLink(w.adminA, w.auditor)).toMatchObject({
+				status: 200,
+				data: { done: 'link_sent' }
+			});
+			const first = await links(w.auditor.id);
+			expect(first).toHaveLength(1);
+			// Again at once: refused, audited, and the link the auditor holds still works.
+			expect(await sendLink(w.adminA, w.auditor)).toMatchObject({
+				status: 429,
+				data: { code: 'link_recently_sent' }
+			});
+			expect(await links(w.auditor.id)).toEqual(first);
+			expect(await newestEvent(db, 'admin.denied')).toMatchObject({
+				actorId: w.adminA.id,
+				details: { reason: 'link_recently_sent' }
+			});
+			// Another administrator has a turn of their own; staff accounts have no pause.
+			expect(await sendLink(w.adminC, w.auditor)).toMatchObject({ status: 200 });
+			expect(await links(w.auditor.id)).not.toEqual(first);
+			for (let i = 0; i < 2; i++) {
+				expect(await sendLink(w.adminA, w.staff)).toMatchObject({ status: 200 });
+			}
+			expect(outbox.map((m) => m.to)).toEqual([
+				'auditor@test.example',
+				'auditor@test.example',
+				'staff@test.example',
+				'staff@test.example'
+			]);
+			// The mail says what happened: a link was sent, nothing has been reset yet.
+			expect(outbox[0]!.text).toContain('An administrator has sent you a link');
+			expect(outbox[0]!.text).not.toContain('reset your sign-in');
+			// Once the pause has passed (dated back as only a superuser could), again.
+			await db.transaction(async (tx) => {
+				await tx.execute(sql`set local session_replication_role = replica`);
+				await tx
+					.update(auditEvent)
+					.set({ occurredAt: sql`${auditEvent.occurredAt} - interval '16 minutes'` })
+					.where(
+						and(
+							eq(auditEvent.action, 'auth.enrolment_sent'),
+							eq(auditEvent.actorId, w.adminA.id),
+							eq(auditEvent.targetId, String(w.auditor.id))
+						)
+					);
+			});
+			expect(await sendLink(w.adminA, w.auditor)).toMatchObject({ status: 200 });
+			expect(m.admin_error_link_recently_sent()).toContain(
+				String(accounts.PRIVILEGED_SESSIONS_PAUSE_MINUTES)
+			);
+		} finally {
+			setMailer(undefined);
+			setConfig(loadConfig({ INTRANET_MODE: 'demo', DATA_DIR: 'tests/.tmp/admin-routes' }));
+		}
 	});
 
 	it('waits for a second administrator to enable an account that holds TOP SECRET or a sensitive read-in, posted as each role', async () => {

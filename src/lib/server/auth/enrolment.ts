@@ -55,11 +55,11 @@ function linkText(purpose: EnrolmentPurpose, link: string, expiresAt: Date): Mai
 	const en =
 		purpose === 'enrol'
 			? 'An account has been created for you on the JISS Intranet.\nOpen this link to set your password and your authenticator app:'
-			: 'An administrator has reset your sign-in for the JISS Intranet.\nOpen this link to set a new password and authenticator app:';
+			: 'An administrator has sent you a link for the JISS Intranet.\nOpen it to set a new password and authenticator app:';
 	const ja =
 		purpose === 'enrol'
 			? 'JISS イントラネットのアカウントが作成されました。\n次のリンクを開いて、パスワードと認証アプリを設定してください。'
-			: 'JISS イントラネットのサインイン情報が管理者によってリセットされました。\n次のリンクを開いて、新しいパスワードと認証アプリを設定してください。';
+			: '管理者から JISS イントラネットのリンクが送られました。\n次のリンクを開いて、新しいパスワードと認証アプリを設定してください。';
 	return [
 		en,
 		link,
