@@ -40,6 +40,7 @@ export const ADMIN_ERROR_CODES = [
 	'no_change',
 	'invalid_colour',
 	'low_contrast',
+	'colour_too_similar',
 	'invalid_value',
 	'invalid_form'
 ] as const;

@@ -35,6 +35,7 @@ export const errorText: Record<AdminErrorCode, () => string> = {
 	no_change: m.admin_error_no_change,
 	invalid_colour: m.admin_error_invalid_colour,
 	low_contrast: m.admin_error_low_contrast,
+	colour_too_similar: m.admin_error_colour_too_similar,
 	invalid_value: m.admin_error_invalid_value,
 	invalid_form: m.admin_error_invalid_form
 };

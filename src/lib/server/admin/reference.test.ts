@@ -201,3 +201,105 @@ describe('reference data', () => {
 		});
 	});
 });
+
+describe('level names and colours on the banners', () => {
+	/** Sets the given names or colour of one level, keeping the others as they are. */
+	const rename = async (
+		rank: number,
+		input: { nameEn?: string; nameJa?: string; colour?: string }
+	) => {
+		const [row] = await db.select().from(level).where(eq(level.rank, rank));
+		return reference.updateLevel(db, w.adminA.ctx, rank, { ...row!, ...input });
+	};
+	const refusal = (attempt: Promise<unknown>) =>
+		attempt.then(
+			() => 'accepted',
+			(e: { code?: string; status?: number }) => `${e.code} ${e.status}`
+		);
+
+	it('refuses TOP SECRET a name that reads as, holds or is held in another level’s', async () => {
+		const before = await db.select().from(level);
+		for (const nameEn of [
+			'UNRESTRICTED.',
+			'UNRESTRlCTED',
+			'UNRESTRICTED*',
+			'Unre-stricted',
+			'UNRESTR1CTED',
+			'UNRE$TRICTED',
+			'UNRÉSTRICTED',
+			'ＵＮＲＥＳＴＲＩＣＴＥＤ',
+			'UNRESTRICTED PLUS',
+			'NOT UNRESTRICTED',
+			'RESTRICT',
+			'C0NFIDENTIAL',
+			'SECRET!'
+		])
+			expect(await refusal(rename(4, { nameEn })), nameEn).toBe('name_taken 409');
+		for (const nameJa of ['一般。', 'ー般', '一般的', '取扱注意（機密）', '極秘'])
+			expect(await refusal(rename(4, { nameJa })), nameJa).toBe('name_taken 409');
+		expect(await db.select().from(level)).toEqual(before);
+	});
+
+	it('keeps each default name to its rank, through any chain of renames', async () => {
+		// UNRESTRICTED's Japanese name moves aside first; TOP SECRET may still not take it, nor
+		// may UNRESTRICTED then take TOP SECRET's.
+		await rename(0, { nameJa: '一時' });
+		expect(await refusal(rename(4, { nameJa: '一般' }))).toBe('name_taken 409');
+		expect(await refusal(rename(4, { nameJa: '一般情報' }))).toBe('name_taken 409');
+		await rename(4, { nameJa: '最高機密' });
+		expect(await refusal(rename(0, { nameJa: '機密' }))).toBe('name_taken 409');
+		// The same in English.
+		await rename(0, { nameEn: 'PUBLIC' });
+		expect(await refusal(rename(4, { nameEn: 'UNRESTRICTED' }))).toBe('name_taken 409');
+		await rename(4, { nameEn: 'TOP SECRET (TS)' });
+		expect(await refusal(rename(0, { nameEn: 'TOP SECRET' }))).toBe('name_taken 409');
+		expect(await refusal(rename(1, { nameEn: 'SECRET' }))).toBe('name_taken 409');
+		const ladder = await reference.listLevels(db);
+		expect(ladder.map((l) => [l.nameEn, l.nameJa])).toEqual([
+			['PUBLIC', '一時'],
+			['RESTRICTED', '取扱注意'],
+			['CONFIDENTIAL', '秘'],
+			['SECRET', '極秘'],
+			['TOP SECRET (TS)', '最高機密']
+		]);
+		await rename(0, { nameEn: 'UNRESTRICTED', nameJa: '一般' });
+		await rename(4, { nameEn: 'TOP SECRET', nameJa: '機密' });
+	});
+
+	it('still takes ordinary renames, and names the default ladder nests', async () => {
+		await rename(4, { nameEn: 'TOP SECRET (TS)', nameJa: '機密情報' });
+		// Every level saved again under its names, beside the renamed one: SECRET stays in TOP
+		// SECRET (TS), RESTRICTED in UNRESTRICTED and 秘 in 極秘.
+		for (const l of await reference.listLevels(db)) await rename(l.rank, {});
+		await rename(3, { nameEn: 'Secret', nameJa: '極秘文書' });
+		await rename(2, { nameEn: 'CONFIDENTIAL (C)', nameJa: '秘' });
+		expect((await reference.listLevels(db)).map((l) => [l.nameEn, l.nameJa])).toEqual([
+			['UNRESTRICTED', '一般'],
+			['RESTRICTED', '取扱注意'],
+			['CONFIDENTIAL (C)', '秘'],
+			['Secret', '極秘文書'],
+			['TOP SECRET (TS)', '機密情報']
+		]);
+		for (const [rank, nameEn, nameJa] of [
+			[2, 'CONFIDENTIAL', '秘'],
+			[3, 'SECRET', '極秘'],
+			[4, 'TOP SECRET', '機密']
+		] as const)
+			await rename(rank, { nameEn, nameJa });
+	});
+
+	it('refuses a level a colour close to another level’s', async () => {
+		const before = await db.select().from(level);
+		const unrestricted = before.find((l) => l.rank === 0)!.colour;
+		// UNRESTRICTED's green, that green nudged, and SECRET's red nudged.
+		for (const colour of [unrestricted, '#16823e', '#1a803d', '#b81f1f'])
+			expect(await refusal(rename(4, { colour })), colour).toBe('colour_too_similar 409');
+		expect(await db.select().from(level)).toEqual(before);
+		// A clearly different orange is fine, and so is the level's own colour again.
+		await rename(4, { colour: '#9a3412' });
+		await rename(4, { colour: '#c2410c' });
+		expect(reference.colourDistance('#b91c1c', '#c2410c')).toBeGreaterThan(
+			reference.MIN_COLOUR_DISTANCE
+		);
+	});
+});
