@@ -170,6 +170,42 @@ describe.each(routes)('the %s route', (_name, call) => {
 	});
 });
 
+describe('a readable document without a version to show', () => {
+	it('answers the viewer, preview and download with the 404 of a missing version, audited', async () => {
+		const id = await upload({
+			title: 'Half landed',
+			level: '1',
+			releasability: [String(world.org.JISS)],
+			publish: 'on'
+		});
+		// As if its only version had never become active (the upload's first phase).
+		await world.db
+			.update(documentVersion)
+			.set({ state: 'pending' })
+			.where(eq(documentVersion.documentId, Number(id)));
+		try {
+			for (const [name, call] of routes.filter(([n]) => n !== 'version upload')) {
+				expect(await outcome(call(reader, id)), name).toEqual({
+					status: 404,
+					body: { message: 'Not Found' }
+				});
+				const [event] = await world.db
+					.select()
+					.from(auditEvent)
+					.orderBy(desc(auditEvent.seq))
+					.limit(1);
+				expect(event, name).toMatchObject({ action: 'document.denied', outcome: 'denied' });
+				expect(event!.details, name).toMatchObject({ reason: 'no_such_version' });
+			}
+		} finally {
+			await world.db
+				.update(documentVersion)
+				.set({ state: 'active' })
+				.where(eq(documentVersion.documentId, Number(id)));
+		}
+	});
+});
+
 describe('a partner organisation', () => {
 	it('gets the same 404 for a JISS-only document', async () => {
 		const partner = await world.person({ name: 'Partner', org: 'AUS', level: 4 });

@@ -131,6 +131,40 @@ describe('the upload allowlist', () => {
 		}
 	});
 
+	// A PDF reader finds `%PDF-` anywhere in the first kilobyte, so an image or an Office file
+	// that carries one there opens as a PDF once saved as .pdf: one that was never watermarked.
+	const pngChunk = (type: string, data: Buffer) => {
+		const length = Buffer.alloc(4);
+		length.writeUInt32BE(data.length);
+		return Buffer.concat([length, Buffer.from(type, 'latin1'), data, Buffer.alloc(4)]);
+	};
+	const pngWith = (before: number) =>
+		Buffer.concat([
+			png().subarray(0, 8),
+			pngChunk('tEXt', Buffer.concat([ascii(`Comment\0${' '.repeat(before)}`), pdf()])),
+			png().subarray(8)
+		]);
+	it.each<[string, Buffer]>([
+		['pdf-in-png.png', pngWith(0)],
+		['pdf-in-png-at-1023.png', pngWith(1023 - 8 - 8 - 8)],
+		[
+			'pdf-in-jpeg.jpg',
+			Buffer.concat([jpeg().subarray(0, 2), ascii('\xff\xfe\x00\x40'), pdf(), jpeg().subarray(2)])
+		],
+		['pdf-in-docx.docx', zip([{ name: '%PDF-1.7 cover', data: 'x' }])],
+		['pdf-in-xlsx.xlsx', zip([{ name: 'a'.repeat(900) + '%PDF-', data: 'x' }])]
+	])('refuses %s, an image or Office file that is also a PDF', async (name, bytes) => {
+		for (const chunk of [1, 7, 1024, 1028, bytes.length]) {
+			expect(await refusal(name, bytes, chunk), `in chunks of ${chunk}`).toBe('magic');
+		}
+	});
+
+	it('accepts an image whose `%PDF-` lies past the first kilobyte', async () => {
+		for (const chunk of [1, 7, 1028]) {
+			expect(await refusal('late.png', pngWith(1024), chunk)).toBe('accepted');
+		}
+	});
+
 	it('accepts text with a PDF header past its first 1024 bytes, or a mere mention of PDF', async () => {
 		const late = Buffer.concat([ascii(' '.repeat(1024)), pdf()]);
 		expect(await refusal('header-at-1024.txt', late)).toBe('accepted');

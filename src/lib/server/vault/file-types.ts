@@ -131,6 +131,8 @@ export const MAX_EXTRACTED_TEXT = 200_000;
 export class FileInspector extends Transform {
 	private head = Buffer.alloc(0);
 	private headChecked = false;
+	/** For the binary kinds other than PDF: the start of the file, until searched for `%PDF-`. */
+	private pdfWindow: Buffer | null;
 	private readonly decoder: TextDecoder | null;
 	private textParts: string[] = [];
 	private textLength = 0;
@@ -139,6 +141,7 @@ export class FileInspector extends Transform {
 	constructor(readonly kind: FileKind) {
 		super();
 		this.decoder = isTextKind(kind) ? new TextDecoder('utf-8', { fatal: true }) : null;
+		this.pdfWindow = kind === 'pdf' || this.decoder ? null : Buffer.alloc(0);
 	}
 
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -179,12 +182,31 @@ export class FileInspector extends Transform {
 		return head;
 	}
 
+	/**
+	 * Whether an image or an Office file also begins as a PDF: a PDF reader finds `%PDF-`
+	 * anywhere in the first kilobyte (a PNG with it in an early chunk, a ZIP whose first stored
+	 * entry is a PDF), so such a file, saved as .pdf from a download, opens as a PDF that was
+	 * never watermarked. The first kilobyte is gathered as it passes and searched once whole.
+	 */
+	private hidesPdf(chunk: Buffer, end: boolean): boolean {
+		const window = this.pdfWindow!;
+		const room = TEXT_HEAD_BYTES - window.length;
+		const gathered = room > 0 ? Buffer.concat([window, chunk.subarray(0, room)]) : window;
+		if (gathered.length < TEXT_HEAD_BYTES && !end) {
+			this.pdfWindow = gathered;
+			return false;
+		}
+		this.pdfWindow = null;
+		return gathered.includes(PDF_HEADER);
+	}
+
 	/** Decoded text of a text file (up to MAX_EXTRACTED_TEXT characters); '' otherwise. */
 	text(): string {
 		return this.textParts.join('');
 	}
 
 	private inspect(chunk: Buffer, end: boolean): RefusalReason | null {
+		if (this.pdfWindow && this.hidesPdf(chunk, end)) return 'magic';
 		const magic = MAGIC[this.kind];
 		if (magic && !this.headChecked) {
 			if (this.head.length < magic.length) {
