@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { DEMO, useSession } from '../helpers/auth';
+import { documentIdByTitle } from '../helpers/documents';
 
 async function expectAccessible(page: Page) {
 	const results = await new AxeBuilder({ page })
@@ -17,7 +18,7 @@ const text = {
 		denied: 'Denied',
 		apply: 'Apply filters',
 		details: 'Details',
-		history: /Access history of document #1/,
+		history: (id: number) => `Access history of document #${id}`,
 		exportCsv: 'Export CSV',
 		review: 'Access review',
 		integrity: 'Integrity',
@@ -31,7 +32,7 @@ const text = {
 		denied: '拒否',
 		apply: '絞り込む',
 		details: '詳細',
-		history: /文書 #1 のアクセス履歴/,
+		history: (id: number) => `文書 #${id} のアクセス履歴`,
 		exportCsv: 'CSVで書き出し',
 		review: 'アクセスレビュー',
 		integrity: '完全性検証',
@@ -85,8 +86,12 @@ test.describe('audit workspace', () => {
 			await expect(page.getByText('"reason": "role"')).toBeVisible();
 			await expectAccessible(page);
 
-			await page.goto('/audit/documents/1');
-			await expect(page.getByRole('heading', { level: 1, name: t.history })).toBeVisible();
+			const id = await documentIdByTitle(
+				browser,
+				'About the institute: background of the establishment'
+			);
+			await page.goto(`/audit/documents/${id}`);
+			await expect(page.getByRole('heading', { level: 1, name: t.history(id) })).toBeVisible();
 			await expectAccessible(page);
 
 			await page.goto('/audit?outcome=denied');

@@ -1,6 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { DEMO, signIn } from '../helpers/auth';
+import { documentIdByTitle } from '../helpers/documents';
 
 /**
  * The vault as each persona uses it, in English and Japanese: browse, filter, search, read a
@@ -201,9 +202,12 @@ test.describe.serial('liaison in English', () => {
 		await expect(page.getByTestId('result-count')).toHaveText('1 documents match “暗号”');
 	});
 
-	test('gets the same not-found page for an unreleased document and an unknown one', async () => {
-		// The third demo document is JISS-only; ids are assigned in seed order on a fresh database.
-		const hidden = await page.goto('/documents/3');
+	test('gets the same not-found page for an unreleased document and an unknown one', async ({
+		browser
+	}) => {
+		// A JISS-only demo document, its id found by a JISS reader.
+		const id = await documentIdByTitle(browser, 'Mission statement and key objectives');
+		const hidden = await page.goto(`/documents/${id}`);
 		const hiddenText = await page.locator('main').innerText();
 		const unknown = await page.goto('/documents/999999');
 		const unknownText = await page.locator('main').innerText();
