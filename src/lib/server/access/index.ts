@@ -1,11 +1,13 @@
-import { and, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db';
-import { account, document, grant } from '../db/schema';
+import { account, document, documentVersion, grant } from '../db/schema';
 
 /**
  * THE access rule. A reader's access at a moment, and whether a document is readable by it.
  * The same rule exists twice, as a pure function and as an SQL predicate; a test proves they
- * agree on every combination of a small universe. Nothing else in the code decides reads.
+ * agree on every combination of a small universe. Nothing else in the code decides reads. Its
+ * marking part also decides which of a readable document's versions may be read, each under
+ * the marking of its own.
  */
 export interface Access {
 	accountId: number;
@@ -14,25 +16,39 @@ export interface Access {
 	compartmentIds: number[];
 }
 
-export interface Classified {
+/** What a document, or one of its versions, is marked: level, compartments, releasability. */
+export interface Marked {
 	levelRank: number;
 	compartmentIds: number[];
 	releaseOrgIds: number[];
+}
+
+export interface Classified extends Marked {
 	status: string;
 	authorId: number;
 }
 
-/** Bell-LaPadula "no read up" plus need-to-know plus releasability; drafts for the author only. */
-export function canRead(access: Access, doc: Classified): boolean {
+/**
+ * Bell-LaPadula "no read up" plus need-to-know plus releasability, on a marking alone: the part
+ * of the rule a document's versions are held to as well (each carries a marking of its own).
+ */
+export function canReadMarking(access: Access, marked: Marked): boolean {
 	return (
-		access.level >= doc.levelRank &&
-		doc.compartmentIds.every((id) => access.compartmentIds.includes(id)) &&
-		doc.releaseOrgIds.includes(access.organisationId) &&
-		(doc.status !== 'draft' || doc.authorId === access.accountId)
+		access.level >= marked.levelRank &&
+		marked.compartmentIds.every((id) => access.compartmentIds.includes(id)) &&
+		marked.releaseOrgIds.includes(access.organisationId)
 	);
 }
 
-function intArray(values: number[]): SQL {
+/** The marking's rule, and drafts for the author only. */
+export function canRead(access: Access, doc: Classified): boolean {
+	return (
+		canReadMarking(access, doc) && (doc.status !== 'draft' || doc.authorId === access.accountId)
+	);
+}
+
+/** Integers as an SQL `integer[]` value, each bound as a parameter. */
+export function intArray(values: number[]): SQL {
 	// Values are integers from the database, never from the request; still bound as parameters.
 	const safe = values.map((v) => {
 		if (!Number.isSafeInteger(v)) throw new TypeError('Access ids must be integers');
@@ -46,12 +62,33 @@ function intArray(values: number[]): SQL {
 			)}]::integer[]`;
 }
 
+/** The marking columns of a table that carries one (`document`, `document_version`). */
+interface MarkingColumns {
+	levelRank: AnyColumn;
+	compartmentIds: AnyColumn;
+	releaseOrgIds: AnyColumn;
+}
+
+/** The same rule as `canReadMarking`, on the marking columns of `marked`. */
+function markingReadableSql(access: Access, marked: MarkingColumns): SQL {
+	return sql`${marked.levelRank} <= ${access.level}
+		and ${marked.compartmentIds} <@ ${intArray(access.compartmentIds)}
+		and ${marked.releaseOrgIds} @> ${intArray([access.organisationId])}`;
+}
+
 /** The same rule as `canRead`, for the WHERE clause of every document query. */
 export function readableSql(access: Access): SQL {
-	return sql`(${document.levelRank} <= ${access.level}
-		and ${document.compartmentIds} <@ ${intArray(access.compartmentIds)}
-		and ${document.releaseOrgIds} @> ${intArray([access.organisationId])}
+	return sql`(${markingReadableSql(access, document)}
 		and (${document.status} <> 'draft' or ${document.authorId} = ${access.accountId}))`;
+}
+
+/**
+ * The same rule as `canReadMarking`, for the WHERE clause of every query of a document's
+ * versions: a version is readable when its document is (`readableSql`, checked first) and its
+ * own marking is too.
+ */
+export function versionReadableSql(access: Access): SQL {
+	return sql`(${markingReadableSql(access, documentVersion)})`;
 }
 
 /**

@@ -202,6 +202,11 @@ const METADATA_KEYS = new Set([
 	'levelRank',
 	'version',
 	'previousVersion',
+	'currentVersion',
+	'earlierVersions',
+	'earlierVersionsStricter',
+	// Which part of a version's own marking kept the reader out: a code (`level`, `release`).
+	'marking',
 	'status',
 	'kind',
 	'size',

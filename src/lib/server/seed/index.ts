@@ -117,13 +117,22 @@ export async function seedDemoData(
 					tags: doc.tags,
 					searchText: searchTextOf(doc.title, doc.summary, doc.body)
 				})
-				.returning({ id: schema.document.id });
+				.returning({
+					id: schema.document.id,
+					levelRank: schema.document.levelRank,
+					compartmentIds: schema.document.compartmentIds,
+					releaseOrgIds: schema.document.releaseOrgIds
+				});
 			const stored = await store.put('versions', Readable.from([Buffer.from(doc.body, 'utf8')]), {
 				contentType: doc.contentType
 			});
 			await tx.insert(schema.documentVersion).values({
 				documentId: created!.id,
 				number: 1,
+				// A version is marked as its document was when it was written.
+				levelRank: created!.levelRank,
+				compartmentIds: created!.compartmentIds,
+				releaseOrgIds: created!.releaseOrgIds,
 				state: 'active',
 				objectKey: stored.key,
 				size: stored.size,

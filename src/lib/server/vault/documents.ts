@@ -1,6 +1,14 @@
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { canRead, readableSql, type Access, type Classified } from '../access';
+import {
+	canRead,
+	canReadMarking,
+	readableSql,
+	versionReadableSql,
+	type Access,
+	type Classified,
+	type Marked
+} from '../access';
 import { queryRows, toNumber, type Executor } from '../db';
 import {
 	account,
@@ -27,11 +35,23 @@ export function denialReason(
 	row: Classified | null | undefined
 ): DenialReason | null {
 	if (!row) return 'not_found';
-	if (!row.releaseOrgIds.includes(access.organisationId)) return 'release';
-	if (access.level < row.levelRank) return 'level';
-	if (!row.compartmentIds.every((id) => access.compartmentIds.includes(id))) return 'compartment';
+	const marking = markingDenial(access, row);
+	if (marking) return marking;
 	if (row.status === 'draft' && row.authorId !== access.accountId) return 'draft';
 	return canRead(access, row) ? null : 'not_found';
+}
+
+/** Which part of a marking keeps `access` out (null when it does not): for audit records only. */
+export function markingDenial(
+	access: Access,
+	marked: Marked
+): Extract<DenialReason, 'release' | 'level' | 'compartment'> | 'not_found' | null {
+	if (!marked.releaseOrgIds.includes(access.organisationId)) return 'release';
+	if (access.level < marked.levelRank) return 'level';
+	if (!marked.compartmentIds.every((id) => access.compartmentIds.includes(id))) {
+		return 'compartment';
+	}
+	return canReadMarking(access, marked) ? null : 'not_found';
 }
 
 const MAX_ID = 2_147_483_647;
@@ -89,7 +109,12 @@ export async function open(
 	};
 }
 
-/** The newest active version: what a download, preview or memo page serves. */
+/**
+ * The newest active version: what a download, preview or memo page serves. It needs no check of
+ * its own marking: a new version takes its document's marking and a reclassification gives the
+ * current version the new marking exactly (`write.reclassify`), so whoever may read the document
+ * may read its current version.
+ */
 export async function activeVersion(
 	executor: Executor,
 	documentId: number
@@ -116,8 +141,16 @@ export interface VersionEntry {
 	createdByName: string;
 }
 
-/** Version history, newest first. Call only after the document was found readable. */
-export async function versions(executor: Executor, documentId: number): Promise<VersionEntry[]> {
+/**
+ * The version history `access` may read, newest first: a version under a stricter marking than
+ * the document's (an unredacted original, say) is left out by the query itself. Call only after
+ * the document was found readable.
+ */
+export async function versions(
+	executor: Executor,
+	access: Access,
+	documentId: number
+): Promise<VersionEntry[]> {
 	return executor
 		.select({
 			id: documentVersion.id,
@@ -133,8 +166,57 @@ export async function versions(executor: Executor, documentId: number): Promise<
 		})
 		.from(documentVersion)
 		.innerJoin(account, eq(account.id, documentVersion.createdBy))
-		.where(and(eq(documentVersion.documentId, documentId), eq(documentVersion.state, 'active')))
+		.where(
+			and(
+				eq(documentVersion.documentId, documentId),
+				eq(documentVersion.state, 'active'),
+				versionReadableSql(access)
+			)
+		)
 		.orderBy(desc(documentVersion.number));
+}
+
+/** Why a version of a readable document was not served; kept for auditors only. */
+export type VersionDenial = 'no_such_version' | 'version_marking';
+
+/**
+ * Version `number` of a document `access` may read (found so first), if `access` may read the
+ * version too; else the true reason it may not, and for a marking, which part of it. A version
+ * under a stricter marking than the reader's and a number that was never issued run the same
+ * two queries, so that neither the answer nor the work done tells them apart.
+ */
+export async function openVersion(
+	executor: Executor,
+	access: Access,
+	documentId: number,
+	number: number
+): Promise<
+	| { version: DocumentVersion; denial: null; marking: null }
+	| { version: null; denial: VersionDenial; marking: string | null }
+> {
+	const where = and(
+		eq(documentVersion.documentId, documentId),
+		eq(documentVersion.number, number),
+		eq(documentVersion.state, 'active')
+	);
+	const [readable] = await executor
+		.select()
+		.from(documentVersion)
+		.where(and(where, versionReadableSql(access)))
+		.limit(1);
+	if (readable) return { version: readable, denial: null, marking: null };
+	const [raw] = await executor
+		.select({
+			levelRank: documentVersion.levelRank,
+			compartmentIds: documentVersion.compartmentIds,
+			releaseOrgIds: documentVersion.releaseOrgIds
+		})
+		.from(documentVersion)
+		.where(where)
+		.limit(1);
+	return raw
+		? { version: null, denial: 'version_marking', marking: markingDenial(access, raw) }
+		: { version: null, denial: 'no_such_version', marking: null };
 }
 
 export async function authorName(executor: Executor, accountId: number): Promise<string> {

@@ -1,14 +1,15 @@
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as audit from '../audit';
 import { getConfig } from '../config';
 import { getDb, type Database } from '../db';
-import { documentVersion, level, type Document, type DocumentVersion } from '../db/schema';
+import type { Access } from '../access';
+import { level, type Document, type DocumentVersion } from '../db/schema';
 import { log } from '../log';
 import { ObjectStoreUnavailableError, getObjectStore, type ObjectStore } from '../storage';
-import { activeVersion, parseId } from './documents';
+import { activeVersion, openVersion, parseId } from './documents';
 import {
 	denyVersion,
 	recordView,
@@ -31,6 +32,8 @@ export type FileMode = 'download' | 'preview';
 
 export interface FileRequest {
 	document: Document;
+	/** The reader's access: a version asked for by number is read under its own marking too. */
+	access: Access;
 	context: audit.AuditContext;
 	/** Raw route parameter; absent for the current version. */
 	versionNumber?: string;
@@ -75,7 +78,9 @@ export const WATERMARK_FROM_LEVEL = 'CONFIDENTIAL';
 
 /**
  * Compared by rank, so a level inserted above CONFIDENTIAL is marked too. Without a level of that
- * code every PDF is marked: a renamed ladder must not silently unmark secrets.
+ * code every PDF is marked: a renamed ladder must not silently unmark secrets. The document's
+ * level and the version's both count: an earlier version may be marked above its document (an
+ * original kept at SECRET after the document was marked down), and its bytes are what is sent.
  */
 async function needsWatermark(db: Database, doc: Document, version: DocumentVersion) {
 	if (previewKindOf(version) !== 'pdf') return false;
@@ -84,7 +89,7 @@ async function needsWatermark(db: Database, doc: Document, version: DocumentVers
 		.from(level)
 		.where(eq(level.code, WATERMARK_FROM_LEVEL))
 		.limit(1);
-	return !threshold || doc.levelRank >= threshold.rank;
+	return !threshold || Math.max(doc.levelRank, version.levelRank) >= threshold.rank;
 }
 
 function previewKindOf(version: Pick<DocumentVersion, 'contentType'>): PreviewKind {
@@ -105,22 +110,20 @@ export async function open(request: FileRequest): Promise<FileAnswer> {
 	const db = getDb();
 	const doc = request.document;
 	const attempted = request.mode === 'preview' ? 'document.preview' : 'document.download';
-	let version: DocumentVersion | null | undefined;
+	let version: DocumentVersion | null;
 	if (request.versionNumber === undefined) {
 		version = await activeVersion(db, doc.id);
 	} else {
-		const number = parseId(request.versionNumber);
-		[version] = await db
-			.select()
-			.from(documentVersion)
-			.where(
-				and(
-					eq(documentVersion.documentId, doc.id),
-					eq(documentVersion.number, number),
-					eq(documentVersion.state, 'active')
-				)
-			)
-			.limit(1);
+		// A version the reader may not read (its own marking is stricter than the document's)
+		// does not exist for them: the same 404 as a number never issued, after the same work.
+		const found = await openVersion(db, request.access, doc.id, parseId(request.versionNumber));
+		if (!found.version) {
+			return denyVersion(request.context, doc, request.versionNumber, attempted, {
+				reason: found.denial,
+				marking: found.marking
+			});
+		}
+		version = found.version;
 	}
 	if (!version) return denyVersion(request.context, doc, request.versionNumber, attempted);
 

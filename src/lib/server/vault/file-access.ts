@@ -1,5 +1,6 @@
 import * as audit from '../audit';
 import type { Document } from '../db/schema';
+import type { VersionDenial } from './documents';
 
 /** A file route's "does not exist for you" past the document guard: the same 404 as any other. */
 export class FileNotFoundError extends Error {
@@ -25,12 +26,20 @@ export class WatermarkFailedError extends Error {
 	}
 }
 
-/** A version number that is no version of this (readable) document: audited, then 404. */
+/**
+ * A version number that is no version of this (readable) document, or a version whose own
+ * marking the reader does not meet: audited with the true reason (`no_such_version`, or
+ * `version_marking` and the part of the marking that failed), then the same 404 either way.
+ */
 export async function denyVersion(
 	context: audit.AuditContext,
 	doc: Pick<Document, 'id' | 'title'>,
 	rawNumber: string | undefined,
-	attempted: audit.AuditAction
+	attempted: audit.AuditAction,
+	denial: { reason: VersionDenial; marking: string | null } = {
+		reason: 'no_such_version',
+		marking: null
+	}
 ): Promise<never> {
 	await audit.record({
 		...context,
@@ -38,7 +47,8 @@ export async function denyVersion(
 		outcome: 'denied',
 		target: { type: 'document', id: doc.id },
 		details: {
-			reason: 'no_such_version',
+			reason: denial.reason,
+			...(denial.marking ? { marking: denial.marking } : {}),
 			documentId: doc.id,
 			title: doc.title,
 			version: rawNumber ?? null,

@@ -210,6 +210,7 @@ for (const storeKind of ['s3', 'local'] as const) {
 					(
 						await open({
 							document: doc!,
+							access: fellow.writer.access,
 							context: context(fellow),
 							mode: 'download',
 							rangeHeader: null,
@@ -427,6 +428,7 @@ describe('new versions', () => {
 		const [doc] = await world.db.select().from(document).where(eq(document.id, docId));
 		const answer = await open({
 			document: doc!,
+			access: fellow.writer.access,
 			context: context(fellow),
 			mode: 'download',
 			rangeHeader: null,
@@ -435,6 +437,7 @@ describe('new versions', () => {
 		expect((await readAll(answer.body)).toString()).toBe('second');
 		const first = await open({
 			document: doc!,
+			access: fellow.writer.access,
 			context: context(fellow),
 			versionNumber: '1',
 			mode: 'download',
@@ -481,6 +484,7 @@ describe('downloads and previews', () => {
 	) =>
 		open({
 			document: doc,
+			access: fellow.writer.access,
 			context: context(fellow),
 			mode,
 			rangeHeader,

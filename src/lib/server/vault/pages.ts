@@ -270,7 +270,7 @@ export async function documentPage(ctx: VaultContext, doc: Document) {
 	const db = getDb();
 	const [refs, history, active, author] = await Promise.all([
 		loadReferences(db),
-		documents.versions(db, doc.id),
+		documents.versions(db, ctx.reader.access, doc.id),
 		documents.activeVersion(db, doc.id),
 		documents.authorName(db, doc.authorId)
 	]);

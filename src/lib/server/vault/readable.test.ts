@@ -1,15 +1,17 @@
 import { and, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultWorld, type VaultWorld } from '../../../../tests/helpers/vault';
-import { canRead, readableSql, type Access } from '../access';
-import { document, type DocumentStatus } from '../db/schema';
-import { denialReason } from './documents';
+import { canRead, canReadMarking, readableSql, versionReadableSql, type Access } from '../access';
+import { document, documentVersion, type DocumentStatus } from '../db/schema';
+import { denialReason, markingDenial } from './documents';
 
 /**
  * The access rule exists twice, as `canRead` and as `readableSql`. This proves they agree on
  * every combination of a small universe: three levels, every subset of two compartments, every
  * non-empty releasability over two organisations, every status, two authors; read by every
- * access over the same universe plus a third account that authors nothing.
+ * access over the same universe plus a third account that authors nothing. A version is held
+ * to the marking part of the same rule (`canReadMarking`, `versionReadableSql`), proved the same
+ * way on one version per document.
  */
 let world: VaultWorld;
 const LEVELS = [0, 1, 2];
@@ -100,6 +102,51 @@ describe('canRead and readableSql', () => {
 		// Neither everything nor nothing: the universe exercises both answers.
 		expect(readableSomewhere).toBeGreaterThan(0);
 		expect(readableSomewhere).toBeLessThan(rows.length * accesses.length);
+	});
+
+	it('agree, in their marking part, on every version for every access', async () => {
+		// One version per document, marked as it is: the version predicate is the marking part of
+		// the same rule, on the version's own columns.
+		const versions = await world.db
+			.insert(documentVersion)
+			.values(
+				rows.map((r) => ({
+					documentId: r.id,
+					number: 1,
+					levelRank: r.levelRank,
+					compartmentIds: r.compartmentIds,
+					releaseOrgIds: r.releaseOrgIds,
+					state: 'active' as const,
+					objectKey: `readable-test/${r.id}`,
+					size: 0,
+					sha256: '0'.repeat(64),
+					contentType: 'text/plain',
+					fileName: 'a.txt',
+					createdBy: r.authorId
+				}))
+			)
+			.returning();
+		for (const access of accesses) {
+			const fromSql = await world.db
+				.select({ id: documentVersion.id })
+				.from(documentVersion)
+				.where(
+					and(
+						inArray(
+							documentVersion.id,
+							versions.map((v) => v.id)
+						),
+						versionReadableSql(access)
+					)
+				);
+			const expected = versions.filter((v) => canReadMarking(access, v)).map((v) => v.id);
+			expect(fromSql.map((r) => r.id).sort((a, b) => a - b)).toEqual(
+				expected.sort((a, b) => a - b)
+			);
+			for (const version of versions) {
+				expect(markingDenial(access, version) === null).toBe(canReadMarking(access, version));
+			}
+		}
 	});
 
 	it('gives the true reason for each kind of denial', () => {

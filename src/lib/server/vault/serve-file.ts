@@ -51,7 +51,7 @@ export async function serveFile(
 ): Promise<Response> {
 	requireUser(event);
 	await refuseStartedElsewhere(event, mode);
-	const { document } = await requireReadable(
+	const { document, reader } = await requireReadable(
 		event,
 		event.params.id,
 		mode === 'preview' ? 'document.preview' : 'document.download'
@@ -59,6 +59,7 @@ export async function serveFile(
 	try {
 		const answer = await open({
 			document,
+			access: reader.access,
 			context: audit.contextOf(event),
 			versionNumber,
 			mode,

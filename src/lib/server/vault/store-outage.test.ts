@@ -221,6 +221,7 @@ describe('the object store going away mid-download', () => {
 		const [doc] = await world.db.select().from(document).where(eq(document.id, id));
 		return open({
 			document: doc!,
+			access: fellow.writer.access,
 			context: context(),
 			mode: 'download',
 			rangeHeader: null,

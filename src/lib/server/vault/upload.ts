@@ -40,7 +40,7 @@ import { ReceiveError, receiveMultipart, type Fields } from './multipart';
 import { storedPdfText } from './pdf-text';
 import { setSearchText } from './search-text';
 import { readerOf } from './reader';
-import { writerNow } from './write';
+import { newVersionMarking, writerNow } from './write';
 import { WriteRefusedError, assertCanWrite, assertIsAuthor, type Writer } from './write-rule';
 
 /**
@@ -358,11 +358,17 @@ export async function createFromRequest({
 						status: values.publish ? 'published' : 'draft',
 						tags: values.tags
 					})
-					.returning({ id: document.id });
+					.returning({
+						id: document.id,
+						levelRank: document.levelRank,
+						compartmentIds: document.compartmentIds,
+						releaseOrgIds: document.releaseOrgIds
+					});
 				const documentId = created!.id;
 				await tx.insert(documentVersion).values({
 					documentId,
 					number: 1,
+					...newVersionMarking(created!),
 					state: 'active',
 					objectKey: stored.objectKey,
 					size: stored.size,
@@ -467,6 +473,8 @@ export async function addVersionFromRequest({
 				await tx.insert(documentVersion).values({
 					documentId,
 					number,
+					// Read after the row lock above: a reclassification cannot come in between.
+					...newVersionMarking(doc),
 					state: 'active',
 					objectKey: stored.objectKey,
 					size: stored.size,

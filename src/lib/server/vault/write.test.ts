@@ -61,7 +61,7 @@ describe('memo lifecycle', () => {
 		await write.publish(author.writer, context, doc.id);
 		expect(await documents.findReadable(world.db, colleague.writer.access, doc.id)).not.toBeNull();
 
-		const versions = await documents.versions(world.db, doc.id);
+		const versions = await documents.versions(world.db, author.writer.access, doc.id);
 		expect(versions.map((v) => v.number)).toEqual([2, 1]);
 		expect(new Set(versions.map((v) => v.sha256)).size).toBe(2);
 		const [v1] = await world.db

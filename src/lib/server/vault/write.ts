@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { and, eq, sql } from 'drizzle-orm';
-import { readableSql } from '../access';
+import { and, eq, ne, sql } from 'drizzle-orm';
+import { intArray, readableSql } from '../access';
 import * as audit from '../audit';
 import type { Executor, Transaction } from '../db';
 import { getDb } from '../db';
@@ -13,6 +13,7 @@ import {
 	type DocumentStatus
 } from '../db/schema';
 import { getObjectStore } from '../storage';
+import { activeVersion } from './documents';
 import { setSearchText } from './search-text';
 import * as sessions from '../auth/sessions';
 import { readerOf } from './reader';
@@ -53,6 +54,18 @@ export interface NewVersion {
 }
 
 const sorted = (ids: readonly number[]) => [...new Set(ids)].sort((a, b) => a - b);
+
+/**
+ * The marking a new version is written under: its document's at that moment (read under the
+ * document's row lock, or from the row just inserted). Reclassifications change it afterwards.
+ */
+export function newVersionMarking(doc: Classification): Classification {
+	return {
+		levelRank: doc.levelRank,
+		compartmentIds: sorted(doc.compartmentIds),
+		releaseOrgIds: sorted(doc.releaseOrgIds)
+	};
+}
 
 /**
  * Inserts the document row after the write rule. Author and originator come from the writer,
@@ -137,6 +150,7 @@ export async function addVersion(
 	await tx.insert(documentVersion).values({
 		documentId,
 		number,
+		...newVersionMarking(doc),
 		state: 'active',
 		objectKey: version.objectKey,
 		size: version.size,
@@ -251,6 +265,7 @@ export async function createMemo(
 		await tx.insert(documentVersion).values({
 			documentId: doc.id,
 			number: 1,
+			...newVersionMarking(doc),
 			state: 'active',
 			objectKey: stored.key,
 			size: stored.size,
@@ -371,6 +386,14 @@ export function archive(writer: Writer, context: audit.AuditContext, documentId:
 /**
  * Marks the author's document up or down, within the author's own access, with a reason.
  * The originator never changes.
+ *
+ * Versions are marked too. The current version (the newest active one) takes the new marking
+ * exactly: by reclassifying, the author declares what the current content is. Every earlier
+ * version takes the stricter of its own marking and the new one (the higher level, the union of
+ * the compartments, the intersection of the releasability): an upgrade reaches every version,
+ * and a downgrade only the current one, so that marking down a redacted version does not mark
+ * down the unredacted original before it. The document's row lock, taken first, keeps a new
+ * version from coming in between.
  */
 export async function reclassify(
 	writer: Writer,
@@ -394,6 +417,40 @@ export async function reclassify(
 			.set({ ...after, updatedAt: new Date() })
 			.where(eq(document.id, documentId))
 			.returning();
+		const current = await activeVersion(tx, documentId);
+		if (current) {
+			await tx.update(documentVersion).set(after).where(eq(documentVersion.id, current.id));
+		}
+		const earlier = await tx
+			.update(documentVersion)
+			.set({
+				levelRank: sql`greatest(${documentVersion.levelRank}, ${after.levelRank})`,
+				compartmentIds: sql`array(select distinct c from unnest(${documentVersion.compartmentIds}
+					|| ${intArray(after.compartmentIds)}) as c order by c)`,
+				releaseOrgIds: sql`array(select distinct r from unnest(${documentVersion.releaseOrgIds}) as r
+					where r = any(${intArray(after.releaseOrgIds)}) order by r)`
+			})
+			.where(
+				and(
+					eq(documentVersion.documentId, documentId),
+					current ? ne(documentVersion.id, current.id) : undefined
+				)
+			)
+			.returning({
+				levelRank: documentVersion.levelRank,
+				compartmentIds: documentVersion.compartmentIds,
+				releaseOrgIds: documentVersion.releaseOrgIds
+			});
+		// Each is now at the new marking or stricter; those stricter stay out of reach of the
+		// readers the new marking lets in.
+		const same = (a: number[], b: number[]) =>
+			a.length === b.length && a.every((x, i) => x === b[i]);
+		const stricter = earlier.filter(
+			(v) =>
+				v.levelRank !== after.levelRank ||
+				!same(sorted(v.compartmentIds), after.compartmentIds) ||
+				!same(sorted(v.releaseOrgIds), after.releaseOrgIds)
+		).length;
 		await audit.append(tx, {
 			...context,
 			action: 'document.reclassify',
@@ -404,7 +461,10 @@ export async function reclassify(
 				title: doc!.title,
 				reason,
 				before: classificationDetails(before),
-				after: classificationDetails(after)
+				after: classificationDetails(after),
+				currentVersion: current?.number ?? null,
+				earlierVersions: earlier.length,
+				earlierVersionsStricter: stricter
 			}
 		});
 		return doc!;

@@ -68,6 +68,13 @@ export const document = pgTable(
 	]
 );
 
+/**
+ * Each version carries a marking of its own (level, compartments, releasability, with the same
+ * meaning as on `document`): what its bytes were marked when they were written, tightened by
+ * every later upgrade of the document. A downgrade reaches the current version only, so an
+ * unredacted original stays at the marking it was written under (see `reclassify`). The
+ * releasability may end up empty (nobody may read that version): it is an intersection.
+ */
 export const documentVersion = pgTable(
 	'document_version',
 	{
@@ -76,6 +83,11 @@ export const documentVersion = pgTable(
 			.notNull()
 			.references(() => document.id),
 		number: integer().notNull(),
+		levelRank: smallint('level_rank')
+			.notNull()
+			.references(() => level.rank),
+		compartmentIds: integer('compartment_ids').array().notNull(),
+		releaseOrgIds: integer('release_org_ids').array().notNull(),
 		state: text().notNull().default('pending').$type<'pending' | 'active'>(),
 		objectKey: text('object_key').notNull().unique(),
 		size: bigint({ mode: 'number' }).notNull(),
