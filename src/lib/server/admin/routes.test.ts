@@ -543,6 +543,26 @@ describe('what the approver sees', () => {
 	});
 });
 
+/**
+ * Dates an administrator's events of `action` about `subject` back past the 15-minute pause, past
+ * the log's append-only guard, as only the database's superuser could.
+ */
+async function datePauseBack(action: string, actor: Person, subject: Person) {
+	await db.transaction(async (tx) => {
+		await tx.execute(sql`set local session_replication_role = replica`);
+		await tx
+			.update(auditEvent)
+			.set({ occurredAt: sql`${auditEvent.occurredAt} - interval '16 minutes'` })
+			.where(
+				and(
+					eq(auditEvent.action, action),
+					eq(auditEvent.actorId, actor.id),
+					eq(auditEvent.targetId, String(subject.id))
+				)
+			);
+	});
+}
+
 /** A page as the server renders it, from the data its load returned. */
 function html(view: unknown, data: unknown): string {
 	return render(view as Component<{ data: unknown; form: null }>, {
@@ -874,21 +894,8 @@ describe('disabling an administrator or auditor', () => {
 				data: { done: 'sessions_ended' }
 			});
 		}
-		// Once the pause has passed (the event dated back past the log's guards, as only a
-		// superuser could), again.
-		await db.transaction(async (tx) => {
-			await tx.execute(sql`set local session_replication_role = replica`);
-			await tx
-				.update(auditEvent)
-				.set({ occurredAt: sql`${auditEvent.occurredAt} - interval '16 minutes'` })
-				.where(
-					and(
-						eq(auditEvent.action, 'account.sessions_ended'),
-						eq(auditEvent.actorId, w.adminA.id),
-						eq(auditEvent.targetId, String(w.auditor.id))
-					)
-				);
-		});
+		// Once the pause has passed (the event dated back, as only a superuser could), again.
+		await datePauseBack('account.sessions_ended', w.adminA, w.auditor);
 		await sessions.create(db, { accountId: w.auditor.id, mfaVerified: true });
 		expect(await endSessions(w.adminA, w.auditor, { reason: 'Later' })).toMatchObject({
 			status: 200,
@@ -971,20 +978,8 @@ describe('disabling an administrator or auditor', () => {
 			// The mail says what happened: a link was sent, nothing has been reset yet.
 			expect(outbox[0]!.text).toContain('An administrator has sent you a link');
 			expect(outbox[0]!.text).not.toContain('reset your sign-in');
-			// Once the pause has passed (dated back as only a superuser could), again.
-			await db.transaction(async (tx) => {
-				await tx.execute(sql`set local session_replication_role = replica`);
-				await tx
-					.update(auditEvent)
-					.set({ occurredAt: sql`${auditEvent.occurredAt} - interval '16 minutes'` })
-					.where(
-						and(
-							eq(auditEvent.action, 'auth.enrolment_sent'),
-							eq(auditEvent.actorId, w.adminA.id),
-							eq(auditEvent.targetId, String(w.auditor.id))
-						)
-					);
-			});
+			// Once the pause has passed (the event dated back, as only a superuser could), again.
+			await datePauseBack('auth.enrolment_sent', w.adminA, w.auditor);
 			expect(await sendLink(w.adminA, w.auditor)).toMatchObject({ status: 200 });
 			expect(m.admin_error_link_recently_sent()).toContain(
 				String(accounts.PRIVILEGED_SESSIONS_PAUSE_MINUTES)
