@@ -118,6 +118,19 @@ describe('memo lifecycle', () => {
 		).rejects.toThrow(WriteRefusedError);
 	});
 
+	it('gives each document a random id, so that ids tell nothing of documents between them', async () => {
+		const ids: number[] = [];
+		for (let i = 0; i < 8; i++) {
+			ids.push((await write.createMemo(author.writer, context, memo({ title: `Id ${i}` }))).id);
+		}
+		for (const id of ids) expect(id > 0 && id <= 2 ** 31 - 1, String(id)).toBe(true);
+		expect(new Set(ids).size).toBe(ids.length);
+		// Numbers handed out in order would step by one (or by the few a rolled-back insert used);
+		// random ones of 31 bits are spread over the whole range.
+		const steps = ids.slice(1).map((id, i) => Math.abs(id - ids[i]!));
+		expect(steps.filter((step) => step < 1000)).toEqual([]);
+	});
+
 	it('refuses writing up and stores nothing', async () => {
 		const before = await world.db.select().from(documentVersion);
 		for (const over of [

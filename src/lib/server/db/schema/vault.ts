@@ -26,7 +26,12 @@ export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
 export const document = pgTable(
 	'document',
 	{
-		id: integer().primaryKey().generatedAlwaysAsIdentity(),
+		// A random id (migration 0010), not the next number: readers see ids in every address, and
+		// numbers handed out in order would tell them how many documents they may not see were
+		// created meanwhile, and which ids below the newest are hidden rather than unknown.
+		id: integer()
+			.primaryKey()
+			.default(sql`document_new_id()`),
 		kind: text().notNull().$type<DocumentKind>(),
 		title: text().notNull(),
 		summary: text().notNull().default(''),
