@@ -278,11 +278,11 @@ export async function disable(
 
 /**
  * How long one administrator waits before ending the sessions of (or sending a link to) the same
- * administrator's or auditor's account again. Ending them takes one administrator and no approval (a compromised
- * account is stopped at once), so without a pause a rogue administrator could end, every few
- * seconds, the sessions of the administrators who would approve disabling them, and keep them
- * from ever approving it. Each administrator has their own pause; a signed-in approver now has
- * this long to act.
+ * administrator's or auditor's account again. Ending them takes one administrator and no
+ * approval (a compromised account is stopped at once), so without a pause a rogue administrator
+ * could end, every few seconds, the sessions of the administrators who would approve disabling
+ * them, and keep them from ever approving it. Each administrator has their own pause; a
+ * signed-in approver now has this long to act.
  */
 export const PRIVILEGED_SESSIONS_PAUSE_MINUTES = 15;
 
